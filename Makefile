@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Top-level build of empblk: both kernel modules for every installed Debian
+# kernel header set (or only KDIR=...), and the empctl tool.
+#
+# Each kernel gets its own copy of the source tree under build/<kernel
+# release>/ because Kbuild writes its objects next to the sources; building
+# two kernels in one tree would mix their objects.
+
+ROOT      := $(CURDIR)
+BUILD     := $(ROOT)/build
+SRC_DIRS  := Kbuild drivers include
+
+# Every Debian amd64 header tree installed, unless the caller names one.
+ifeq ($(origin KDIR),undefined)
+KDIRS := $(wildcard /usr/src/linux-headers-*-amd64)
+else
+KDIRS := $(KDIR)
+endif
+
+
+KMAKE_FLAGS := W=1
+
+.PHONY: all modules empctl clean lint checkpatch sparse install help check-kdirs
+
+all: modules empctl
+
+check-kdirs:
+	@if [ -z "$(strip $(KDIRS))" ]; then \
+		echo "No kernel headers found: apt-get install linux-headers-amd64 linux-headers-6.12-amd64, or pass KDIR=" >&2; \
+		exit 1; \
+	fi
+
+modules: check-kdirs
+	@set -e; for k in $(KDIRS); do \
+		kv=$$(basename $$k | sed "s/^linux-headers-//"); \
+		out=$(BUILD)/$$kv; \
+		mkdir -p $$out; \
+		rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='*.cmd' \
+			--exclude='*.mod*' --exclude='*.order' --exclude='Module.symvers' \
+			$(SRC_DIRS) $$out/ ; \
+		echo "  BUILD   $$kv"; \
+		$(MAKE) -C $$k M=$$out $(KMAKE_FLAGS) modules; \
+	done
+
+empctl:
+	$(MAKE) -C tools/empctl O=$(BUILD)
+
+# Static checks: checkpatch --strict over every source file, and sparse
+# (C=2 rechecks every file) with W=1 on each kernel.
+lint: checkpatch sparse
+
+checkpatch:
+	@tools/lint/checkpatch.sh
+
+sparse: check-kdirs
+	@set -e; for k in $(KDIRS); do \
+		kv=$$(basename $$k | sed "s/^linux-headers-//"); \
+		out=$(BUILD)/sparse-$$kv; \
+		mkdir -p $$out; \
+		rsync -a --delete $(SRC_DIRS) $$out/ ; \
+		echo "  SPARSE  $$kv"; \
+		$(MAKE) -C $$k M=$$out W=1 C=2 CHECK="sparse -Wno-unknown-attribute" modules 2>&1 | tee $$out/sparse.log; \
+		if grep -E 'warning:|error:' $$out/sparse.log; then \
+			echo "sparse or W=1 warnings on $$kv" >&2; exit 1; fi; \
+	done
+
+install: modules empctl
+	@set -e; for k in $(KDIRS); do \
+		kv=$$(basename $$k | sed "s/^linux-headers-//"); \
+		$(MAKE) -C $$k M=$(BUILD)/$$kv INSTALL_MOD_DIR=updates modules_install; \
+	done
+	$(MAKE) -C tools/empctl O=$(BUILD) install DESTDIR=$(DESTDIR) PREFIX=$(or $(PREFIX),/usr)
+	install -D -m 0644 udev/60-empblk.rules $(DESTDIR)/usr/lib/udev/rules.d/60-empblk.rules
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C tools/empctl clean
+
+help:
+	@echo "make [KDIR=/usr/src/linux-headers-<ver>]   build modules (per kernel, in build/<ver>/) and empctl"
+	@echo "make lint                                   checkpatch --strict and sparse/W=1 on every kernel"
+	@echo "make install                                install modules (updates/), empctl, man page, udev rule"
+	@echo "tests/run-all                               install deps, build, lint and run the guest test suite"

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences between the kernels empblk supports (Debian 12's
+ * 6.1 and 6.12). This is the only file in empblk allowed to test the kernel
+ * version. Block-layer refactors are not backported to stable kernels, so
+ * gating them on major.minor is safe; the sublevel is never compared
+ * (KERNEL_VERSION() saturates it at 255 and Debian's 6.1 is past that).
+ */
+#ifndef EMPBLK_COMPAT_H
+#define EMPBLK_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+
+/**
+ * struct empblk_limits - queue limits and features, version independent
+ * @lbs: logical block size in bytes
+ * @pbs: physical block size in bytes
+ * @max_hw_sectors: largest request, in 512-byte sectors
+ * @max_segments: most segments in one request
+ * @max_discard_sectors: largest discard, in sectors (0: no discard)
+ * @max_write_zeroes_sectors: largest write-zeroes, in sectors (0: none)
+ * @discard_granularity: discard unit in bytes
+ * @write_cache: the device has a volatile write cache (accepts flushes)
+ */
+struct empblk_limits {
+	unsigned int lbs;
+	unsigned int pbs;
+	unsigned int max_hw_sectors;
+	unsigned short max_segments;
+	unsigned int max_discard_sectors;
+	unsigned int max_write_zeroes_sectors;
+	unsigned int discard_granularity;
+	bool write_cache;
+};
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+/* 27e32cd23fed, 74fa8f9c553f: limits are passed at allocation time. */
+static inline struct gendisk *
+empblk_compat_alloc_disk(struct blk_mq_tag_set *set,
+			 const struct empblk_limits *el, void *queuedata)
+{
+	struct queue_limits lim = {
+		.logical_block_size	= el->lbs,
+		.physical_block_size	= el->pbs,
+		.io_min			= el->pbs,
+		.max_hw_sectors		= el->max_hw_sectors,
+		.max_segments		= el->max_segments,
+		.max_hw_discard_sectors	= el->max_discard_sectors,
+		.max_write_zeroes_sectors = el->max_write_zeroes_sectors,
+		.discard_granularity	= el->discard_granularity,
+		/*
+		 * Non-rotational is the default since v6.11 (bd4a633b6f7c):
+		 * never set BLK_FEAT_ROTATIONAL. No BLK_FEAT_SYNCHRONOUS: a
+		 * remote tier completes from CQ callbacks, not in submit.
+		 */
+		.features		= BLK_FEAT_IO_STAT |
+					  (el->write_cache ?
+					   BLK_FEAT_WRITE_CACHE : 0),
+	};
+
+	return blk_mq_alloc_disk(set, &lim, queuedata);
+}
+#else
+static inline struct gendisk *
+empblk_compat_alloc_disk(struct blk_mq_tag_set *set,
+			 const struct empblk_limits *el, void *queuedata)
+{
+	struct gendisk *disk = blk_mq_alloc_disk(set, queuedata);
+	struct request_queue *q;
+
+	if (IS_ERR(disk))
+		return disk;
+	q = disk->queue;
+	blk_queue_logical_block_size(q, el->lbs);
+	blk_queue_physical_block_size(q, el->pbs);
+	blk_queue_io_min(q, el->pbs);
+	blk_queue_max_hw_sectors(q, el->max_hw_sectors);
+	blk_queue_max_segments(q, el->max_segments);
+	blk_queue_max_discard_sectors(q, el->max_discard_sectors);
+	blk_queue_max_write_zeroes_sectors(q, el->max_write_zeroes_sectors);
+	q->limits.discard_granularity = el->discard_granularity;
+	/*
+	 * Before v6.11 a queue is rotational unless told otherwise, and swapon
+	 * only uses its SSD cluster allocator (SWP_SOLIDSTATE) on nonrot.
+	 */
+	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+	blk_queue_write_cache(q, el->write_cache, false);
+	return disk;
+}
+#endif
+
+/*
+ * d32e2bf83791, 05bdb9965305 (v6.5): open takes the gendisk and a
+ * blk_mode_t, release loses its mode. The driver implements
+ * empblk_open_disk() and empblk_release_disk(); these adapt them.
+ */
+int empblk_open_disk(struct gendisk *disk);
+void empblk_release_disk(struct gendisk *disk);
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+static inline int empblk_bdops_open(struct gendisk *disk, blk_mode_t mode)
+{
+	return empblk_open_disk(disk);
+}
+
+static inline void empblk_bdops_release(struct gendisk *disk)
+{
+	empblk_release_disk(disk);
+}
+#else
+static inline int empblk_bdops_open(struct block_device *bdev, fmode_t mode)
+{
+	return empblk_open_disk(bdev->bd_disk);
+}
+
+static inline void empblk_bdops_release(struct gendisk *disk, fmode_t mode)
+{
+	empblk_release_disk(disk);
+}
+#endif
+
+#endif /* EMPBLK_COMPAT_H */

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Configuration through configfs, after null_blk and nvmet:
+ *
+ *   /sys/kernel/config/empblk/features     what this version understands
+ *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
+ *       mem_path size_mb block_size subblock_size queue_depth enable
+ *
+ * "enable" is the commit point. Every other attribute is immutable while
+ * the device is enabled (EBUSY). All values are validated as they are
+ * written and every rejection is logged with its reason.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/configfs.h>
+#include <linux/ctype.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "empblk.h"
+
+static inline struct empblk_cfg *to_empblk_cfg(struct config_item *item)
+{
+	return container_of(to_config_group(item), struct empblk_cfg, group);
+}
+
+static const char *cfg_name(struct empblk_cfg *cfg)
+{
+	return config_item_name(&cfg->group.cg_item);
+}
+
+/* Caller holds cfg->lock. Logs and fails a change to an enabled device. */
+static int cfg_check_mutable(struct empblk_cfg *cfg, const char *attr)
+{
+	lockdep_assert_held(&cfg->lock);
+	if (!cfg->dev)
+		return 0;
+	pr_err("%s: cannot change %s while the device is enabled (write 0 to enable first)\n",
+	       cfg_name(cfg), attr);
+	return -EBUSY;
+}
+
+static ssize_t empblk_cfg_mem_path_show(struct config_item *item, char *page)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	ssize_t ret;
+
+	mutex_lock(&cfg->lock);
+	ret = sysfs_emit(page, "%s\n", cfg->params.mem_path);
+	mutex_unlock(&cfg->lock);
+	return ret;
+}
+
+static ssize_t empblk_cfg_mem_path_store(struct config_item *item,
+					 const char *page, size_t count)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	char norm[EMPBLK_SPEC_MAX];
+	struct empblk_spec spec;
+	int ret;
+
+	mutex_lock(&cfg->lock);
+	ret = cfg_check_mutable(cfg, "mem_path");
+	if (!ret)
+		ret = empblk_spec_parse(page, &spec, norm, sizeof(norm),
+					cfg_name(cfg));
+	if (!ret) {
+		cfg->params.spec = spec;
+		strscpy(cfg->params.mem_path, norm,
+			sizeof(cfg->params.mem_path));
+	}
+	mutex_unlock(&cfg->lock);
+	return ret ? ret : count;
+}
+
+static ssize_t empblk_cfg_size_mb_show(struct config_item *item, char *page)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	ssize_t ret;
+
+	mutex_lock(&cfg->lock);
+	ret = sysfs_emit(page, "%llu\n", cfg->params.size_mb);
+	mutex_unlock(&cfg->lock);
+	return ret;
+}
+
+static ssize_t empblk_cfg_size_mb_store(struct config_item *item,
+					const char *page, size_t count)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	u64 val;
+	int ret;
+
+	mutex_lock(&cfg->lock);
+	ret = cfg_check_mutable(cfg, "size_mb");
+	if (!ret && (kstrtou64(page, 10, &val) || val > EMPBLK_MAX_MB)) {
+		pr_err("%s: size_mb \"%.32s\" must be 0..%llu MiB\n",
+		       cfg_name(cfg), page, EMPBLK_MAX_MB);
+		ret = -EINVAL;
+	}
+	if (!ret)
+		cfg->params.size_mb = val;
+	mutex_unlock(&cfg->lock);
+	return ret ? ret : count;
+}
+
+/* block_size, subblock_size, queue_depth: u32 fields with a range */
+#define EMPBLK_CFG_U32_ATTR(_name, _parse)				\
+static ssize_t empblk_cfg_##_name##_show(struct config_item *item,	\
+					 char *page)			\
+{									\
+	struct empblk_cfg *cfg = to_empblk_cfg(item);			\
+	ssize_t ret;							\
+									\
+	mutex_lock(&cfg->lock);						\
+	ret = sysfs_emit(page, "%u\n", cfg->params._name);		\
+	mutex_unlock(&cfg->lock);					\
+	return ret;							\
+}									\
+									\
+static ssize_t empblk_cfg_##_name##_store(struct config_item *item,	\
+					  const char *page,		\
+					  size_t count)			\
+{									\
+	struct empblk_cfg *cfg = to_empblk_cfg(item);			\
+	u32 val;							\
+	int ret;							\
+									\
+	mutex_lock(&cfg->lock);						\
+	ret = cfg_check_mutable(cfg, #_name);				\
+	if (!ret)							\
+		ret = _parse(page, &val, cfg_name(cfg));		\
+	if (!ret)							\
+		cfg->params._name = val;				\
+	mutex_unlock(&cfg->lock);					\
+	return ret ? ret : count;					\
+}									\
+CONFIGFS_ATTR(empblk_cfg_, _name)
+
+static int parse_block_size(const char *page, u32 *val, const char *name)
+{
+	return empblk_size_parse(page, EMPBLK_MIN_BLOCK, EMPBLK_MAX_BLOCK,
+				 val, name, "block_size");
+}
+
+static int parse_subblock_size(const char *page, u32 *val, const char *name)
+{
+	return empblk_size_parse(page, EMPBLK_MIN_SUBBLOCK,
+				 EMPBLK_MAX_SUBBLOCK, val, name,
+				 "subblock_size");
+}
+
+static int parse_queue_depth(const char *page, u32 *val, const char *name)
+{
+	if (kstrtou32(page, 10, val) || !*val ||
+	    *val > EMPBLK_MAX_QUEUE_DEPTH) {
+		pr_err("%s: queue_depth \"%.32s\" must be 1..%u\n", name, page,
+		       EMPBLK_MAX_QUEUE_DEPTH);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+EMPBLK_CFG_U32_ATTR(block_size, parse_block_size);
+EMPBLK_CFG_U32_ATTR(subblock_size, parse_subblock_size);
+EMPBLK_CFG_U32_ATTR(queue_depth, parse_queue_depth);
+
+static ssize_t empblk_cfg_enable_show(struct config_item *item, char *page)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	ssize_t ret;
+
+	mutex_lock(&cfg->lock);
+	ret = sysfs_emit(page, "%d\n", cfg->dev ? 1 : 0);
+	mutex_unlock(&cfg->lock);
+	return ret;
+}
+
+/* Caller holds cfg->lock. */
+static int cfg_enable(struct empblk_cfg *cfg)
+{
+	struct empblk_dev *dev;
+	int ret;
+
+	lockdep_assert_held(&cfg->lock);
+	if (cfg->dev)
+		return 0;
+	ret = empblk_params_validate(&cfg->params, cfg_name(cfg));
+	if (ret)
+		return ret;
+	dev = empblk_dev_create(&cfg->params, cfg->index);
+	if (IS_ERR(dev)) {
+		ret = PTR_ERR(dev);
+		if (ret == -EEXIST)
+			pr_err("%s: a disk of that name still exists (removed while open); close it first\n",
+			       cfg_name(cfg));
+		else
+			pr_err("%s: cannot create the disk: %d\n",
+			       cfg_name(cfg), ret);
+		return ret;
+	}
+	cfg->dev = dev;
+	return 0;
+}
+
+/* Caller holds cfg->lock. */
+static int cfg_disable(struct empblk_cfg *cfg)
+{
+	int ret;
+
+	lockdep_assert_held(&cfg->lock);
+	if (!cfg->dev)
+		return 0;
+	ret = empblk_dev_remove(cfg->dev, false);
+	if (ret) {
+		pr_err("%s: cannot disable: the disk is open (active swap, a mount or a program)\n",
+		       cfg_name(cfg));
+		return ret;
+	}
+	cfg->dev = NULL;
+	return 0;
+}
+
+static ssize_t empblk_cfg_enable_store(struct config_item *item,
+				       const char *page, size_t count)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	bool enable;
+	int ret;
+
+	if (kstrtobool(page, &enable)) {
+		pr_err("%s: enable takes 0 or 1\n", cfg_name(cfg));
+		return -EINVAL;
+	}
+	mutex_lock(&cfg->lock);
+	ret = enable ? cfg_enable(cfg) : cfg_disable(cfg);
+	mutex_unlock(&cfg->lock);
+	return ret ? ret : count;
+}
+
+CONFIGFS_ATTR(empblk_cfg_, mem_path);
+CONFIGFS_ATTR(empblk_cfg_, size_mb);
+CONFIGFS_ATTR(empblk_cfg_, enable);
+
+static struct configfs_attribute *empblk_cfg_attrs[] = {
+	&empblk_cfg_attr_mem_path,
+	&empblk_cfg_attr_size_mb,
+	&empblk_cfg_attr_block_size,
+	&empblk_cfg_attr_subblock_size,
+	&empblk_cfg_attr_queue_depth,
+	&empblk_cfg_attr_enable,
+	NULL,
+};
+
+static void empblk_cfg_release(struct config_item *item)
+{
+	kfree(to_empblk_cfg(item));
+}
+
+static struct configfs_item_operations empblk_cfg_item_ops = {
+	.release	= empblk_cfg_release,
+};
+
+static const struct config_item_type empblk_cfg_type = {
+	.ct_item_ops	= &empblk_cfg_item_ops,
+	.ct_attrs	= empblk_cfg_attrs,
+	.ct_owner	= THIS_MODULE,
+};
+
+static int empblk_parse_name(const char *name, unsigned int *index)
+{
+	const char *num = name + strlen(EMPBLK_NAME);
+
+	/* "empblk<N>", N decimal without leading zeros, N < 1024 */
+	if (strncmp(name, EMPBLK_NAME, strlen(EMPBLK_NAME)) || !isdigit(*num) ||
+	    (num[0] == '0' && num[1]) || kstrtouint(num, 10, index) ||
+	    *index >= EMPBLK_MAX_DEVICES) {
+		pr_err("invalid device name \"%s\": use " EMPBLK_NAME "N with N in 0..%u\n",
+		       name, EMPBLK_MAX_DEVICES - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct empblk_cfg *empblk_cfg_alloc(const char *name)
+{
+	struct empblk_cfg *cfg;
+	unsigned int index;
+	int ret;
+
+	ret = empblk_parse_name(name, &index);
+	if (ret)
+		return ERR_PTR(ret);
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	if (!cfg)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&cfg->lock);
+	cfg->index = index;
+	cfg->params.block_size = empblk_default_block_size;
+	cfg->params.subblock_size = empblk_default_subblock_size;
+	cfg->params.queue_depth = empblk_default_queue_depth;
+	config_group_init_type_name(&cfg->group, name, &empblk_cfg_type);
+	return cfg;
+}
+
+static struct config_group *empblk_group_make_group(struct config_group *group,
+						    const char *name)
+{
+	struct empblk_cfg *cfg = empblk_cfg_alloc(name);
+
+	return IS_ERR(cfg) ? ERR_CAST(cfg) : &cfg->group;
+}
+
+static void empblk_group_drop_item(struct config_group *group,
+				   struct config_item *item)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+
+	mutex_lock(&cfg->lock);
+	/* an open disk keeps serving: swap must not lose its device */
+	if (cfg->dev)
+		empblk_dev_remove(cfg->dev, true);
+	cfg->dev = NULL;
+	mutex_unlock(&cfg->lock);
+	config_item_put(item);
+}
+
+static ssize_t empblk_group_features_show(struct config_item *item,
+					  char *page)
+{
+	return sysfs_emit(page,
+			  "mem_path size_mb block_size subblock_size queue_depth enable\n");
+}
+
+CONFIGFS_ATTR_RO(empblk_group_, features);
+
+static struct configfs_attribute *empblk_group_attrs[] = {
+	&empblk_group_attr_features,
+	NULL,
+};
+
+static struct configfs_group_operations empblk_group_ops = {
+	.make_group	= empblk_group_make_group,
+	.drop_item	= empblk_group_drop_item,
+};
+
+static const struct config_item_type empblk_group_type = {
+	.ct_group_ops	= &empblk_group_ops,
+	.ct_attrs	= empblk_group_attrs,
+	.ct_owner	= THIS_MODULE,
+};
+
+static struct configfs_subsystem empblk_subsys = {
+	.su_group = {
+		.cg_item = {
+			.ci_namebuf	= EMPBLK_NAME,
+			.ci_type	= &empblk_group_type,
+		},
+	},
+};
+
+/* the device created by the mem_path= module parameter, if any */
+static struct empblk_cfg *empblk_param_cfg;
+
+/**
+ * empblk_configfs_add_param_dev() - create and enable empblk0 at load
+ * @mem_path: tier spec from the module parameter
+ *
+ * The device appears in configfs like any other, but as a default group:
+ * it can be disabled and reconfigured, not removed.
+ *
+ * Return: 0 or a negative errno, with the reason logged.
+ */
+int empblk_configfs_add_param_dev(const char *mem_path)
+{
+	struct empblk_cfg *cfg;
+	int ret;
+
+	cfg = empblk_cfg_alloc(EMPBLK_NAME "0");
+	if (IS_ERR(cfg))
+		return PTR_ERR(cfg);
+	cfg->from_param = true;
+
+	mutex_lock(&cfg->lock);
+	ret = empblk_spec_parse(mem_path, &cfg->params.spec,
+				cfg->params.mem_path,
+				sizeof(cfg->params.mem_path), cfg_name(cfg));
+	if (!ret)
+		ret = cfg_enable(cfg);
+	mutex_unlock(&cfg->lock);
+	if (ret)
+		goto out_put_cfg;
+
+	ret = configfs_register_group(&empblk_subsys.su_group, &cfg->group);
+	if (ret)
+		goto out_disable;
+	empblk_param_cfg = cfg;
+	return 0;
+
+out_disable:
+	mutex_lock(&cfg->lock);
+	cfg_disable(cfg);
+	mutex_unlock(&cfg->lock);
+out_put_cfg:
+	config_item_put(&cfg->group.cg_item);
+	return ret;
+}
+
+/**
+ * empblk_configfs_init() - register the configfs subsystem
+ *
+ * Return: 0 or a negative errno.
+ */
+int empblk_configfs_init(void)
+{
+	config_group_init(&empblk_subsys.su_group);
+	mutex_init(&empblk_subsys.su_mutex);
+	return configfs_register_subsystem(&empblk_subsys);
+}
+
+/**
+ * empblk_configfs_exit() - tear down the module-parameter device and
+ * unregister the subsystem
+ *
+ * configfs pins the module while user-created devices exist, so only the
+ * module-parameter device can be left here; nobody has it open either,
+ * since an open disk pins the module too.
+ */
+void empblk_configfs_exit(void)
+{
+	struct empblk_cfg *cfg = empblk_param_cfg;
+
+	if (cfg) {
+		configfs_unregister_group(&cfg->group);
+		mutex_lock(&cfg->lock);
+		if (cfg->dev)
+			empblk_dev_remove(cfg->dev, true);
+		cfg->dev = NULL;
+		mutex_unlock(&cfg->lock);
+		config_item_put(&cfg->group.cg_item);
+		empblk_param_cfg = NULL;
+	}
+	configfs_unregister_subsystem(&empblk_subsys);
+}

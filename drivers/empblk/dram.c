@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DRAM tier: 4 KiB pages in an xarray indexed by device page, allocated
+ * on first write and freed on discard, write-zeroes and teardown.
+ *
+ * Allocation and reclaim. This device is written to by reclaim, so the
+ * write path must not need reclaim to make progress:
+ *  - queue_rq never sleeps: it allocates with GFP_NOWAIT, then falls back to
+ *    a small per-device reserve of pages;
+ *  - when both fail the request is handed to a WQ_MEM_RECLAIM worker that
+ *    allocates in a memalloc_noio scope (direct reclaim without I/O, so it
+ *    can never wait on this device), and fails the write with ENOMEM only if
+ *    even that fails; a failed swap write leaves the page dirty in RAM.
+ *  - the reserve is refilled off the I/O path, also with GFP_NOIO.
+ *
+ * Page lifetime. Readers and writers look pages up and copy under
+ * rcu_read_lock(); discard erases a page from the xarray and frees it after
+ * a grace period, so a racing reader sees either the old page or a hole.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
+
+#include "empblk.h"
+
+#define EMPBLK_PAGE_SECTORS_SHIFT	(PAGE_SHIFT - SECTOR_SHIFT)
+#define EMPBLK_PAGE_SECTORS		(1U << EMPBLK_PAGE_SECTORS_SHIFT)
+
+static void empblk_free_page_rcu(struct rcu_head *head)
+{
+	__free_page(container_of(head, struct page, rcu_head));
+}
+
+static struct page *empblk_reserve_get(struct empblk_dram *dram)
+{
+	struct page *page;
+
+	spin_lock(&dram->reserve_lock);
+	page = list_first_entry_or_null(&dram->reserve, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		dram->reserve_nr--;
+	}
+	spin_unlock(&dram->reserve_lock);
+	if (page)
+		queue_work(empblk_wq, &dram->refill_work);
+	return page;
+}
+
+static void empblk_reserve_refill(struct work_struct *work)
+{
+	struct empblk_dram *dram = container_of(work, struct empblk_dram,
+						refill_work);
+	struct page *page;
+
+	for (;;) {
+		spin_lock(&dram->reserve_lock);
+		if (dram->reserve_nr >= dram->reserve_target) {
+			spin_unlock(&dram->reserve_lock);
+			return;
+		}
+		spin_unlock(&dram->reserve_lock);
+
+		page = alloc_page(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY);
+		if (!page)
+			return;	/* retried on the next reserve_get */
+
+		spin_lock(&dram->reserve_lock);
+		list_add(&page->lru, &dram->reserve);
+		dram->reserve_nr++;
+		spin_unlock(&dram->reserve_lock);
+	}
+}
+
+/*
+ * Insert a page at @idx. Returns the page now at @idx (ours or one a racing
+ * writer inserted first), ERR_PTR(-ENOSPC) when the budget is spent or
+ * ERR_PTR(-EAGAIN) when memory could not be had with @gfp.
+ */
+static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
+				       gfp_t gfp, bool partial)
+{
+	struct empblk_dram *dram = &dev->dram;
+	struct page *page, *old;
+
+	if (atomic_long_inc_return(&dram->used_pages) > dram->budget_pages) {
+		atomic_long_dec(&dram->used_pages);
+		return ERR_PTR(-ENOSPC);
+	}
+
+	page = alloc_page(gfp | __GFP_NOWARN);
+	if (!page)
+		page = empblk_reserve_get(dram);
+	if (!page)
+		goto out_unreserve;
+	/* never let a partly written page show stale memory */
+	if (partial)
+		clear_highpage(page);
+
+	old = xa_cmpxchg(&dram->pages, idx, NULL, page, gfp | __GFP_NOWARN);
+	if (!old)
+		return page;
+	__free_page(page);
+	atomic_long_dec(&dram->used_pages);
+	if (xa_is_err(old))
+		return ERR_PTR(-EAGAIN);
+	return old;
+
+out_unreserve:
+	atomic_long_dec(&dram->used_pages);
+	return ERR_PTR(-EAGAIN);
+}
+
+/*
+ * Copy one request. Runs under rcu_read_lock(), so it never sleeps: pages
+ * missing for a write are allocated with GFP_NOWAIT.
+ */
+static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
+{
+	bool is_write = rq_data_dir(rq) == WRITE;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 unwritten = 0;
+	struct req_iterator iter;
+	struct bio_vec bvec;
+
+	rq_for_each_segment(bvec, rq, iter) {
+		unsigned int done = 0;
+
+		while (done < bvec.bv_len) {
+			unsigned int off = offset_in_page(pos);
+			unsigned int len = min_t(unsigned int,
+						 bvec.bv_len - done,
+						 PAGE_SIZE - off);
+			pgoff_t idx = pos >> PAGE_SHIFT;
+			struct page *page = xa_load(&dev->dram.pages, idx);
+			void *dst, *src;
+
+			if (is_write) {
+				if (!page) {
+					page = empblk_dram_insert(dev, idx,
+								  GFP_NOWAIT,
+								  len != PAGE_SIZE);
+					if (IS_ERR(page))
+						return PTR_ERR(page);
+				}
+				src = bvec_kmap_local(&bvec);
+				dst = kmap_local_page(page);
+				memcpy(dst + off, src + done, len);
+				kunmap_local(dst);
+				kunmap_local(src);
+			} else if (page) {
+				src = kmap_local_page(page);
+				dst = bvec_kmap_local(&bvec);
+				memcpy(dst + done, src + off, len);
+				kunmap_local(dst);
+				kunmap_local(src);
+			} else {
+				dst = bvec_kmap_local(&bvec);
+				memset(dst + done, 0, len);
+				kunmap_local(dst);
+				unwritten += len;
+			}
+			pos += len;
+			done += len;
+		}
+	}
+	if (unwritten)
+		empblk_stat_add(dev, unwritten_reads, unwritten >> PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * Slow path, worker context in a NOIO scope: make sure every page the
+ * write touches exists, sleeping in the allocator if needed.
+ */
+static int empblk_dram_populate(struct empblk_dev *dev, struct request *rq)
+{
+	pgoff_t first = blk_rq_pos(rq) >> EMPBLK_PAGE_SECTORS_SHIFT;
+	pgoff_t last = (blk_rq_pos(rq) + blk_rq_sectors(rq) - 1) >>
+		       EMPBLK_PAGE_SECTORS_SHIFT;
+	pgoff_t idx;
+
+	for (idx = first; idx <= last; idx++) {
+		struct page *page;
+
+		if (xa_load(&dev->dram.pages, idx))
+			continue;
+		page = empblk_dram_insert(dev, idx,
+					  GFP_NOIO | __GFP_RETRY_MAYFAIL, true);
+		if (IS_ERR(page))
+			return PTR_ERR(page);
+		cond_resched();
+	}
+	return 0;
+}
+
+static blk_status_t empblk_dram_errno_to_status(struct empblk_dev *dev,
+						struct request *rq, int err)
+{
+	switch (err) {
+	case 0:
+		return BLK_STS_OK;
+	case -ENOSPC:
+		empblk_stat_inc(dev, nospace_errors);
+		pr_err_ratelimited("%s: DRAM budget of %llu MiB is full and no further tier is configured: write of %u bytes at sector %llu fails\n",
+				   dev->disk->disk_name,
+				   dev->params.spec.dram_mb,
+				   blk_rq_bytes(rq),
+				   (unsigned long long)blk_rq_pos(rq));
+		return BLK_STS_NOSPC;
+	default:
+		empblk_stat_inc(dev, alloc_failures);
+		pr_err_ratelimited("%s: out of memory for a DRAM page: write of %u bytes at sector %llu fails\n",
+				   dev->disk->disk_name, blk_rq_bytes(rq),
+				   (unsigned long long)blk_rq_pos(rq));
+		return BLK_STS_RESOURCE;
+	}
+}
+
+/**
+ * empblk_dram_rw() - serve a read or write request from the DRAM tier
+ * @dev: device
+ * @rq: request, already started
+ * @may_sleep: called from the allocation worker in a NOIO scope
+ *
+ * Return: a status to complete @rq with, or BLK_STS_AGAIN when a write
+ * needs memory that could not be had without sleeping; the caller then
+ * defers @rq to the worker, which calls again with @may_sleep.
+ */
+blk_status_t empblk_dram_rw(struct empblk_dev *dev, struct request *rq,
+			    bool may_sleep)
+{
+	int ret, tries = 0;
+
+	do {
+		if (may_sleep) {
+			ret = empblk_dram_populate(dev, rq);
+			if (ret)
+				break;
+		}
+		rcu_read_lock();
+		ret = empblk_dram_copy(dev, rq);
+		rcu_read_unlock();
+		/* a racing discard can punch a hole between populate and copy */
+	} while (ret == -EAGAIN && may_sleep && ++tries < 3);
+
+	if (ret == -EAGAIN && !may_sleep)
+		return BLK_STS_AGAIN;
+	return empblk_dram_errno_to_status(dev, rq, ret);
+}
+
+/**
+ * empblk_dram_free_range() - discard or zero a sector range
+ * @dev: device
+ * @sector: first sector
+ * @nr_sects: number of sectors
+ *
+ * Whole pages are freed (after an RCU grace period); partial pages at the
+ * edges are zeroed, so the range reads back as zeroes either way. Never
+ * sleeps and never allocates.
+ */
+void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
+			    unsigned int nr_sects)
+{
+	struct empblk_dram *dram = &dev->dram;
+	u64 pos = (u64)sector << SECTOR_SHIFT;
+	u64 end = pos + ((u64)nr_sects << SECTOR_SHIFT);
+	struct page *page;
+	pgoff_t idx;
+
+	rcu_read_lock();
+	/* partial head page */
+	if (offset_in_page(pos)) {
+		unsigned int off = offset_in_page(pos);
+		unsigned int len = min_t(u64, end - pos, PAGE_SIZE - off);
+
+		page = xa_load(&dram->pages, pos >> PAGE_SHIFT);
+		if (page)
+			memzero_page(page, off, len);
+		pos += len;
+	}
+	/* partial tail page; pos is page aligned from here on */
+	if (pos < end && offset_in_page(end)) {
+		page = xa_load(&dram->pages, end >> PAGE_SHIFT);
+		if (page)
+			memzero_page(page, 0, offset_in_page(end));
+		end -= offset_in_page(end);
+	}
+	rcu_read_unlock();
+	if (pos >= end)
+		return;
+
+	/* whole pages: only populated slots are visited */
+	xa_for_each_range(&dram->pages, idx, page, pos >> PAGE_SHIFT,
+			  (end >> PAGE_SHIFT) - 1) {
+		page = xa_erase(&dram->pages, idx);
+		if (!page)
+			continue;
+		atomic_long_dec(&dram->used_pages);
+		call_rcu(&page->rcu_head, empblk_free_page_rcu);
+	}
+}
+
+/**
+ * empblk_dram_init() - set up an empty DRAM tier
+ * @dev: device
+ * @budget_mb: most memory the tier may hold, in MiB
+ *
+ * No data page is allocated here; only the emergency reserve is filled.
+ *
+ * Return: 0 (the reserve is best effort).
+ */
+int empblk_dram_init(struct empblk_dev *dev, u64 budget_mb)
+{
+	struct empblk_dram *dram = &dev->dram;
+
+	xa_init(&dram->pages);
+	dram->budget_pages = budget_mb << (20 - PAGE_SHIFT);
+	atomic_long_set(&dram->used_pages, 0);
+	spin_lock_init(&dram->reserve_lock);
+	INIT_LIST_HEAD(&dram->reserve);
+	dram->reserve_nr = 0;
+	dram->reserve_target = budget_mb ? empblk_reserve_pages : 0;
+	INIT_WORK(&dram->refill_work, empblk_reserve_refill);
+	if (dram->reserve_target)
+		empblk_reserve_refill(&dram->refill_work);
+	return 0;
+}
+
+/**
+ * empblk_dram_exit() - free every page of the DRAM tier
+ * @dev: device, with no I/O in flight
+ */
+void empblk_dram_exit(struct empblk_dev *dev)
+{
+	struct empblk_dram *dram = &dev->dram;
+	struct page *page, *tmp;
+	unsigned long idx;
+
+	cancel_work_sync(&dram->refill_work);
+	xa_for_each(&dram->pages, idx, page) {
+		__free_page(page);
+		atomic_long_dec(&dram->used_pages);
+		cond_resched();
+	}
+	xa_destroy(&dram->pages);
+	list_for_each_entry_safe(page, tmp, &dram->reserve, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	dram->reserve_nr = 0;
+	WARN_ON_ONCE(atomic_long_read(&dram->used_pages));
+}

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * empblk: a blk-mq block device for swapping onto far memory.
+ *
+ * Object model (after null_blk and nvmet):
+ *   struct empblk_cfg  - the configfs item /sys/kernel/config/empblk/<name>;
+ *                        plain configuration, lives as long as its directory.
+ *   struct empblk_dev  - the runtime device; exists while enabled and owns
+ *                        the gendisk, the tag set and the tiers. It can
+ *                        outlive its cfg ("orphaned") while the disk is open.
+ *   struct empblk_cmd  - per-request payload, preallocated by blk-mq.
+ */
+#ifndef EMPBLK_H
+#define EMPBLK_H
+
+#include <linux/blk-mq.h>
+#include <linux/configfs.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#define EMPBLK_NAME		"empblk"
+#define EMPBLK_MAX_DEVICES	1024
+#define EMPBLK_SPEC_MAX		512	/* bytes of a mem_path string */
+#define EMPBLK_MAX_MB		(1ULL << 24)	/* 16 TiB per tier or device */
+
+#define EMPBLK_MIN_BLOCK	SZ_4K
+#define EMPBLK_MAX_BLOCK	SZ_2M
+#define EMPBLK_MIN_SUBBLOCK	SZ_4K
+#define EMPBLK_MAX_SUBBLOCK	SZ_128K
+#define EMPBLK_MAX_QUEUE_DEPTH	4096
+
+/**
+ * struct empblk_spec - a parsed mem_path
+ * @dram_mb: size of the local DRAM tier in MiB (0: none)
+ * @total_mb: sum of all tier sizes in MiB
+ */
+struct empblk_spec {
+	u64 dram_mb;
+	u64 total_mb;
+};
+
+/**
+ * struct empblk_params - everything a device is enabled with
+ * @spec: parsed tiers
+ * @mem_path: normalised mem_path string
+ * @size_mb: capacity in MiB, 0 for the sum of the tiers
+ * @block_size: cache and fetch unit in bytes
+ * @subblock_size: transfer and striping unit in bytes
+ * @queue_depth: tags per hardware queue
+ */
+struct empblk_params {
+	struct empblk_spec spec;
+	char mem_path[EMPBLK_SPEC_MAX];
+	u64 size_mb;
+	u32 block_size;
+	u32 subblock_size;
+	u32 queue_depth;
+};
+
+/**
+ * struct empblk_stats - per-CPU counters, summed when sysfs reads them
+ *
+ * Each field is one sysfs file of the same name under emp/; see
+ * Documentation/ABI/testing/sysfs-block-empblk.
+ */
+struct empblk_stats {
+	u64 reads;
+	u64 writes;
+	u64 discards;
+	u64 write_zeroes;
+	u64 flushes;
+	u64 read_bytes;
+	u64 write_bytes;
+	u64 unwritten_reads;
+	u64 nospace_errors;
+	u64 alloc_deferred;
+	u64 alloc_failures;
+};
+
+#define empblk_stat_inc(dev, field)	this_cpu_inc((dev)->stats->field)
+#define empblk_stat_add(dev, field, n)	this_cpu_add((dev)->stats->field, n)
+
+/*
+ * Device state bits in empblk_dev.flags, changed under disk->open_mutex so
+ * that they are ordered against ->open and ->release:
+ * @EMPBLK_DEV_REMOVING: teardown has begun; new opens fail with ENXIO.
+ * @EMPBLK_DEV_ORPHANED: the configfs item is gone while the disk was open;
+ *	the last close queues the teardown.
+ */
+enum empblk_dev_flags {
+	EMPBLK_DEV_REMOVING	= 0,
+	EMPBLK_DEV_ORPHANED	= 1,
+};
+
+/**
+ * struct empblk_dram - the local DRAM tier
+ * @pages: device page index -> struct page. Lookups run under RCU; pages
+ *	are freed after a grace period so a concurrent reader never touches a
+ *	freed page.
+ * @budget_pages: most pages the tier may hold
+ * @used_pages: pages held now; reserved before a page is allocated
+ * @reserve_lock: protects @reserve and @reserve_nr
+ * @reserve: emergency pages (linked by page->lru) used when the page
+ *	allocator fails without sleeping
+ * @reserve_nr: pages on @reserve
+ * @reserve_target: size the refill worker restores @reserve to
+ * @refill_work: refills @reserve with GFP_NOIO, off the I/O path
+ */
+struct empblk_dram {
+	struct xarray pages;
+	unsigned long budget_pages;
+	atomic_long_t used_pages;
+
+	spinlock_t reserve_lock;
+	struct list_head reserve;
+	unsigned int reserve_nr;
+	unsigned int reserve_target;
+	struct work_struct refill_work;
+};
+
+/**
+ * struct empblk_dev - a live device
+ * @dram: DRAM tier (read-mostly in the I/O path)
+ * @stats: per-CPU counters
+ * @disk: the gendisk
+ * @defer_lock: protects @defer_list
+ * @defer_list: writes waiting for the allocation worker (empblk_cmd.entry)
+ * @defer_work: runs deferred writes in a GFP_NOIO scope
+ * @flags: enum empblk_dev_flags bits
+ * @remove_work: teardown of an orphaned device after its last close
+ * @tag_set: blk-mq tag set
+ * @params: configuration this device was enabled with (immutable)
+ * @index: N of empblkN
+ */
+struct empblk_dev {
+	/* read-mostly in the I/O path */
+	struct empblk_dram dram;
+	struct empblk_stats __percpu *stats;
+	struct gendisk *disk;
+
+	/* allocation slow path */
+	spinlock_t defer_lock;
+	struct list_head defer_list;
+	struct work_struct defer_work;
+
+	/* control path */
+	unsigned long flags;
+	struct work_struct remove_work;
+	struct blk_mq_tag_set tag_set;
+	struct empblk_params params;
+	unsigned int index;
+};
+
+/**
+ * struct empblk_cmd - per-request payload
+ * @entry: link on empblk_dev.defer_list while deferred
+ * @rq: the request (for the worker)
+ */
+struct empblk_cmd {
+	struct list_head entry;
+	struct request *rq;
+};
+
+/**
+ * struct empblk_cfg - configfs item of one device
+ * @group: configfs group, /sys/kernel/config/empblk/<name>
+ * @lock: protects every field below
+ * @params: configuration, applied at enable
+ * @index: N of empblkN, from the directory name
+ * @from_param: created by the mem_path= module parameter; not removable
+ * @dev: live device, or NULL while disabled
+ */
+struct empblk_cfg {
+	struct config_group group;
+	struct mutex lock;
+	struct empblk_params params;
+	unsigned int index;
+	bool from_param;
+	struct empblk_dev *dev;
+};
+
+/* module parameters (defaults for new devices), main.c */
+extern unsigned int empblk_default_block_size;
+extern unsigned int empblk_default_subblock_size;
+extern unsigned int empblk_default_queue_depth;
+extern unsigned int empblk_reserve_pages;
+extern struct workqueue_struct *empblk_wq;
+
+/* main.c */
+int empblk_params_validate(const struct empblk_params *p, const char *name);
+int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
+		      const char *name, const char *attr);
+struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
+				     unsigned int index);
+int empblk_dev_remove(struct empblk_dev *dev, bool orphan_if_busy);
+
+/* spec.c */
+int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
+		      char *norm, size_t normlen, const char *name);
+
+/* dram.c */
+int empblk_dram_init(struct empblk_dev *dev, u64 budget_mb);
+void empblk_dram_exit(struct empblk_dev *dev);
+blk_status_t empblk_dram_rw(struct empblk_dev *dev, struct request *rq,
+			    bool may_sleep);
+void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
+			    unsigned int nr_sects);
+
+/* configfs.c */
+int empblk_configfs_init(void);
+void empblk_configfs_exit(void);
+int empblk_configfs_add_param_dev(const char *mem_path);
+
+/* sysfs.c */
+extern const struct attribute_group *empblk_disk_groups[];
+
+#endif /* EMPBLK_H */

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * empblk: a blk-mq block device that serves swap from far memory.
+ *
+ * This file holds the module parameters, the blk-mq operations and the
+ * creation and teardown of a live device. Configuration is in configfs.c,
+ * statistics in sysfs.c and the DRAM tier in dram.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "empblk.h"
+#include "compat.h"
+
+static char *g_mem_path;
+module_param_named(mem_path, g_mem_path, charp, 0444);
+MODULE_PARM_DESC(mem_path,
+		 "Create and enable empblk0 at load with this tier spec (e.g. \"dram:512\"). Default: none");
+
+unsigned int empblk_default_block_size = SZ_4K;
+module_param_named(block_size, empblk_default_block_size, uint, 0444);
+MODULE_PARM_DESC(block_size,
+		 "Default block (cache and fetch unit) size in bytes, 4096..2097152. Default: 4096");
+
+unsigned int empblk_default_subblock_size = SZ_4K;
+module_param_named(subblock_size, empblk_default_subblock_size, uint, 0444);
+MODULE_PARM_DESC(subblock_size,
+		 "Default subblock (transfer unit) size in bytes, 4096..131072. Default: 4096");
+
+unsigned int empblk_default_queue_depth = 128;
+module_param_named(queue_depth, empblk_default_queue_depth, uint, 0444);
+MODULE_PARM_DESC(queue_depth,
+		 "Default tags per hardware queue, 1..4096. Default: 128");
+
+unsigned int empblk_reserve_pages = 256;
+module_param_named(reserve_pages, empblk_reserve_pages, uint, 0444);
+MODULE_PARM_DESC(reserve_pages,
+		 "Emergency pages kept per device for writes when the host cannot allocate. Default: 256");
+
+/* deferred writes, reserve refill and orphan teardown; usable in reclaim */
+struct workqueue_struct *empblk_wq;
+
+/* indices of live gendisks (an orphan keeps its index until deleted) */
+static DEFINE_IDA(empblk_indexes);
+
+/**
+ * empblk_size_parse() - parse a block or subblock size
+ * @buf: user input, decimal bytes with an optional K or M suffix
+ * @min: smallest value allowed
+ * @max: largest value allowed
+ * @val: result
+ * @name: device name for messages
+ * @attr: attribute name for messages
+ *
+ * Return: 0, or -EINVAL with the reason logged.
+ */
+int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
+		      const char *name, const char *attr)
+{
+	char *end;
+	u64 v;
+
+	v = memparse(buf, &end);
+	if (end == buf || (*end && *end != '\n') ||
+	    (*end == '\n' && end[1])) {
+		pr_err("%s: %s \"%.32s\" is not a size (bytes, K or M)\n",
+		       name, attr, buf);
+		return -EINVAL;
+	}
+	if (v < min || v > max || !is_power_of_2(v)) {
+		pr_err("%s: %s %llu must be a power of two in %u..%u\n",
+		       name, attr, v, min, max);
+		return -EINVAL;
+	}
+	*val = v;
+	return 0;
+}
+
+/**
+ * empblk_params_validate() - check a whole configuration before enable
+ * @p: parameters
+ * @name: device name for messages
+ *
+ * Attributes are checked one by one as they are written; this checks what
+ * only makes sense together.
+ *
+ * Return: 0 or -EINVAL with the reason logged.
+ */
+int empblk_params_validate(const struct empblk_params *p, const char *name)
+{
+	if (!p->spec.total_mb) {
+		pr_err("%s: mem_path is not set\n", name);
+		return -EINVAL;
+	}
+	if (p->subblock_size > p->block_size) {
+		pr_err("%s: subblock_size %u is larger than block_size %u\n",
+		       name, p->subblock_size, p->block_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The request path. Nothing here allocates or sleeps. */
+
+static void empblk_defer(struct empblk_dev *dev, struct request *rq)
+{
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	empblk_stat_inc(dev, alloc_deferred);
+	spin_lock(&dev->defer_lock);
+	list_add_tail(&cmd->entry, &dev->defer_list);
+	spin_unlock(&dev->defer_lock);
+	queue_work(empblk_wq, &dev->defer_work);
+}
+
+static void empblk_account(struct empblk_dev *dev, struct request *rq)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+		empblk_stat_inc(dev, reads);
+		empblk_stat_add(dev, read_bytes, blk_rq_bytes(rq));
+		break;
+	case REQ_OP_WRITE:
+		empblk_stat_inc(dev, writes);
+		empblk_stat_add(dev, write_bytes, blk_rq_bytes(rq));
+		break;
+	case REQ_OP_DISCARD:
+		empblk_stat_inc(dev, discards);
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		empblk_stat_inc(dev, write_zeroes);
+		break;
+	case REQ_OP_FLUSH:
+		empblk_stat_inc(dev, flushes);
+		break;
+	default:
+		break;
+	}
+}
+
+static void empblk_complete(struct empblk_dev *dev, struct request *rq,
+			    blk_status_t sts)
+{
+	if (sts == BLK_STS_OK)
+		empblk_account(dev, rq);
+	blk_mq_end_request(rq, sts);
+}
+
+static blk_status_t empblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+				    const struct blk_mq_queue_data *bd)
+{
+	struct empblk_dev *dev = hctx->queue->queuedata;
+	struct request *rq = bd->rq;
+	blk_status_t sts;
+
+	blk_mq_start_request(rq);
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		sts = empblk_dram_rw(dev, rq, false);
+		if (sts == BLK_STS_AGAIN) {
+			empblk_defer(dev, rq);
+			return BLK_STS_OK;
+		}
+		break;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		empblk_dram_free_range(dev, blk_rq_pos(rq), blk_rq_sectors(rq));
+		sts = BLK_STS_OK;
+		break;
+	case REQ_OP_FLUSH:
+		/* DRAM holds every completed write; nothing is volatile */
+		sts = BLK_STS_OK;
+		break;
+	default:
+		sts = BLK_STS_NOTSUPP;
+		break;
+	}
+	empblk_complete(dev, rq, sts);
+	return BLK_STS_OK;
+}
+
+/* Allocation worker: finishes writes that need to sleep for memory. */
+static void empblk_defer_work(struct work_struct *work)
+{
+	struct empblk_dev *dev = container_of(work, struct empblk_dev,
+					      defer_work);
+	unsigned int noio = memalloc_noio_save();
+	struct empblk_cmd *cmd;
+
+	for (;;) {
+		spin_lock(&dev->defer_lock);
+		cmd = list_first_entry_or_null(&dev->defer_list,
+					       struct empblk_cmd, entry);
+		if (cmd)
+			list_del_init(&cmd->entry);
+		spin_unlock(&dev->defer_lock);
+		if (!cmd)
+			break;
+		empblk_complete(dev, cmd->rq,
+				empblk_dram_rw(dev, cmd->rq, true));
+		cond_resched();
+	}
+	memalloc_noio_restore(noio);
+}
+
+static int empblk_init_request(struct blk_mq_tag_set *set,
+			       struct request *rq, unsigned int hctx_idx,
+			       unsigned int numa_node)
+{
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	INIT_LIST_HEAD(&cmd->entry);
+	cmd->rq = rq;
+	return 0;
+}
+
+static const struct blk_mq_ops empblk_mq_ops = {
+	.queue_rq	= empblk_queue_rq,
+	.init_request	= empblk_init_request,
+};
+
+/* Open and release, ordered against teardown by disk->open_mutex. */
+
+/**
+ * empblk_open_disk() - block_device_operations.open, version independent
+ * @disk: the disk being opened
+ *
+ * Return: 0, or -ENXIO once teardown has started.
+ */
+int empblk_open_disk(struct gendisk *disk)
+{
+	struct empblk_dev *dev = disk->private_data;
+
+	lockdep_assert_held(&disk->open_mutex);
+	if (test_bit(EMPBLK_DEV_REMOVING, &dev->flags))
+		return -ENXIO;
+	return 0;
+}
+
+/**
+ * empblk_release_disk() - block_device_operations.release
+ * @disk: the disk being closed
+ *
+ * The last close of an orphaned device queues its teardown.
+ */
+void empblk_release_disk(struct gendisk *disk)
+{
+	struct empblk_dev *dev = disk->private_data;
+
+	lockdep_assert_held(&disk->open_mutex);
+	if (test_bit(EMPBLK_DEV_ORPHANED, &dev->flags) &&
+	    !disk_openers(disk) &&
+	    !test_and_set_bit(EMPBLK_DEV_REMOVING, &dev->flags))
+		queue_work(empblk_wq, &dev->remove_work);
+}
+
+static const struct block_device_operations empblk_fops = {
+	.owner		= THIS_MODULE,
+	.open		= empblk_bdops_open,
+	.release	= empblk_bdops_release,
+};
+
+/* Creation and teardown. */
+
+static void empblk_dev_destroy(struct empblk_dev *dev)
+{
+	/* del_gendisk() drains every request, deferred ones included */
+	del_gendisk(dev->disk);
+	put_disk(dev->disk);
+	blk_mq_free_tag_set(&dev->tag_set);
+	empblk_dram_exit(dev);
+	ida_free(&empblk_indexes, dev->index);
+	free_percpu(dev->stats);
+	kfree(dev);
+}
+
+static void empblk_remove_work(struct work_struct *work)
+{
+	empblk_dev_destroy(container_of(work, struct empblk_dev,
+					remove_work));
+}
+
+/**
+ * empblk_dev_create() - create and register a live device
+ * @p: validated parameters (copied)
+ * @index: N of empblkN
+ *
+ * Return: the device, or an ERR_PTR: -EEXIST if a disk with that index
+ * still exists (an orphan), -ENOMEM, or a block layer error.
+ */
+struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
+				     unsigned int index)
+{
+	const struct empblk_limits lim = {
+		/* swap does page-sized I/O; also aligns partitions to 4K */
+		.lbs			= PAGE_SIZE,
+		.pbs			= PAGE_SIZE,
+		.max_hw_sectors		= SZ_1M >> SECTOR_SHIFT,
+		.max_segments		= 256,
+		/* discard and write-zeroes free pages; any length works */
+		.max_discard_sectors	= UINT_MAX >> SECTOR_SHIFT,
+		.max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT,
+		.discard_granularity	= PAGE_SIZE,
+		/* accept flushes so later write-back tiers can honour them */
+		.write_cache		= true,
+	};
+	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
+	struct empblk_dev *dev;
+	struct gendisk *disk;
+	int ret;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	dev->params = *p;
+	dev->index = index;
+	spin_lock_init(&dev->defer_lock);
+	INIT_LIST_HEAD(&dev->defer_list);
+	INIT_WORK(&dev->defer_work, empblk_defer_work);
+	INIT_WORK(&dev->remove_work, empblk_remove_work);
+
+	ret = ida_alloc_range(&empblk_indexes, index, index, GFP_KERNEL);
+	if (ret < 0) {
+		ret = ret == -ENOSPC ? -EEXIST : ret;
+		goto out_free_dev;
+	}
+
+	dev->stats = alloc_percpu(struct empblk_stats);
+	if (!dev->stats) {
+		ret = -ENOMEM;
+		goto out_free_index;
+	}
+
+	ret = empblk_dram_init(dev, p->spec.dram_mb);
+	if (ret)
+		goto out_free_stats;
+
+	dev->tag_set.ops = &empblk_mq_ops;
+	/* one hardware queue per CPU; blk_mq_map_queues() maps them 1:1 */
+	dev->tag_set.nr_hw_queues = nr_cpu_ids;
+	dev->tag_set.queue_depth = p->queue_depth;
+	dev->tag_set.numa_node = NUMA_NO_NODE;
+	dev->tag_set.cmd_size = sizeof(struct empblk_cmd);
+	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
+	dev->tag_set.driver_data = dev;
+	ret = blk_mq_alloc_tag_set(&dev->tag_set);
+	if (ret)
+		goto out_exit_dram;
+
+	disk = empblk_compat_alloc_disk(&dev->tag_set, &lim, dev);
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto out_free_tag_set;
+	}
+	dev->disk = disk;
+	disk->major = 0;	/* dynamic major, extended minors */
+	disk->first_minor = 0;
+	disk->minors = 1;
+	disk->flags |= GENHD_FL_NO_PART;
+	disk->fops = &empblk_fops;
+	disk->private_data = dev;
+	snprintf(disk->disk_name, DISK_NAME_LEN, EMPBLK_NAME "%u", index);
+	set_capacity(disk, size_mb << (20 - SECTOR_SHIFT));
+
+	ret = device_add_disk(NULL, disk, empblk_disk_groups);
+	if (ret)
+		goto out_put_disk;
+	return dev;
+
+out_put_disk:
+	put_disk(disk);
+out_free_tag_set:
+	blk_mq_free_tag_set(&dev->tag_set);
+out_exit_dram:
+	empblk_dram_exit(dev);
+out_free_stats:
+	free_percpu(dev->stats);
+out_free_index:
+	ida_free(&empblk_indexes, index);
+out_free_dev:
+	kfree(dev);
+	return ERR_PTR(ret);
+}
+
+/**
+ * empblk_dev_remove() - tear down a live device unless it is open
+ * @dev: device
+ * @orphan_if_busy: if the disk is open, keep it serving and delete it at
+ *	its last close instead of failing
+ *
+ * Return: 0 when the device is gone or orphaned, -EBUSY if it is open and
+ * @orphan_if_busy is false.
+ */
+int empblk_dev_remove(struct empblk_dev *dev, bool orphan_if_busy)
+{
+	struct gendisk *disk = dev->disk;
+
+	mutex_lock(&disk->open_mutex);
+	if (disk_openers(disk)) {
+		if (!orphan_if_busy) {
+			mutex_unlock(&disk->open_mutex);
+			return -EBUSY;
+		}
+		set_bit(EMPBLK_DEV_ORPHANED, &dev->flags);
+		mutex_unlock(&disk->open_mutex);
+		pr_warn("%s: configuration removed while the disk is open; it is deleted at its last close\n",
+			disk->disk_name);
+		return 0;
+	}
+	set_bit(EMPBLK_DEV_REMOVING, &dev->flags);
+	mutex_unlock(&disk->open_mutex);
+	empblk_dev_destroy(dev);
+	return 0;
+}
+
+static int __init empblk_init(void)
+{
+	int ret;
+
+	BUILD_BUG_ON(PAGE_SIZE != SZ_4K);
+
+	empblk_wq = alloc_workqueue(EMPBLK_NAME, WQ_MEM_RECLAIM | WQ_UNBOUND,
+				    0);
+	if (!empblk_wq)
+		return -ENOMEM;
+
+	ret = empblk_configfs_init();
+	if (ret)
+		goto out_destroy_wq;
+
+	if (g_mem_path && *g_mem_path) {
+		ret = empblk_configfs_add_param_dev(g_mem_path);
+		if (ret)
+			goto out_configfs_exit;
+	}
+	return 0;
+
+out_configfs_exit:
+	empblk_configfs_exit();
+out_destroy_wq:
+	destroy_workqueue(empblk_wq);
+	return ret;
+}
+
+static void __exit empblk_exit(void)
+{
+	empblk_configfs_exit();
+	/* orphans whose last close raced with unload finish here */
+	destroy_workqueue(empblk_wq);
+	/* pages freed by discard wait for their grace period in our code */
+	rcu_barrier();
+	ida_destroy(&empblk_indexes);
+}
+
+module_init(empblk_init);
+module_exit(empblk_exit);
+
+MODULE_DESCRIPTION("empblk: far memory as a swap block device");
+MODULE_AUTHOR("empblk developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

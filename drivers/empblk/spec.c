@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mem_path parsing: "dram:MB", "IP:MB:PORT" and "/dev/DEV:MB:OFFSET"
+ * entries, comma separated. Only the DRAM tier is served by this version;
+ * the other two forms are checked for syntax and then refused with
+ * EOPNOTSUPP, so a spec written for a later version fails loudly instead of
+ * silently losing a tier.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/inet.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "empblk.h"
+
+#define EMPBLK_SPEC_HELP "expected dram:MB, IP:MB:PORT or /dev/DEV:MB:OFFSET"
+
+static __printf(4, 5) int spec_err(int err, const char *name,
+				   const char *spec, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err("%s: invalid mem_path \"%s\": %pV\n", name, spec, &vaf);
+	va_end(args);
+	return err;
+}
+
+/* A size in MiB: decimal, 1..EMPBLK_MAX_MB. */
+static int spec_parse_mb(const char *s, u64 *mb)
+{
+	if (kstrtou64(s, 10, mb))
+		return -EINVAL;
+	if (*mb == 0 || *mb > EMPBLK_MAX_MB)
+		return -ERANGE;
+	return 0;
+}
+
+static bool spec_valid_ip(const char *ip)
+{
+	size_t len = strlen(ip);
+	u8 addr[16];
+
+	if (len > 2 && ip[0] == '[' && ip[len - 1] == ']')
+		return in6_pton(ip + 1, len - 2, addr, -1, NULL);
+	return in4_pton(ip, len, addr, -1, NULL);
+}
+
+/*
+ * Split "A:B:C" at its last two colons (an IPv6 address in brackets may
+ * hold more colons). Returns false unless there are three non-empty fields.
+ */
+static bool spec_split3(char *entry, char **a, char **b, char **c)
+{
+	char *last = strrchr(entry, ':');
+	char *mid;
+
+	if (!last)
+		return false;
+	*last = '\0';
+	mid = strrchr(entry, ':');
+	if (!mid)
+		return false;
+	*mid = '\0';
+	*a = entry;
+	*b = mid + 1;
+	*c = last + 1;
+	return **a && **b && **c;
+}
+
+static int spec_parse_entry(char *entry, struct empblk_spec *spec,
+			    const char *name, const char *orig)
+{
+	char *first, *mb_str, *third;
+	u64 mb, val;
+	int ret;
+
+	if (!strncmp(entry, "dram:", 5)) {
+		ret = spec_parse_mb(entry + 5, &mb);
+		if (ret == -ERANGE)
+			return spec_err(-EINVAL, name, orig,
+					"dram size must be 1..%llu MiB",
+					EMPBLK_MAX_MB);
+		if (ret)
+			return spec_err(-EINVAL, name, orig,
+					"dram size \"%s\" is not a number of MiB",
+					entry + 5);
+		if (spec->dram_mb)
+			return spec_err(-EINVAL, name, orig,
+					"more than one dram entry");
+		spec->dram_mb = mb;
+		spec->total_mb += mb;
+		return 0;
+	}
+
+	if (!spec_split3(entry, &first, &mb_str, &third))
+		return spec_err(-EINVAL, name, orig, "unrecognised entry (%s)",
+				EMPBLK_SPEC_HELP);
+	ret = spec_parse_mb(mb_str, &mb);
+	if (ret)
+		return spec_err(-EINVAL, name, orig,
+				"size \"%s\" must be 1..%llu MiB", mb_str,
+				EMPBLK_MAX_MB);
+
+	if (first[0] == '/') {
+		if (kstrtou64(third, 10, &val))
+			return spec_err(-EINVAL, name, orig,
+					"SSD offset \"%s\" is not a number of MiB",
+					third);
+		return spec_err(-EOPNOTSUPP, name, orig,
+				"the SSD tier (%s) is not supported by this version",
+				first);
+	}
+
+	if (!spec_valid_ip(first))
+		return spec_err(-EINVAL, name, orig,
+				"\"%s\" is neither dram, an IP address nor a /dev path (%s)",
+				first, EMPBLK_SPEC_HELP);
+	if (kstrtou64(third, 10, &val) || val == 0 || val > 65535)
+		return spec_err(-EINVAL, name, orig,
+				"port \"%s\" must be 1..65535", third);
+	return spec_err(-EOPNOTSUPP, name, orig,
+			"donor tiers (%s) are not supported by this version",
+			first);
+}
+
+/**
+ * empblk_spec_parse() - parse and validate a mem_path string
+ * @buf: the string as written by user space (a trailing newline is ignored)
+ * @spec: filled in on success, untouched on failure
+ * @norm: receives the normalised string on success
+ * @normlen: size of @norm
+ * @name: device name for messages
+ *
+ * Every rejection is logged with its reason.
+ *
+ * Return: 0, -EINVAL for a malformed spec, -EOPNOTSUPP for a tier this
+ * version cannot serve, or -ENOMEM.
+ */
+int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
+		      char *norm, size_t normlen, const char *name)
+{
+	struct empblk_spec parsed = {};
+	char *copy, *cursor, *entry;
+	size_t len;
+	int ret = 0;
+
+	len = strcspn(buf, "\n");
+	if (len >= normlen) {
+		pr_err("%s: mem_path longer than %zu bytes\n", name,
+		       normlen - 1);
+		return -EINVAL;
+	}
+	copy = kstrndup(buf, len, GFP_KERNEL);
+	if (!copy)
+		return -ENOMEM;
+	strim(copy);
+	if (!*copy) {
+		pr_err("%s: empty mem_path (%s)\n", name, EMPBLK_SPEC_HELP);
+		ret = -EINVAL;
+		goto out_free_copy;
+	}
+	/* the original, for messages; @norm is only written on success */
+	cursor = kstrdup(copy, GFP_KERNEL);
+	if (!cursor) {
+		ret = -ENOMEM;
+		goto out_free_copy;
+	}
+	entry = cursor;
+	while (entry) {
+		char *next = strchr(entry, ',');
+
+		if (next)
+			*next++ = '\0';
+		if (!*entry) {
+			ret = spec_err(-EINVAL, name, copy, "empty entry");
+			break;
+		}
+		ret = spec_parse_entry(entry, &parsed, name, copy);
+		if (ret)
+			break;
+		entry = next;
+	}
+	kfree(cursor);
+	if (!ret) {
+		if (parsed.total_mb > EMPBLK_MAX_MB) {
+			ret = spec_err(-EINVAL, name, copy,
+				       "tiers add up to more than %llu MiB",
+				       EMPBLK_MAX_MB);
+			goto out_free_copy;
+		}
+		*spec = parsed;
+		strscpy(norm, copy, normlen);
+	}
+out_free_copy:
+	kfree(copy);
+	return ret;
+}
