@@ -104,38 +104,36 @@ static ssize_t empblk_cfg_size_mb_store(struct config_item *item,
 	return ret ? ret : count;
 }
 
-/* block_size, subblock_size, queue_depth: u32 fields with a range */
-#define EMPBLK_CFG_U32_ATTR(_name, _parse)				\
-static ssize_t empblk_cfg_##_name##_show(struct config_item *item,	\
-					 char *page)			\
-{									\
-	struct empblk_cfg *cfg = to_empblk_cfg(item);			\
-	ssize_t ret;							\
-									\
-	mutex_lock(&cfg->lock);						\
-	ret = sysfs_emit(page, "%u\n", cfg->params._name);		\
-	mutex_unlock(&cfg->lock);					\
-	return ret;							\
-}									\
-									\
-static ssize_t empblk_cfg_##_name##_store(struct config_item *item,	\
-					  const char *page,		\
-					  size_t count)			\
-{									\
-	struct empblk_cfg *cfg = to_empblk_cfg(item);			\
-	u32 val;							\
-	int ret;							\
-									\
-	mutex_lock(&cfg->lock);						\
-	ret = cfg_check_mutable(cfg, #_name);				\
-	if (!ret)							\
-		ret = _parse(page, &val, cfg_name(cfg));		\
-	if (!ret)							\
-		cfg->params._name = val;				\
-	mutex_unlock(&cfg->lock);					\
-	return ret ? ret : count;					\
-}									\
-CONFIGFS_ATTR(empblk_cfg_, _name)
+static ssize_t cfg_u32_show(struct config_item *item, char *page,
+			    const u32 *field)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	ssize_t ret;
+
+	mutex_lock(&cfg->lock);
+	ret = sysfs_emit(page, "%u\n", *field);
+	mutex_unlock(&cfg->lock);
+	return ret;
+}
+
+static ssize_t cfg_u32_store(struct config_item *item, const char *page,
+			     size_t count, const char *attr, u32 *field,
+			     int (*parse)(const char *page, u32 *val,
+					  const char *name))
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	u32 val;
+	int ret;
+
+	mutex_lock(&cfg->lock);
+	ret = cfg_check_mutable(cfg, attr);
+	if (!ret)
+		ret = parse(page, &val, cfg_name(cfg));
+	if (!ret)
+		*field = val;
+	mutex_unlock(&cfg->lock);
+	return ret ? ret : count;
+}
 
 static int parse_block_size(const char *page, u32 *val, const char *name)
 {
@@ -161,9 +159,50 @@ static int parse_queue_depth(const char *page, u32 *val, const char *name)
 	return 0;
 }
 
-EMPBLK_CFG_U32_ATTR(block_size, parse_block_size);
-EMPBLK_CFG_U32_ATTR(subblock_size, parse_subblock_size);
-EMPBLK_CFG_U32_ATTR(queue_depth, parse_queue_depth);
+static ssize_t empblk_cfg_block_size_show(struct config_item *item,
+					  char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.block_size);
+}
+
+static ssize_t empblk_cfg_block_size_store(struct config_item *item,
+					   const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "block_size",
+			     &to_empblk_cfg(item)->params.block_size,
+			     parse_block_size);
+}
+
+static ssize_t empblk_cfg_subblock_size_show(struct config_item *item,
+					     char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.subblock_size);
+}
+
+static ssize_t empblk_cfg_subblock_size_store(struct config_item *item,
+					      const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "subblock_size",
+			     &to_empblk_cfg(item)->params.subblock_size,
+			     parse_subblock_size);
+}
+
+static ssize_t empblk_cfg_queue_depth_show(struct config_item *item,
+					   char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.queue_depth);
+}
+
+static ssize_t empblk_cfg_queue_depth_store(struct config_item *item,
+					    const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "queue_depth",
+			     &to_empblk_cfg(item)->params.queue_depth,
+			     parse_queue_depth);
+}
 
 static ssize_t empblk_cfg_enable_show(struct config_item *item, char *page)
 {
@@ -241,6 +280,9 @@ static ssize_t empblk_cfg_enable_store(struct config_item *item,
 CONFIGFS_ATTR(empblk_cfg_, mem_path);
 CONFIGFS_ATTR(empblk_cfg_, size_mb);
 CONFIGFS_ATTR(empblk_cfg_, enable);
+CONFIGFS_ATTR(empblk_cfg_, block_size);
+CONFIGFS_ATTR(empblk_cfg_, subblock_size);
+CONFIGFS_ATTR(empblk_cfg_, queue_depth);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,

@@ -28,7 +28,6 @@
 #include "empblk.h"
 
 #define EMPBLK_PAGE_SECTORS_SHIFT	(PAGE_SHIFT - SECTOR_SHIFT)
-#define EMPBLK_PAGE_SECTORS		(1U << EMPBLK_PAGE_SECTORS_SHIFT)
 
 static void empblk_free_page_rcu(struct rcu_head *head)
 {
@@ -169,7 +168,7 @@ static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
 		}
 	}
 	if (unwritten)
-		empblk_stat_add(dev, unwritten_reads, unwritten >> PAGE_SHIFT);
+		empblk_stat_add(dev, EMPBLK_STAT_UNWRITTEN_READS, unwritten >> PAGE_SHIFT);
 	return 0;
 }
 
@@ -205,7 +204,7 @@ static blk_status_t empblk_dram_errno_to_status(struct empblk_dev *dev,
 	case 0:
 		return BLK_STS_OK;
 	case -ENOSPC:
-		empblk_stat_inc(dev, nospace_errors);
+		empblk_stat_inc(dev, EMPBLK_STAT_NOSPACE_ERRORS);
 		pr_err_ratelimited("%s: DRAM budget of %llu MiB is full and no further tier is configured: write of %u bytes at sector %llu fails\n",
 				   dev->disk->disk_name,
 				   dev->params.spec.dram_mb,
@@ -213,7 +212,7 @@ static blk_status_t empblk_dram_errno_to_status(struct empblk_dev *dev,
 				   (unsigned long long)blk_rq_pos(rq));
 		return BLK_STS_NOSPC;
 	default:
-		empblk_stat_inc(dev, alloc_failures);
+		empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_FAILURES);
 		pr_err_ratelimited("%s: out of memory for a DRAM page: write of %u bytes at sector %llu fails\n",
 				   dev->disk->disk_name, blk_rq_bytes(rq),
 				   (unsigned long long)blk_rq_pos(rq));

@@ -25,7 +25,7 @@
 #define EMPBLK_NAME		"empblk"
 #define EMPBLK_MAX_DEVICES	1024
 #define EMPBLK_SPEC_MAX		512	/* bytes of a mem_path string */
-#define EMPBLK_MAX_MB		(1ULL << 24)	/* 16 TiB per tier or device */
+#define EMPBLK_MAX_MB		BIT_ULL(24)	/* 16 TiB per tier or device */
 
 #define EMPBLK_MIN_BLOCK	SZ_4K
 #define EMPBLK_MAX_BLOCK	SZ_2M
@@ -61,28 +61,35 @@ struct empblk_params {
 	u32 queue_depth;
 };
 
-/**
- * struct empblk_stats - per-CPU counters, summed when sysfs reads them
- *
- * Each field is one sysfs file of the same name under emp/; see
- * Documentation/ABI/testing/sysfs-block-empblk.
+/*
+ * Per-CPU counters, summed when sysfs reads them. Each is one file under
+ * /sys/block/empblkN/emp/; see Documentation/ABI/testing/sysfs-block-empblk.
  */
-struct empblk_stats {
-	u64 reads;
-	u64 writes;
-	u64 discards;
-	u64 write_zeroes;
-	u64 flushes;
-	u64 read_bytes;
-	u64 write_bytes;
-	u64 unwritten_reads;
-	u64 nospace_errors;
-	u64 alloc_deferred;
-	u64 alloc_failures;
+enum empblk_stat_item {
+	EMPBLK_STAT_READS,
+	EMPBLK_STAT_WRITES,
+	EMPBLK_STAT_DISCARDS,
+	EMPBLK_STAT_WRITE_ZEROES,
+	EMPBLK_STAT_FLUSHES,
+	EMPBLK_STAT_READ_BYTES,
+	EMPBLK_STAT_WRITE_BYTES,
+	EMPBLK_STAT_UNWRITTEN_READS,
+	EMPBLK_STAT_NOSPACE_ERRORS,
+	EMPBLK_STAT_ALLOC_DEFERRED,
+	EMPBLK_STAT_ALLOC_FAILURES,
+	EMPBLK_NR_STATS,
 };
 
-#define empblk_stat_inc(dev, field)	this_cpu_inc((dev)->stats->field)
-#define empblk_stat_add(dev, field, n)	this_cpu_add((dev)->stats->field, n)
+/**
+ * struct empblk_stats - one CPU's counters
+ * @v: indexed by enum empblk_stat_item
+ */
+struct empblk_stats {
+	u64 v[EMPBLK_NR_STATS];
+};
+
+#define empblk_stat_inc(dev, item)	this_cpu_inc((dev)->stats->v[(item)])
+#define empblk_stat_add(dev, item, n)	this_cpu_add((dev)->stats->v[(item)], n)
 
 /*
  * Device state bits in empblk_dev.flags, changed under disk->open_mutex so
@@ -115,7 +122,7 @@ struct empblk_dram {
 	unsigned long budget_pages;
 	atomic_long_t used_pages;
 
-	spinlock_t reserve_lock;
+	spinlock_t reserve_lock;	/* protects reserve, reserve_nr */
 	struct list_head reserve;
 	unsigned int reserve_nr;
 	unsigned int reserve_target;
@@ -143,7 +150,7 @@ struct empblk_dev {
 	struct gendisk *disk;
 
 	/* allocation slow path */
-	spinlock_t defer_lock;
+	spinlock_t defer_lock;		/* protects defer_list */
 	struct list_head defer_list;
 	struct work_struct defer_work;
 
@@ -176,7 +183,7 @@ struct empblk_cmd {
  */
 struct empblk_cfg {
 	struct config_group group;
-	struct mutex lock;
+	struct mutex lock;		/* protects all fields below */
 	struct empblk_params params;
 	unsigned int index;
 	bool from_param;

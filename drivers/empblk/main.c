@@ -111,7 +111,7 @@ static void empblk_defer(struct empblk_dev *dev, struct request *rq)
 {
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
-	empblk_stat_inc(dev, alloc_deferred);
+	empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_DEFERRED);
 	spin_lock(&dev->defer_lock);
 	list_add_tail(&cmd->entry, &dev->defer_list);
 	spin_unlock(&dev->defer_lock);
@@ -122,21 +122,21 @@ static void empblk_account(struct empblk_dev *dev, struct request *rq)
 {
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
-		empblk_stat_inc(dev, reads);
-		empblk_stat_add(dev, read_bytes, blk_rq_bytes(rq));
+		empblk_stat_inc(dev, EMPBLK_STAT_READS);
+		empblk_stat_add(dev, EMPBLK_STAT_READ_BYTES, blk_rq_bytes(rq));
 		break;
 	case REQ_OP_WRITE:
-		empblk_stat_inc(dev, writes);
-		empblk_stat_add(dev, write_bytes, blk_rq_bytes(rq));
+		empblk_stat_inc(dev, EMPBLK_STAT_WRITES);
+		empblk_stat_add(dev, EMPBLK_STAT_WRITE_BYTES, blk_rq_bytes(rq));
 		break;
 	case REQ_OP_DISCARD:
-		empblk_stat_inc(dev, discards);
+		empblk_stat_inc(dev, EMPBLK_STAT_DISCARDS);
 		break;
 	case REQ_OP_WRITE_ZEROES:
-		empblk_stat_inc(dev, write_zeroes);
+		empblk_stat_inc(dev, EMPBLK_STAT_WRITE_ZEROES);
 		break;
 	case REQ_OP_FLUSH:
-		empblk_stat_inc(dev, flushes);
+		empblk_stat_inc(dev, EMPBLK_STAT_FLUSHES);
 		break;
 	default:
 		break;

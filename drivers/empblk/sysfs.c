@@ -7,7 +7,6 @@
  */
 #include <linux/blkdev.h>
 #include <linux/device.h>
-#include <linux/stddef.h>
 #include <linux/sysfs.h>
 
 #include "empblk.h"
@@ -17,37 +16,47 @@ static struct empblk_dev *to_empblk_dev(struct device *d)
 	return dev_to_disk(d)->private_data;
 }
 
-static u64 empblk_stat_sum(struct empblk_dev *dev, size_t offset)
+/**
+ * struct empblk_stat_attr - a sysfs file showing one summed counter
+ * @attr: the device attribute
+ * @item: which counter
+ */
+struct empblk_stat_attr {
+	struct device_attribute attr;
+	enum empblk_stat_item item;
+};
+
+static ssize_t empblk_stat_show(struct device *d,
+				struct device_attribute *attr, char *buf)
 {
+	struct empblk_dev *dev = to_empblk_dev(d);
+	enum empblk_stat_item item =
+		container_of(attr, struct empblk_stat_attr, attr)->item;
 	u64 sum = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += *(u64 *)((char *)per_cpu_ptr(dev->stats, cpu) + offset);
-	return sum;
+		sum += per_cpu_ptr(dev->stats, cpu)->v[item];
+	return sysfs_emit(buf, "%llu\n", sum);
 }
 
-#define EMPBLK_STAT_ATTR(_field)					\
-static ssize_t _field##_show(struct device *d,				\
-			     struct device_attribute *attr, char *buf)	\
-{									\
-	return sysfs_emit(buf, "%llu\n",				\
-			  empblk_stat_sum(to_empblk_dev(d),		\
-				offsetof(struct empblk_stats, _field)));\
-}									\
-static DEVICE_ATTR_RO(_field)
+#define EMPBLK_STAT_ATTR(_name, _ITEM)					\
+static struct empblk_stat_attr empblk_stat_attr_##_name = {		\
+	.attr = __ATTR(_name, 0444, empblk_stat_show, NULL),		\
+	.item = EMPBLK_STAT_##_ITEM,					\
+}
 
-EMPBLK_STAT_ATTR(reads);
-EMPBLK_STAT_ATTR(writes);
-EMPBLK_STAT_ATTR(discards);
-EMPBLK_STAT_ATTR(write_zeroes);
-EMPBLK_STAT_ATTR(flushes);
-EMPBLK_STAT_ATTR(read_bytes);
-EMPBLK_STAT_ATTR(write_bytes);
-EMPBLK_STAT_ATTR(unwritten_reads);
-EMPBLK_STAT_ATTR(nospace_errors);
-EMPBLK_STAT_ATTR(alloc_deferred);
-EMPBLK_STAT_ATTR(alloc_failures);
+EMPBLK_STAT_ATTR(reads, READS);
+EMPBLK_STAT_ATTR(writes, WRITES);
+EMPBLK_STAT_ATTR(discards, DISCARDS);
+EMPBLK_STAT_ATTR(write_zeroes, WRITE_ZEROES);
+EMPBLK_STAT_ATTR(flushes, FLUSHES);
+EMPBLK_STAT_ATTR(read_bytes, READ_BYTES);
+EMPBLK_STAT_ATTR(write_bytes, WRITE_BYTES);
+EMPBLK_STAT_ATTR(unwritten_reads, UNWRITTEN_READS);
+EMPBLK_STAT_ATTR(nospace_errors, NOSPACE_ERRORS);
+EMPBLK_STAT_ATTR(alloc_deferred, ALLOC_DEFERRED);
+EMPBLK_STAT_ATTR(alloc_failures, ALLOC_FAILURES);
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
@@ -119,17 +128,17 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_dram_budget_bytes.attr,
 	&dev_attr_dram_used_bytes.attr,
 	&dev_attr_reserve_pages.attr,
-	&dev_attr_reads.attr,
-	&dev_attr_writes.attr,
-	&dev_attr_discards.attr,
-	&dev_attr_write_zeroes.attr,
-	&dev_attr_flushes.attr,
-	&dev_attr_read_bytes.attr,
-	&dev_attr_write_bytes.attr,
-	&dev_attr_unwritten_reads.attr,
-	&dev_attr_nospace_errors.attr,
-	&dev_attr_alloc_deferred.attr,
-	&dev_attr_alloc_failures.attr,
+	&empblk_stat_attr_reads.attr.attr,
+	&empblk_stat_attr_writes.attr.attr,
+	&empblk_stat_attr_discards.attr.attr,
+	&empblk_stat_attr_write_zeroes.attr.attr,
+	&empblk_stat_attr_flushes.attr.attr,
+	&empblk_stat_attr_read_bytes.attr.attr,
+	&empblk_stat_attr_write_bytes.attr.attr,
+	&empblk_stat_attr_unwritten_reads.attr.attr,
+	&empblk_stat_attr_nospace_errors.attr.attr,
+	&empblk_stat_attr_alloc_deferred.attr.attr,
+	&empblk_stat_attr_alloc_failures.attr.attr,
 	NULL,
 };
 
