@@ -21,9 +21,9 @@ endif
 
 KMAKE_FLAGS := W=1
 
-.PHONY: all modules empctl clean lint checkpatch sparse install help check-kdirs
+.PHONY: all modules empctl test-progs clean lint checkpatch sparse install help check-kdirs
 
-all: modules empctl
+all: modules empctl test-progs
 
 check-kdirs:
 	@if [ -z "$(strip $(KDIRS))" ]; then \
@@ -46,6 +46,13 @@ modules: check-kdirs
 empctl:
 	$(MAKE) -C tools/empctl O=$(BUILD)
 
+# Userspace helpers the guest tests run (from the host's root over 9p).
+test-progs: $(BUILD)/tests/memverify
+
+$(BUILD)/tests/%: tests/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
 # Static checks: checkpatch --strict over every source file, and sparse
 # (C=2 rechecks every file) with W=1 on each kernel.
 lint: checkpatch sparse
@@ -65,7 +72,7 @@ sparse: check-kdirs
 			echo "sparse or W=1 warnings on $$kv" >&2; exit 1; fi; \
 	done
 
-install: modules empctl
+install: modules empctl test-progs
 	@set -e; for k in $(KDIRS); do \
 		kv=$$(basename $$k | sed "s/^linux-headers-//"); \
 		$(MAKE) -C $$k M=$(BUILD)/$$kv INSTALL_MOD_DIR=updates modules_install; \

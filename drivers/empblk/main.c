@@ -359,9 +359,7 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		goto out_free_tag_set;
 	}
 	dev->disk = disk;
-	disk->major = 0;	/* dynamic major, extended minors */
-	disk->first_minor = 0;
-	disk->minors = 1;
+	/* major 0 and minors 0: one dynamic (extended) minor, no partitions */
 	disk->flags |= GENHD_FL_NO_PART;
 	disk->fops = &empblk_fops;
 	disk->private_data = dev;

@@ -1,0 +1,118 @@
+#!/bin/bash
+# Bad input through raw configfs writes and through empctl: each is
+# rejected with a clear message (errno and the kernel's reason) and leaves
+# the device exactly as it was.
+# guests: 1
+# timeout: 300
+. "$EMP_REPO/tests/lib/guest.sh"
+
+CFG=/sys/kernel/config/empblk
+emp_require_empctl
+emp_modprobe_empblk
+
+# raw_reject ATTR VALUE ERRNO_TEXT KMSG_REGEX: the write fails with that
+# errno, the attribute keeps its value, the kernel logged the reason.
+raw_reject() {
+	local attr=$1 val=$2 err=$3 re=$4 d=$CFG/empblk1 before out
+	before=$(cat "$d/$attr")
+	dmesg -C
+	if out=$(echo "$val" 2>&1 >"$d/$attr"); then
+		emp_tap_not_ok "$attr='$val' accepted"
+		return
+	fi
+	if ! grep -qi "$err" <<<"$out"; then
+		emp_tap_not_ok "$attr='$val': expected '$err', got '$out'"
+	elif [[ $(cat "$d/$attr") != "$before" ]]; then
+		emp_tap_not_ok "$attr='$val' changed the attribute to '$(cat "$d/$attr")'"
+	elif ! dmesg | grep -qE "empblk: empblk1: .*$re"; then
+		emp_tap_not_ok "$attr='$val': no reason in the kernel log ($(dmesg | tail -n 2))"
+	else
+		emp_tap_ok "$attr='$val' rejected: $(dmesg | grep -o 'empblk1: .*' | head -n 1)"
+	fi
+}
+
+mkdir $CFG/empblk1
+echo dram:64 >$CFG/empblk1/mem_path
+raw_reject mem_path "dram:" "invalid argument" "not a number"
+raw_reject mem_path "dram:-1" "invalid argument" "not a number"
+raw_reject mem_path "dram:abc" "invalid argument" "not a number"
+raw_reject mem_path "dram:0" "invalid argument" "must be 1"
+raw_reject mem_path "foo:1" "invalid argument" "unrecognised entry"
+raw_reject mem_path "" "invalid argument" "empty mem_path"
+raw_reject mem_path "dram:1,dram:2" "invalid argument" "more than one dram"
+raw_reject mem_path "dram:1,,dram:2" "invalid argument" "empty entry"
+raw_reject mem_path "dram:99999999999" "invalid argument" "must be 1"
+raw_reject mem_path "10.0.0.300:64:7000" "invalid argument" "neither dram"
+raw_reject mem_path "10.0.0.1:64:70000" "invalid argument" "port"
+raw_reject mem_path "10.0.0.1:64:7000" "not supported" "donor tiers"
+raw_reject mem_path "/dev/nvme0n1:64:0" "not supported" "SSD tier"
+raw_reject block_size 3000 "invalid argument" "power of two"
+raw_reject block_size 65537 "invalid argument" "power of two"
+raw_reject block_size 1K "invalid argument" "power of two in 4096"
+raw_reject block_size 4M "invalid argument" "power of two in 4096..2097152"
+raw_reject block_size abc "invalid argument" "not a size"
+raw_reject subblock_size 256K "invalid argument" "power of two in 4096..131072"
+raw_reject subblock_size 12K "invalid argument" "power of two"
+raw_reject queue_depth 0 "invalid argument" "queue_depth"
+raw_reject queue_depth 5000 "invalid argument" "queue_depth"
+raw_reject size_mb -1 "invalid argument" "size_mb"
+raw_reject enable 2 "invalid argument" "enable takes 0 or 1"
+
+# block smaller than subblock: each value is valid alone, enable refuses
+echo 4K >$CFG/empblk1/block_size
+echo 16K >$CFG/empblk1/subblock_size
+dmesg -C
+emp_tap_check "enable refused when block_size < subblock_size" sh -c "! echo 1 > $CFG/empblk1/enable 2>/dev/null"
+emp_tap_check "... logged, and no disk was created" sh -c "dmesg | grep -q 'subblock_size 16384 is larger than block_size 4096' && [ ! -e /sys/block/empblk1 ] && [ \$(cat $CFG/empblk1/enable) = 0 ]"
+echo 64K >$CFG/empblk1/block_size
+emp_tap_check "block 64K, subblock 16K, 2M/128K limits accepted" sh -c \
+	"echo 1 > $CFG/empblk1/enable && [ \$(cat /sys/block/empblk1/emp/block_size) = 65536 ] && [ \$(cat /sys/block/empblk1/emp/subblock_size) = 16384 ] && echo 0 > $CFG/empblk1/enable && echo 2M > $CFG/empblk1/block_size && echo 128K > $CFG/empblk1/subblock_size && [ \$(cat $CFG/empblk1/block_size) = 2097152 ]"
+
+# reconfiguring an enabled device
+echo 1 >$CFG/empblk1/enable
+raw_reject mem_path "dram:128" "busy" "cannot change mem_path while the device is enabled"
+raw_reject block_size 8K "busy" "cannot change block_size while the device is enabled"
+raw_reject size_mb 8 "busy" "cannot change size_mb while the device is enabled"
+emp_tap_check "enabled device unchanged (64 MiB, dram:64)" sh -c "[ \$(blockdev --getsize64 /dev/empblk1) = $((64 << 20)) ] && [ \$(cat /sys/block/empblk1/emp/mem_path) = dram:64 ]"
+
+# bad device names
+for n in foo empblk01 empblk1024 empblk-1 empblk; do
+	emp_tap_check "mkdir $n refused" sh -c "! mkdir $CFG/$n 2>/dev/null && [ ! -e $CFG/$n ]"
+done
+
+# empctl: clear message, exit 1, no device left behind
+ctl_reject() {
+	local desc=$1 re=$2 out rc
+	shift 2
+	out=$("$EMPCTL" "$@" 2>&1)
+	rc=$?
+	if ((rc != 1)); then
+		emp_tap_not_ok "empctl $desc: exit $rc, want 1 ($out)"
+	elif ! grep -qE "$re" <<<"$out"; then
+		emp_tap_not_ok "empctl $desc: message does not match '$re': $out"
+	elif [[ -e $CFG/empblk2 || -e /sys/block/empblk2 ]]; then
+		emp_tap_not_ok "empctl $desc: left empblk2 behind"
+	else
+		emp_tap_ok "empctl $desc: $(head -n 1 <<<"$out")"
+	fi
+}
+ctl_reject "mem-path dram:" "invalid mem_path" create empblk2 --mem-path "dram:"
+ctl_reject "mem-path dram:-1" "invalid mem_path \"dram:-1\"" create empblk2 --mem-path "dram:-1"
+ctl_reject "mem-path dram:abc" "not a number" create empblk2 --mem-path "dram:abc"
+ctl_reject "mem-path foo:1" "unrecognised entry" create empblk2 --mem-path "foo:1"
+ctl_reject "empty mem-path" "mem.path" create empblk2 --mem-path ""
+ctl_reject "block-size 3000" "power of two" create empblk2 --mem-path dram:16 --block-size 3000
+ctl_reject "block-size 4M" "4096..2097152" create empblk2 --mem-path dram:16 --block-size 4M
+ctl_reject "subblock-size 256K" "4096..131072" create empblk2 --mem-path dram:16 --subblock-size 256K
+ctl_reject "block < subblock" "larger than block_size" create empblk2 --mem-path dram:16 --block-size 4K --subblock-size 64K
+ctl_reject "donor tier" "not supported" create empblk2 --mem-path 10.0.0.1:64:7000
+ctl_reject "destroy of a missing device" "no such device" destroy empblk2
+out=$("$EMPCTL" create empblk1 --mem-path dram:8 2>&1); rc=$?
+emp_tap_check "empctl create of an existing device fails (exit $rc)" sh -c "[ $rc = 1 ] && echo '$out' | grep -q 'already exists'"
+emp_tap_check "... and leaves it unchanged" sh -c "[ \$(cat $CFG/empblk1/enable) = 1 ] && [ \$(cat $CFG/empblk1/mem_path) = dram:64 ]"
+out=$("$EMPCTL" create foo0 --mem-path dram:8 2>&1); rc=$?
+emp_tap_check "empctl rejects a bad name (exit $rc)" sh -c "[ $rc -ne 0 ] && [ ! -e $CFG/foo0 ]"
+
+"$EMPCTL" destroy empblk1 >/dev/null
+emp_tap_check "rmmod empblk" rmmod empblk
+emp_tap_done
