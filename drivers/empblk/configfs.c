@@ -94,8 +94,9 @@ static ssize_t empblk_cfg_size_mb_store(struct config_item *item,
 	mutex_lock(&cfg->lock);
 	ret = cfg_check_mutable(cfg, "size_mb");
 	if (!ret && (kstrtou64(page, 10, &val) || val > EMPBLK_MAX_MB)) {
-		pr_err("%s: size_mb \"%.32s\" must be 0..%llu MiB\n",
-		       cfg_name(cfg), page, EMPBLK_MAX_MB);
+		pr_err("%s: size_mb \"%.*s\" must be 0..%llu MiB\n",
+		       cfg_name(cfg), empblk_quote_len(page), page,
+		       EMPBLK_MAX_MB);
 		ret = -EINVAL;
 	}
 	if (!ret)
@@ -152,8 +153,8 @@ static int parse_queue_depth(const char *page, u32 *val, const char *name)
 {
 	if (kstrtou32(page, 10, val) || !*val ||
 	    *val > EMPBLK_MAX_QUEUE_DEPTH) {
-		pr_err("%s: queue_depth \"%.32s\" must be 1..%u\n", name, page,
-		       EMPBLK_MAX_QUEUE_DEPTH);
+		pr_err("%s: queue_depth \"%.*s\" must be 1..%u\n", name,
+		       empblk_quote_len(page), page, EMPBLK_MAX_QUEUE_DEPTH);
 		return -EINVAL;
 	}
 	return 0;

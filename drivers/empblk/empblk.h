@@ -19,6 +19,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -189,6 +190,12 @@ struct empblk_cfg {
 	bool from_param;
 	struct empblk_dev *dev;
 };
+
+/* length of user input to quote in a message: one line, at most 32 bytes */
+static inline int empblk_quote_len(const char *buf)
+{
+	return min_t(size_t, strcspn(buf, "\n"), 32);
+}
 
 /* module parameters (defaults for new devices), main.c */
 extern unsigned int empblk_default_block_size;

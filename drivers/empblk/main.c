@@ -68,8 +68,8 @@ int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
 	v = memparse(buf, &end);
 	if (end == buf || (*end && *end != '\n') ||
 	    (*end == '\n' && end[1])) {
-		pr_err("%s: %s \"%.32s\" is not a size (bytes, K or M)\n",
-		       name, attr, buf);
+		pr_err("%s: %s \"%.*s\" is not a size (bytes, K or M)\n",
+		       name, attr, empblk_quote_len(buf), buf);
 		return -EINVAL;
 	}
 	if (v < min || v > max || !is_power_of_2(v)) {

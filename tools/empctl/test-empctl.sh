@@ -1,0 +1,448 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side unit test of empctl: no kernel module needed.
+#
+# Builds a fake configfs/sysfs tree in a temporary directory, points
+# EMPCTL_CONFIGFS and EMPCTL_SYSFS_BLOCK at it and checks the output, the
+# exit codes and the effect on the tree. Prints TAP.
+#
+# Usage: test-empctl.sh            (builds empctl into a temporary dir)
+#        EMPCTL=path/to/empctl test-empctl.sh
+#
+# A plain directory cannot imitate configfs: mkdir does not create the
+# attribute files and rmdir of a directory with files fails. So the create
+# and destroy success paths are left to the QEMU tests; here they are
+# exercised up to where the fake differs (which checks the rollback).
+
+# Checks are chained as "a && b || fail ...": fail runs when any link
+# fails, which is the intent.
+# shellcheck disable=SC2015
+
+set -u
+export LC_ALL=C
+
+here=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/test-empctl.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+
+if [ -z "${EMPCTL:-}" ]; then
+	if ! make -s -C "$here" O="$T/build" >"$T/build.log" 2>&1; then
+		echo "Bail out! cannot build empctl:"
+		sed 's/^/# /' "$T/build.log"
+		exit 1
+	fi
+	EMPCTL=$T/build/empctl
+fi
+command -v jq >/dev/null || { echo "Bail out! jq is required"; exit 1; }
+
+CFG=$T/tree/config/empblk
+BLK=$T/tree/block
+
+# mkattrs DIR NAME=VALUE...: one file per attribute, like the kernel.
+mkattrs() {
+	local dir=$1 kv
+	shift
+	mkdir -p "$dir"
+	for kv in "$@"; do
+		printf '%s\n' "${kv#*=}" >"$dir/${kv%%=*}"
+	done
+}
+
+# A fresh tree for every test: empblk0 enabled, empblk2 and empblk10
+# disabled, empblk3 an orphaned disk (sysfs only), plus unrelated entries.
+make_tree() {
+	rm -rf "$T/tree"
+	mkdir -p "$CFG" "$BLK" "$T/tree/devices"
+	echo "mem_path size_mb block_size subblock_size queue_depth enable" \
+		>"$CFG/features"
+	mkattrs "$CFG/empblk0" enable=1 mem_path=dram:512 size_mb=0 \
+		block_size=65536 subblock_size=4096 queue_depth=128
+	mkattrs "$CFG/empblk2" enable=0 mem_path=dram:64 size_mb=0 \
+		block_size=4096 subblock_size=4096 queue_depth=32
+	mkattrs "$CFG/empblk10" enable=0 mem_path= size_mb=2048 \
+		block_size=4096 subblock_size=4096 queue_depth=128
+	mkdir "$CFG/notadevice"
+	# /sys/block entries are symlinks into /sys/devices.
+	mkattrs "$T/tree/devices/empblk0" size=1048576
+	mkattrs "$T/tree/devices/empblk0/emp" state=live mem_path=dram:512 \
+		block_size=65536 subblock_size=4096 \
+		dram_budget_bytes=536870912 dram_used_bytes=12582912 \
+		reads=5 writes=7 discards=0 write_zeroes=0 flushes=1 \
+		read_bytes=20480 write_bytes=28672 unwritten_reads=2 \
+		nospace_errors=0 alloc_deferred=0 alloc_failures=0 \
+		reserve_pages=64
+	ln -s ../devices/empblk0 "$BLK/empblk0"
+	mkattrs "$BLK/empblk3" size=2097152
+	mkattrs "$BLK/empblk3/emp" state=orphaned mem_path=dram:1024 \
+		dram_used_bytes=1536
+	mkattrs "$BLK/sda" size=100
+	export EMPCTL_CONFIGFS=$CFG EMPCTL_SYSFS_BLOCK=$BLK
+}
+
+# run ARGS...: runs empctl; sets $rc, $out, $err.
+run() {
+	"$EMPCTL" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	out=$(cat "$T/out")
+	err=$(cat "$T/err")
+}
+
+diag() {
+	printf '%s\n' "$@" | sed 's/^/#   /'
+}
+
+fail() {
+	diag "$@" "command exit code: $rc" "stdout:" "$out" "stderr:" "$err"
+	return 1
+}
+
+expect_rc() {
+	[ "$rc" -eq "$1" ] || fail "expected exit code $1"
+}
+
+# contains TEXT NEEDLE: fixed-string match.
+contains() {
+	case $1 in *"$2"*) return 0 ;; esac
+	return 1
+}
+
+out_has() {
+	contains "$out" "$1" || fail "stdout lacks: $1"
+}
+
+err_has() {
+	contains "$err" "$1" || fail "stderr lacks: $1"
+}
+
+# jq_is FILTER EXPECTED: the compact jq result of FILTER on stdout.
+jq_is() {
+	local got
+	got=$(printf '%s' "$out" | jq -c "$1" 2>&1)
+	[ "$got" = "$2" ] || fail "jq '$1': expected $2, got $got"
+}
+
+# ---- tests -------------------------------------------------------------
+
+t_version() {
+	run -V && expect_rc 0 || return 1
+	[[ $out =~ ^empctl\ [0-9]+\.[0-9]+ ]] || fail "bad version line"
+	run version && expect_rc 0 && [[ $out =~ ^empctl\ [0-9] ]] ||
+		fail "bad version command" || return 1
+	run -j version && expect_rc 0 && jq_is '.version|type' '"string"'
+}
+
+t_help_lists_commands() {
+	local c
+	run help && expect_rc 0 || return 1
+	for c in create destroy list show version help; do
+		out_has "  $c " || return 1
+	done
+	run --help && expect_rc 0 && out_has "--json"
+}
+
+t_help_command() {
+	run help create && expect_rc 0 && out_has "--mem-path SPEC" &&
+		out_has "--queue-depth N" || return 1
+	run show -h && expect_rc 0 && out_has "Usage: empctl show NAME" ||
+		return 1
+	run help frobnicate && expect_rc 2 && err_has "unknown command"
+}
+
+t_no_command() {
+	run && expect_rc 2 && err_has "Usage: empctl" && [ -z "$out" ] ||
+		fail "usage must go to stderr"
+}
+
+t_unknown_command() {
+	run frobnicate && expect_rc 2 &&
+		err_has "empctl: unknown command 'frobnicate'"
+}
+
+t_unknown_options() {
+	run -x list && expect_rc 2 || return 1
+	run list --bogus && expect_rc 2 && err_has "empctl: " || return 1
+	run create empblk5 --mem-path dram:64 --bogus 1 && expect_rc 2
+}
+
+t_create_requires_mem_path() {
+	run create empblk5 && expect_rc 2 && err_has "--mem-path is required" ||
+		return 1
+	run create empblk5 --mem-path "" && expect_rc 2 &&
+		err_has "--mem-path needs a value" || return 1
+	run create --mem-path dram:64 && expect_rc 2 && err_has "missing NAME"
+}
+
+t_bad_names_rejected() {
+	local name cmd
+	for name in foo empblk empblk01 empblk1024 empblk-1 empblk1x \
+		    ../empblk0 EMPBLK0 " empblk0"; do
+		for cmd in show destroy; do
+			run "$cmd" "$name"
+			expect_rc 2 && err_has "invalid device name '$name'" ||
+				return 1
+		done
+		run create "$name" --mem-path dram:64
+		expect_rc 2 && err_has "invalid device name" || return 1
+	done
+	[ ! -e "$CFG/foo" ] && [ ! -e "$CFG/empblk01" ] ||
+		fail "a directory was created for a bad name"
+}
+
+t_extra_or_missing_args() {
+	run show empblk0 empblk2 && expect_rc 2 &&
+		err_has "unexpected argument 'empblk2'" || return 1
+	run list empblk0 && expect_rc 2 || return 1
+	run destroy && expect_rc 2 && err_has "missing NAME" || return 1
+	run show && expect_rc 2
+}
+
+t_size_conversion_errors() {
+	local s
+	for s in 512K 1536K 1X 1.5G -1 G "" 20000000000000000000 \
+		 17179869184T; do
+		run create empblk5 --mem-path dram:64 --size "$s"
+		expect_rc 2 || return 1
+	done
+	run create empblk5 --mem-path dram:64 --size 1536K
+	err_has "not a whole number of MiB" || return 1
+	[ ! -e "$CFG/empblk5" ] || fail "usage error must not touch configfs"
+}
+
+t_missing_module() {
+	local cmd
+	mkdir -p "$T/tree/config-nomod"
+	for cmd in list "show empblk0" "destroy empblk0" \
+		   "create empblk0 --mem-path dram:64"; do
+		# shellcheck disable=SC2086
+		EMPCTL_CONFIGFS=$T/tree/config-nomod/empblk run $cmd
+		expect_rc 1 && [ "$err" = \
+			"empctl: empblk module not loaded (try: modprobe empblk)" ] ||
+			fail "empctl $cmd: wrong message" || return 1
+	done
+}
+
+t_configfs_unavailable() {
+	EMPCTL_CONFIGFS=$T/tree/nothing/empblk run list
+	expect_rc 1 && err_has "configfs is not available" &&
+		err_has "$T/tree/nothing does not exist"
+}
+
+t_list_human() {
+	local names
+	run list && expect_rc 0 || return 1
+	names=$(printf '%s\n' "$out" | awk 'NR > 1 { printf "%s ", $1 }')
+	[ "$names" = "empblk0 empblk2 empblk3 empblk10 " ] ||
+		fail "wrong rows or order: $names" || return 1
+	[[ $(sed -n 1p "$T/out") =~ ^NAME\ +STATE\ +MEM_PATH\ +CAPACITY\ +DRAM_USED$ ]] ||
+		fail "bad header" || return 1
+	[[ $(grep '^empblk0 ' "$T/out") =~ ^empblk0\ +enabled\ +dram:512\ +512\ MiB\ +12\ MiB$ ]] ||
+		fail "bad empblk0 row" || return 1
+	[[ $(grep '^empblk3 ' "$T/out") =~ ^empblk3\ +orphaned\ +dram:1024\ +1\ GiB\ +1\.5\ KiB$ ]] ||
+		fail "bad empblk3 row" || return 1
+	[[ $(grep '^empblk10 ' "$T/out") =~ ^empblk10\ +disabled\ +-\ +-\ +-$ ]] ||
+		fail "bad empblk10 row"
+}
+
+t_list_columns_aligned() {
+	run list && expect_rc 0 || return 1
+	# STATE starts in the same column on every line.
+	[ "$(awk '{ print index($0, $2) }' "$T/out" | sort -u | wc -l)" -eq 1 ] ||
+		fail "columns not aligned"
+}
+
+t_list_json() {
+	run -j list && expect_rc 0 || return 1
+	jq_is 'length' '4' &&
+	jq_is '[.[].name]' '["empblk0","empblk2","empblk3","empblk10"]' &&
+	jq_is '.[0]' '{"name":"empblk0","state":"enabled","mem_path":"dram:512","capacity_bytes":536870912,"dram_used_bytes":12582912}' &&
+	jq_is '.[1].state' '"disabled"' &&
+	jq_is '.[2]' '{"name":"empblk3","state":"orphaned","mem_path":"dram:1024","capacity_bytes":1073741824,"dram_used_bytes":1536}' &&
+	jq_is '.[3]' '{"name":"empblk10","state":"disabled","mem_path":"","capacity_bytes":null,"dram_used_bytes":null}' &&
+	[ "$(wc -l <"$T/out")" -eq 1 ] || fail "compact JSON must be one line"
+}
+
+t_list_json_empty() {
+	rm -rf "$CFG"/empblk* "$BLK"/empblk*
+	run -j list && expect_rc 0 && jq_is '.' '[]' || return 1
+	run list && expect_rc 0 && [ -z "$out" ] || fail "expected no output"
+}
+
+t_pretty_json() {
+	local compact
+	run -j list && compact=$(printf '%s' "$out" | jq -S -c .) || return 1
+	run -p list && expect_rc 0 || return 1
+	[ "$(printf '%s' "$out" | jq -S -c .)" = "$compact" ] ||
+		fail "pretty and compact JSON differ" || return 1
+	[ "$(wc -l <"$T/out")" -gt 10 ] || fail "not indented" || return 1
+	out_has '    "name": "empblk0",'
+}
+
+t_show_json_enabled() {
+	run -j show empblk0 && expect_rc 0 || return 1
+	jq_is '.name' '"empblk0"' &&
+	jq_is '.enabled' 'true' &&
+	jq_is '.config' '{"block_size":65536,"enable":1,"mem_path":"dram:512","queue_depth":128,"size_mb":0,"subblock_size":4096}' &&
+	jq_is '.stats | keys | length' '18' &&
+	jq_is '.stats.state' '"live"' &&
+	jq_is '.stats.dram_used_bytes' '12582912' &&
+	jq_is '.stats.reads' '5' &&
+	jq_is '.capacity_bytes' '536870912' &&
+	jq_is 'keys' '["capacity_bytes","config","enabled","name","stats"]'
+}
+
+t_show_human() {
+	local cols
+	run show empblk0 && expect_rc 0 || return 1
+	out_has "Config:" && out_has "State:" || return 1
+	[[ $(sed -n 1p "$T/out") = "empblk0 (enabled)" ]] ||
+		fail "bad first line" || return 1
+	grep -Eq '^  block_size: +65536 \(64 KiB\)$' "$T/out" &&
+	grep -Eq '^  capacity_bytes: +536870912 \(512 MiB\)$' "$T/out" &&
+	grep -Eq '^  dram_used_bytes: +12582912 \(12 MiB\)$' "$T/out" &&
+	grep -Eq '^  reads: +5$' "$T/out" &&
+	grep -Eq '^  mem_path: +dram:512$' "$T/out" ||
+		fail "missing or malformed key: value lines" || return 1
+	# The values start in one column.
+	cols=$(grep '^  [a-z_]*: ' "$T/out" | sed -E 's/^(  [a-z_]+: +).*/\1/' |
+	       awk '{ print length($0) }' | sort -u | wc -l)
+	[ "$cols" -eq 1 ] || fail "values not aligned"
+}
+
+t_show_disabled() {
+	run -j show empblk10 && expect_rc 0 || return 1
+	jq_is '.enabled' 'false' && jq_is '.stats' '{}' &&
+	jq_is '.capacity_bytes' 'null' && jq_is '.config.size_mb' '2048' &&
+	jq_is '.config.mem_path' '""' || return 1
+	run show empblk10 && expect_rc 0 && out_has "empblk10 (disabled)" &&
+		out_has "not enabled"
+}
+
+t_show_orphaned() {
+	run -j show empblk3 && expect_rc 0 || return 1
+	jq_is '.enabled' 'false' && jq_is '.config' '{}' &&
+	jq_is '.stats.state' '"orphaned"' && jq_is '.capacity_bytes' '1073741824'
+}
+
+t_show_missing() {
+	run show empblk7 && expect_rc 1 &&
+		[ "$err" = "empctl: no such device empblk7" ] ||
+		fail "wrong message"
+}
+
+t_json_string_escaping() {
+	# quote, backslash, tab, newline, control byte, invalid UTF-8, é
+	printf 'a"b\\c\td\ne\001f\377g\303\251\n' >"$CFG/empblk2/mem_path"
+	run -j show empblk2 && expect_rc 0 || return 1
+	# jq -c prints U+FFFD itself, not as an escape.
+	jq_is '.config.mem_path' "\"a\\\"b\\\\c\\td\\ne\\u0001f$(printf '\357\277\275')gé\"" ||
+		return 1
+	out_has '"a\"b\\c\td\ne\u0001f\ufffdgé"' || return 1
+	run -j list && expect_rc 0 && jq_is '.[1].mem_path|length' '14'
+}
+
+t_json_number_detection() {
+	mkattrs "$BLK/empblk0/emp" leading=0755 big=18446744073709551616 \
+		max=18446744073709551615 neg=-1 word=live empty=
+	run -j show empblk0 && expect_rc 0 || return 1
+	jq_is '.stats.leading' '"0755"' && jq_is '.stats.big' \
+		'"18446744073709551616"' && jq_is '.stats.max|type' '"number"' &&
+	jq_is '.stats.neg' '"-1"' && jq_is '.stats.empty' '""'
+}
+
+t_create_exists() {
+	run create empblk0 --mem-path dram:64 && expect_rc 1 &&
+		[ "$err" = "empctl: empblk0 already exists" ] ||
+		fail "wrong message" || return 1
+	[ "$(cat "$CFG/empblk0/mem_path")" = "dram:512" ] ||
+		fail "existing device modified"
+}
+
+t_create_rollback() {
+	# The fake directory has no attribute files: the first write fails.
+	run create empblk5 --mem-path dram:512 --size 1G --block-size 64K
+	expect_rc 1 &&
+		err_has 'empctl: empblk5: mem_path "dram:512" rejected: No such file or directory' ||
+		return 1
+	[ ! -e "$CFG/empblk5" ] || fail "directory left behind"
+}
+
+t_create_unsupported_feature() {
+	echo "mem_path size_mb block_size subblock_size enable" >"$CFG/features"
+	run create empblk5 --mem-path dram:512 --queue-depth 8
+	expect_rc 1 && err_has "does not support --queue-depth" || return 1
+	[ ! -e "$CFG/empblk5" ] || fail "directory created"
+}
+
+t_destroy_missing() {
+	run destroy empblk7 && expect_rc 1 &&
+		[ "$err" = "empctl: no such device empblk7" ] ||
+		fail "wrong message" || return 1
+	run destroy empblk3 && expect_rc 1 && err_has "orphaned"
+}
+
+t_destroy_disables_first() {
+	# enable=0 is written, then the fake refuses rmdir (not empty).
+	run destroy empblk0 && expect_rc 1 &&
+		err_has "cannot remove empblk0: Directory not empty" || return 1
+	[ "$(cat "$CFG/empblk0/enable")" = "0" ] || fail "enable=0 not written"
+}
+
+t_destroy_write_error() {
+	# A rejected enable=0 leaves the device untouched.
+	rm "$CFG/empblk0/enable"
+	mkdir "$CFG/empblk0/enable"
+	run destroy empblk0 && expect_rc 1 && err_has "empblk0/enable" || return 1
+	[ -d "$CFG/empblk0" ] || fail "device removed"
+}
+
+t_stdout_write_error() {
+	[ -w /dev/full ] || { echo "# SKIP no /dev/full"; return 0; }
+	"$EMPCTL" list >/dev/full 2>"$T/err"
+	rc=$? out="" err=$(cat "$T/err")
+	expect_rc 1 && err_has "write error"
+}
+
+t_man_page() {
+	local warn
+	if ! command -v man >/dev/null; then
+		echo "# SKIP man not installed"
+		return 0
+	fi
+	warn=$(MANWIDTH=80 man --warnings -l "$here/empctl.8" 2>&1 >"$T/man")
+	rc=$? out=$(cat "$T/man") err=$warn
+	expect_rc 0 && [ -z "$warn" ] || fail "man warnings" || return 1
+	out_has "MEM-PATH SYNTAX" && out_has "EXIT STATUS" &&
+		out_has "swapon /dev/empblk0"
+}
+
+tests=(
+	t_version t_help_lists_commands t_help_command t_no_command
+	t_unknown_command t_unknown_options t_create_requires_mem_path
+	t_bad_names_rejected t_extra_or_missing_args t_size_conversion_errors
+	t_missing_module t_configfs_unavailable t_list_human
+	t_list_columns_aligned t_list_json t_list_json_empty t_pretty_json
+	t_show_json_enabled t_show_human t_show_disabled t_show_orphaned
+	t_show_missing t_json_string_escaping t_json_number_detection
+	t_create_exists t_create_rollback t_create_unsupported_feature
+	t_destroy_missing t_destroy_disables_first t_destroy_write_error
+	t_stdout_write_error t_man_page
+)
+
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+passed=0 failed=0 n=0
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	make_tree
+	rc=0 out="" err=""
+	if "$t"; then
+		echo "ok $n - ${t#t_}"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - ${t#t_}"
+		failed=$((failed + 1))
+	fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
