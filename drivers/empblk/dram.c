@@ -81,7 +81,7 @@ static void empblk_reserve_refill(struct work_struct *work)
  * ERR_PTR(-EAGAIN) when memory could not be had with @gfp.
  */
 static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
-				       gfp_t gfp, bool partial)
+				       gfp_t gfp)
 {
 	struct empblk_dram *dram = &dev->dram;
 	struct page *page, *old;
@@ -91,14 +91,17 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 		return ERR_PTR(-ENOSPC);
 	}
 
-	page = alloc_page(gfp | __GFP_NOWARN);
-	if (!page)
+	/*
+	 * Zeroed: the page is visible to readers before the write's data is
+	 * copied in, and a racing reader must never see stale memory.
+	 */
+	page = alloc_page(gfp | __GFP_NOWARN | __GFP_ZERO);
+	if (!page) {
 		page = empblk_reserve_get(dram);
-	if (!page)
-		goto out_unreserve;
-	/* never let a partly written page show stale memory */
-	if (partial)
+		if (!page)
+			goto out_unreserve;
 		clear_highpage(page);
+	}
 
 	old = xa_cmpxchg(&dram->pages, idx, NULL, page, gfp | __GFP_NOWARN);
 	if (!old)
@@ -141,8 +144,7 @@ static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
 			if (is_write) {
 				if (!page) {
 					page = empblk_dram_insert(dev, idx,
-								  GFP_NOWAIT,
-								  len != PAGE_SIZE);
+								  GFP_NOWAIT);
 					if (IS_ERR(page))
 						return PTR_ERR(page);
 				}
@@ -189,7 +191,7 @@ static int empblk_dram_populate(struct empblk_dev *dev, struct request *rq)
 		if (xa_load(&dev->dram.pages, idx))
 			continue;
 		page = empblk_dram_insert(dev, idx,
-					  GFP_NOIO | __GFP_RETRY_MAYFAIL, true);
+					  GFP_NOIO | __GFP_RETRY_MAYFAIL);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
 		cond_resched();

@@ -30,8 +30,8 @@ for bs in 4k 16k 64k 256k 1m; do
 done
 emp_tap_check "fio randrw+verify_backlog crc32c bs=4k" fio_verify 4k randrw "--verify_backlog=64"
 emp_tap_check "fio randrw+verify_backlog crc32c bs=1m" fio_verify 1m randrw "--verify_backlog=8"
-emp_tap_check "reads and writes counted" sh -c "[ \$(cat $S/reads) -gt 0 ] && [ \$(cat $S/writes) -gt 0 ] && [ \$(cat $S/read_bytes) -gt 0 ]"
-emp_tap_check "no write failed" sh -c "[ \$(cat $S/nospace_errors) = 0 ] && [ \$(cat $S/alloc_failures) = 0 ]"
+emp_tap_check "reads and writes counted" bash -c "[ \$(cat $S/reads) -gt 0 ] && [ \$(cat $S/writes) -gt 0 ] && [ \$(cat $S/read_bytes) -gt 0 ]"
+emp_tap_check "no write failed" bash -c "[ \$(cat $S/nospace_errors) = 0 ] && [ \$(cat $S/alloc_failures) = 0 ]"
 
 # discard and write-zeroes free memory and read back as zeroes
 blkdiscard $DEV
@@ -41,19 +41,19 @@ dd if=/tmp/p16 of=$DEV bs=1M oflag=direct status=none
 used=$(cat $S/dram_used_bytes)
 emp_tap_check "16 MiB written uses 16 MiB" test "$used" = $((16 << 20))
 uw0=$(cat $S/unwritten_reads)
-emp_tap_check "reading an unwritten range returns zeroes" sh -c "cmp -n $((4 << 20)) /dev/zero <(dd if=$DEV bs=1M skip=100 count=4 iflag=direct status=none)"
+emp_tap_check "reading an unwritten range returns zeroes" bash -c "cmp -n $((4 << 20)) /dev/zero <(dd if=$DEV bs=1M skip=100 count=4 iflag=direct status=none)"
 emp_tap_check "unwritten_reads counts 1024 pages" test $(($(cat $S/unwritten_reads) - uw0)) = 1024
 d0=$(cat $S/discards)
 blkdiscard -o $((4 << 20)) -l $((4 << 20)) $DEV
 emp_tap_check "discard of 4 MiB frees 4 MiB" test "$(cat $S/dram_used_bytes)" = $((12 << 20))
 emp_tap_check "discards counted" test "$(cat $S/discards)" -gt "$d0"
-emp_tap_check "discarded range reads zeroes" sh -c "cmp -n $((4 << 20)) /dev/zero <(dd if=$DEV bs=1M skip=4 count=4 iflag=direct status=none)"
-emp_tap_check "data around it intact" sh -c "cmp -n $((4 << 20)) /tmp/p16 <(dd if=$DEV bs=1M count=4 iflag=direct status=none) && cmp -i $((8 << 20)) -n $((8 << 20)) /tmp/p16 <(dd if=$DEV bs=1M count=16 iflag=direct status=none)"
+emp_tap_check "discarded range reads zeroes" bash -c "cmp -n $((4 << 20)) /dev/zero <(dd if=$DEV bs=1M skip=4 count=4 iflag=direct status=none)"
+emp_tap_check "data around it intact" bash -c "cmp -n $((4 << 20)) /tmp/p16 <(dd if=$DEV bs=1M count=4 iflag=direct status=none) && cmp -i $((8 << 20)) -n $((8 << 20)) /tmp/p16 <(dd if=$DEV bs=1M count=16 iflag=direct status=none)"
 z0=$(cat $S/write_zeroes)
 blkdiscard -z -o $((8 << 20)) -l $((4 << 20)) $DEV
 emp_tap_check "write-zeroes of 4 MiB frees 4 MiB" test "$(cat $S/dram_used_bytes)" = $((8 << 20))
 emp_tap_check "write-zeroes counted" test "$(cat $S/write_zeroes)" -gt "$z0"
-emp_tap_check "zeroed range reads zeroes" sh -c "cmp -n $((4 << 20)) /dev/zero <(dd if=$DEV bs=1M skip=8 count=4 iflag=direct status=none)"
+emp_tap_check "zeroed range reads zeroes" bash -c "cmp -n $((4 << 20)) /dev/zero <(dd if=$DEV bs=1M skip=8 count=4 iflag=direct status=none)"
 f0=$(cat $S/flushes)
 dd if=/tmp/p16 of=$DEV bs=1M count=1 conv=fsync status=none
 emp_tap_check "fsync sends a flush" test "$(cat $S/flushes)" -gt "$f0"
