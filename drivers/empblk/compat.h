@@ -4,7 +4,8 @@
  * 6.1 and 6.12). This is the only file in empblk allowed to test the kernel
  * version. Block-layer refactors are not backported to stable kernels, so
  * gating them on major.minor is safe; the sublevel is never compared
- * (KERNEL_VERSION() saturates it at 255 and Debian's 6.1 is past that).
+ * (KERNEL_VERSION() saturates it at 255, and long-lived stable kernels
+ * such as Debian's 6.1, at 6.1.192 today, approach that).
  */
 #ifndef EMPBLK_COMPAT_H
 #define EMPBLK_COMPAT_H

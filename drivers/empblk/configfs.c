@@ -422,7 +422,6 @@ int empblk_configfs_add_param_dev(const char *mem_path)
 	cfg = empblk_cfg_alloc(EMPBLK_NAME "0");
 	if (IS_ERR(cfg))
 		return PTR_ERR(cfg);
-	cfg->from_param = true;
 
 	mutex_lock(&cfg->lock);
 	ret = empblk_spec_parse(mem_path, &cfg->params.spec,

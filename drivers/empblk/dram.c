@@ -50,6 +50,14 @@ static struct page *empblk_reserve_get(struct empblk_dram *dram)
 	return page;
 }
 
+static void empblk_reserve_put(struct empblk_dram *dram, struct page *page)
+{
+	spin_lock(&dram->reserve_lock);
+	list_add(&page->lru, &dram->reserve);
+	dram->reserve_nr++;
+	spin_unlock(&dram->reserve_lock);
+}
+
 static void empblk_reserve_refill(struct work_struct *work)
 {
 	struct empblk_dram *dram = container_of(work, struct empblk_dram,
@@ -67,11 +75,7 @@ static void empblk_reserve_refill(struct work_struct *work)
 		page = alloc_page(GFP_NOIO | __GFP_NOWARN | __GFP_NORETRY);
 		if (!page)
 			return;	/* retried on the next reserve_get */
-
-		spin_lock(&dram->reserve_lock);
-		list_add(&page->lru, &dram->reserve);
-		dram->reserve_nr++;
-		spin_unlock(&dram->reserve_lock);
+		empblk_reserve_put(dram, page);
 	}
 }
 
@@ -84,6 +88,7 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 				       gfp_t gfp)
 {
 	struct empblk_dram *dram = &dev->dram;
+	bool from_reserve = false;
 	struct page *page, *old;
 
 	if (atomic_long_inc_return(&dram->used_pages) > dram->budget_pages) {
@@ -101,12 +106,16 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 		if (!page)
 			goto out_unreserve;
 		clear_highpage(page);
+		from_reserve = true;
 	}
 
 	old = xa_cmpxchg(&dram->pages, idx, NULL, page, gfp | __GFP_NOWARN);
 	if (!old)
 		return page;
-	__free_page(page);
+	if (from_reserve)
+		empblk_reserve_put(dram, page);
+	else
+		__free_page(page);
 	atomic_long_dec(&dram->used_pages);
 	if (xa_is_err(old))
 		return ERR_PTR(-EAGAIN);
@@ -254,55 +263,74 @@ blk_status_t empblk_dram_rw(struct empblk_dev *dev, struct request *rq,
 	return empblk_dram_errno_to_status(dev, rq, ret);
 }
 
+/* Zero part of the page at @idx, if there is one; RCU keeps it alive. */
+static void empblk_dram_zero(struct empblk_dram *dram, pgoff_t idx,
+			     unsigned int off, unsigned int len)
+{
+	struct page *page;
+
+	rcu_read_lock();
+	page = xa_load(&dram->pages, idx);
+	if (page)
+		memzero_page(page, off, len);
+	rcu_read_unlock();
+}
+
 /**
  * empblk_dram_free_range() - discard or zero a sector range
  * @dev: device
  * @sector: first sector
  * @nr_sects: number of sectors
+ * @keep_pages: zero pages in place instead of freeing them (write-zeroes
+ *	with REQ_NOUNMAP: the range must stay allocated)
+ * @may_sleep: called from the worker; yield the CPU on long ranges
  *
  * Whole pages are freed (after an RCU grace period); partial pages at the
- * edges are zeroed, so the range reads back as zeroes either way. Never
- * sleeps and never allocates.
+ * edges are zeroed, so the range reads back as zeroes either way. Only
+ * populated pages are visited. Never allocates.
  */
 void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
-			    unsigned int nr_sects)
+			    unsigned int nr_sects, bool keep_pages,
+			    bool may_sleep)
 {
 	struct empblk_dram *dram = &dev->dram;
 	u64 pos = (u64)sector << SECTOR_SHIFT;
 	u64 end = pos + ((u64)nr_sects << SECTOR_SHIFT);
+	unsigned long visited = 0;
 	struct page *page;
 	pgoff_t idx;
 
-	rcu_read_lock();
 	/* partial head page */
 	if (offset_in_page(pos)) {
-		unsigned int off = offset_in_page(pos);
-		unsigned int len = min_t(u64, end - pos, PAGE_SIZE - off);
+		unsigned int len = min_t(u64, end - pos,
+					 PAGE_SIZE - offset_in_page(pos));
 
-		page = xa_load(&dram->pages, pos >> PAGE_SHIFT);
-		if (page)
-			memzero_page(page, off, len);
+		empblk_dram_zero(dram, pos >> PAGE_SHIFT, offset_in_page(pos),
+				 len);
 		pos += len;
 	}
 	/* partial tail page; pos is page aligned from here on */
 	if (pos < end && offset_in_page(end)) {
-		page = xa_load(&dram->pages, end >> PAGE_SHIFT);
-		if (page)
-			memzero_page(page, 0, offset_in_page(end));
+		empblk_dram_zero(dram, end >> PAGE_SHIFT, 0, offset_in_page(end));
 		end -= offset_in_page(end);
 	}
-	rcu_read_unlock();
 	if (pos >= end)
 		return;
 
-	/* whole pages: only populated slots are visited */
 	xa_for_each_range(&dram->pages, idx, page, pos >> PAGE_SHIFT,
 			  (end >> PAGE_SHIFT) - 1) {
-		page = xa_erase(&dram->pages, idx);
-		if (!page)
-			continue;
-		atomic_long_dec(&dram->used_pages);
-		call_rcu(&page->rcu_head, empblk_free_page_rcu);
+		if (keep_pages) {
+			empblk_dram_zero(dram, idx, 0, PAGE_SIZE);
+		} else {
+			/* only the page xa_erase() hands back is ours to free */
+			page = xa_erase(&dram->pages, idx);
+			if (page) {
+				atomic_long_dec(&dram->used_pages);
+				call_rcu(&page->rcu_head, empblk_free_page_rcu);
+			}
+		}
+		if (may_sleep && !(++visited % 1024))
+			cond_resched();
 	}
 }
 

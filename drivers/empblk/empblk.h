@@ -33,6 +33,9 @@
 #define EMPBLK_MIN_SUBBLOCK	SZ_4K
 #define EMPBLK_MAX_SUBBLOCK	SZ_128K
 #define EMPBLK_MAX_QUEUE_DEPTH	4096
+#define EMPBLK_MAX_RESERVE_PAGES	16384
+/* larger discards are done by the worker, where they may yield the CPU */
+#define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
 
 /**
  * struct empblk_spec - a parsed mem_path
@@ -179,7 +182,6 @@ struct empblk_cmd {
  * @lock: protects every field below
  * @params: configuration, applied at enable
  * @index: N of empblkN, from the directory name
- * @from_param: created by the mem_path= module parameter; not removable
  * @dev: live device, or NULL while disabled
  */
 struct empblk_cfg {
@@ -187,7 +189,6 @@ struct empblk_cfg {
 	struct mutex lock;		/* protects all fields below */
 	struct empblk_params params;
 	unsigned int index;
-	bool from_param;
 	struct empblk_dev *dev;
 };
 
@@ -222,7 +223,8 @@ void empblk_dram_exit(struct empblk_dev *dev);
 blk_status_t empblk_dram_rw(struct empblk_dev *dev, struct request *rq,
 			    bool may_sleep);
 void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
-			    unsigned int nr_sects);
+			    unsigned int nr_sects, bool keep_pages,
+			    bool may_sleep);
 
 /* configfs.c */
 int empblk_configfs_init(void);

@@ -40,7 +40,7 @@ MODULE_PARM_DESC(queue_depth,
 unsigned int empblk_reserve_pages = 256;
 module_param_named(reserve_pages, empblk_reserve_pages, uint, 0444);
 MODULE_PARM_DESC(reserve_pages,
-		 "Emergency pages kept per device for writes when the host cannot allocate. Default: 256");
+		 "Emergency pages kept per device for writes when the host cannot allocate, 0..16384. Default: 256");
 
 /* deferred writes, reserve refill and orphan teardown; usable in reclaim */
 struct workqueue_struct *empblk_wq;
@@ -111,7 +111,6 @@ static void empblk_defer(struct empblk_dev *dev, struct request *rq)
 {
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
-	empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_DEFERRED);
 	spin_lock(&dev->defer_lock);
 	list_add_tail(&cmd->entry, &dev->defer_list);
 	spin_unlock(&dev->defer_lock);
@@ -143,6 +142,36 @@ static void empblk_account(struct empblk_dev *dev, struct request *rq)
 	}
 }
 
+/*
+ * Serve one request. From queue_rq (@may_sleep false) nothing sleeps or
+ * allocates beyond GFP_NOWAIT; work that needs more (memory for a write, a
+ * discard large enough to hog the CPU) returns BLK_STS_AGAIN and is
+ * redone by the worker with @may_sleep true.
+ */
+static blk_status_t empblk_handle_rq(struct empblk_dev *dev,
+				     struct request *rq, bool may_sleep)
+{
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		return empblk_dram_rw(dev, rq, may_sleep);
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		if (!may_sleep && blk_rq_bytes(rq) > EMPBLK_INLINE_DISCARD_MAX)
+			return BLK_STS_AGAIN;
+		empblk_dram_free_range(dev, blk_rq_pos(rq), blk_rq_sectors(rq),
+				       req_op(rq) == REQ_OP_WRITE_ZEROES &&
+				       (rq->cmd_flags & REQ_NOUNMAP),
+				       may_sleep);
+		return BLK_STS_OK;
+	case REQ_OP_FLUSH:
+		/* DRAM holds every completed write; nothing is volatile */
+		return BLK_STS_OK;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+}
+
 static void empblk_complete(struct empblk_dev *dev, struct request *rq,
 			    blk_status_t sts)
 {
@@ -159,33 +188,18 @@ static blk_status_t empblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_status_t sts;
 
 	blk_mq_start_request(rq);
-	switch (req_op(rq)) {
-	case REQ_OP_READ:
-	case REQ_OP_WRITE:
-		sts = empblk_dram_rw(dev, rq, false);
-		if (sts == BLK_STS_AGAIN) {
-			empblk_defer(dev, rq);
-			return BLK_STS_OK;
-		}
-		break;
-	case REQ_OP_DISCARD:
-	case REQ_OP_WRITE_ZEROES:
-		empblk_dram_free_range(dev, blk_rq_pos(rq), blk_rq_sectors(rq));
-		sts = BLK_STS_OK;
-		break;
-	case REQ_OP_FLUSH:
-		/* DRAM holds every completed write; nothing is volatile */
-		sts = BLK_STS_OK;
-		break;
-	default:
-		sts = BLK_STS_NOTSUPP;
-		break;
+	sts = empblk_handle_rq(dev, rq, false);
+	if (sts == BLK_STS_AGAIN) {
+		if (req_op(rq) == REQ_OP_WRITE)
+			empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_DEFERRED);
+		empblk_defer(dev, rq);
+		return BLK_STS_OK;
 	}
 	empblk_complete(dev, rq, sts);
 	return BLK_STS_OK;
 }
 
-/* Allocation worker: finishes writes that need to sleep for memory. */
+/* The worker: finishes requests that need to sleep, in a NOIO scope. */
 static void empblk_defer_work(struct work_struct *work)
 {
 	struct empblk_dev *dev = container_of(work, struct empblk_dev,
@@ -203,7 +217,7 @@ static void empblk_defer_work(struct work_struct *work)
 		if (!cmd)
 			break;
 		empblk_complete(dev, cmd->rq,
-				empblk_dram_rw(dev, cmd->rq, true));
+				empblk_handle_rq(dev, cmd->rq, true));
 		cond_resched();
 	}
 	memalloc_noio_restore(noio);
@@ -270,8 +284,12 @@ static const struct block_device_operations empblk_fops = {
 
 static void empblk_dev_destroy(struct empblk_dev *dev)
 {
-	/* del_gendisk() drains every request, deferred ones included */
+	/*
+	 * del_gendisk() drains every request, deferred ones included; the
+	 * worker may still be running after completing the last of them.
+	 */
 	del_gendisk(dev->disk);
+	cancel_work_sync(&dev->defer_work);
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
 	empblk_dram_exit(dev);
@@ -417,11 +435,47 @@ int empblk_dev_remove(struct empblk_dev *dev, bool orphan_if_busy)
 	return 0;
 }
 
+/* Module parameters are defaults for every device: refuse a bad one. */
+static int __init empblk_check_params(void)
+{
+	u32 block_size = empblk_default_block_size;
+	u32 subblock_size = empblk_default_subblock_size;
+
+	if (block_size < EMPBLK_MIN_BLOCK || block_size > EMPBLK_MAX_BLOCK ||
+	    !is_power_of_2(block_size)) {
+		pr_err("block_size=%u must be a power of two in %u..%u\n",
+		       block_size, EMPBLK_MIN_BLOCK, EMPBLK_MAX_BLOCK);
+		return -EINVAL;
+	}
+	if (subblock_size < EMPBLK_MIN_SUBBLOCK ||
+	    subblock_size > EMPBLK_MAX_SUBBLOCK ||
+	    !is_power_of_2(subblock_size) || subblock_size > block_size) {
+		pr_err("subblock_size=%u must be a power of two in %u..%u and <= block_size\n",
+		       subblock_size, EMPBLK_MIN_SUBBLOCK, EMPBLK_MAX_SUBBLOCK);
+		return -EINVAL;
+	}
+	if (!empblk_default_queue_depth ||
+	    empblk_default_queue_depth > EMPBLK_MAX_QUEUE_DEPTH) {
+		pr_err("queue_depth=%u must be 1..%u\n",
+		       empblk_default_queue_depth, EMPBLK_MAX_QUEUE_DEPTH);
+		return -EINVAL;
+	}
+	if (empblk_reserve_pages > EMPBLK_MAX_RESERVE_PAGES) {
+		pr_err("reserve_pages=%u must be 0..%u\n",
+		       empblk_reserve_pages, EMPBLK_MAX_RESERVE_PAGES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int __init empblk_init(void)
 {
 	int ret;
 
 	BUILD_BUG_ON(PAGE_SIZE != SZ_4K);
+	ret = empblk_check_params();
+	if (ret)
+		return ret;
 
 	empblk_wq = alloc_workqueue(EMPBLK_NAME, WQ_MEM_RECLAIM | WQ_UNBOUND,
 				    0);

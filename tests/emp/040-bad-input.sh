@@ -7,6 +7,11 @@
 . "$EMP_REPO/tests/lib/guest.sh"
 
 CFG=/sys/kernel/config/empblk
+# kernel messages since the last mark (never dmesg -C: the host checks the
+# whole log for warnings afterwards)
+kmsg_mark() { export KMSG_MARK; KMSG_MARK=$(dmesg | wc -l); }
+kmsg_new() { dmesg | tail -n +$((KMSG_MARK + 1)); }
+export -f kmsg_new
 emp_require_empctl
 emp_modprobe_empblk
 
@@ -15,7 +20,7 @@ emp_modprobe_empblk
 raw_reject() {
 	local attr=$1 val=$2 err=$3 re=$4 d=$CFG/empblk1 before out
 	before=$(cat "$d/$attr")
-	dmesg -C
+	kmsg_mark
 	if out=$(echo "$val" 2>&1 >"$d/$attr"); then
 		emp_tap_not_ok "$attr='$val' accepted"
 		return
@@ -24,10 +29,10 @@ raw_reject() {
 		emp_tap_not_ok "$attr='$val': expected '$err', got '$out'"
 	elif [[ $(cat "$d/$attr") != "$before" ]]; then
 		emp_tap_not_ok "$attr='$val' changed the attribute to '$(cat "$d/$attr")'"
-	elif ! dmesg | grep -qE "empblk: empblk1: .*$re"; then
-		emp_tap_not_ok "$attr='$val': no reason in the kernel log ($(dmesg | tail -n 2))"
+	elif ! kmsg_new | grep -qE "empblk: empblk1: .*$re"; then
+		emp_tap_not_ok "$attr='$val': no reason in the kernel log ($(kmsg_new | tail -n 2))"
 	else
-		emp_tap_ok "$attr='$val' rejected: $(dmesg | grep -o 'empblk1: .*' | head -n 1)"
+		emp_tap_ok "$attr='$val' rejected: $(kmsg_new | grep -o 'empblk1: .*' | head -n 1)"
 	fi
 }
 
@@ -61,9 +66,9 @@ raw_reject enable 2 "invalid argument" "enable takes 0 or 1"
 # block smaller than subblock: each value is valid alone, enable refuses
 echo 4K >$CFG/empblk1/block_size
 echo 16K >$CFG/empblk1/subblock_size
-dmesg -C
+kmsg_mark
 emp_tap_check "enable refused when block_size < subblock_size" sh -c "! echo 1 > $CFG/empblk1/enable 2>/dev/null"
-emp_tap_check "... logged, and no disk was created" sh -c "dmesg | grep -q 'subblock_size 16384 is larger than block_size 4096' && [ ! -e /sys/block/empblk1 ] && [ \$(cat $CFG/empblk1/enable) = 0 ]"
+emp_tap_check "... logged, and no disk was created" bash -c "kmsg_new | grep -q 'subblock_size 16384 is larger than block_size 4096' && [ ! -e /sys/block/empblk1 ] && [ \$(cat $CFG/empblk1/enable) = 0 ]"
 echo 64K >$CFG/empblk1/block_size
 emp_tap_check "block 64K, subblock 16K, 2M/128K limits accepted" sh -c \
 	"echo 1 > $CFG/empblk1/enable && [ \$(cat /sys/block/empblk1/emp/block_size) = 65536 ] && [ \$(cat /sys/block/empblk1/emp/subblock_size) = 16384 ] && echo 0 > $CFG/empblk1/enable && echo 2M > $CFG/empblk1/block_size && echo 128K > $CFG/empblk1/subblock_size && [ \$(cat $CFG/empblk1/block_size) = 2097152 ]"
@@ -81,13 +86,16 @@ for n in foo empblk01 empblk1024 empblk-1 empblk; do
 done
 
 # empctl: clear message, exit 1, no device left behind
+# ctl_reject [-2] DESC REGEX ARGS...: exit 1 (2 with -2: a usage error)
 ctl_reject() {
-	local desc=$1 re=$2 out rc
+	local want=1 desc re out rc
+	[[ $1 == -2 ]] && { want=2; shift; }
+	desc=$1 re=$2
 	shift 2
 	out=$("$EMPCTL" "$@" 2>&1)
 	rc=$?
-	if ((rc != 1)); then
-		emp_tap_not_ok "empctl $desc: exit $rc, want 1 ($out)"
+	if ((rc != want)); then
+		emp_tap_not_ok "empctl $desc: exit $rc, want $want ($out)"
 	elif ! grep -qE "$re" <<<"$out"; then
 		emp_tap_not_ok "empctl $desc: message does not match '$re': $out"
 	elif [[ -e $CFG/empblk2 || -e /sys/block/empblk2 ]]; then
@@ -100,7 +108,7 @@ ctl_reject "mem-path dram:" "invalid mem_path" create empblk2 --mem-path "dram:"
 ctl_reject "mem-path dram:-1" "invalid mem_path \"dram:-1\"" create empblk2 --mem-path "dram:-1"
 ctl_reject "mem-path dram:abc" "not a number" create empblk2 --mem-path "dram:abc"
 ctl_reject "mem-path foo:1" "unrecognised entry" create empblk2 --mem-path "foo:1"
-ctl_reject "empty mem-path" "mem.path" create empblk2 --mem-path ""
+ctl_reject -2 "empty mem-path" "mem.path" create empblk2 --mem-path ""
 ctl_reject "block-size 3000" "power of two" create empblk2 --mem-path dram:16 --block-size 3000
 ctl_reject "block-size 4M" "4096..2097152" create empblk2 --mem-path dram:16 --block-size 4M
 ctl_reject "subblock-size 256K" "4096..131072" create empblk2 --mem-path dram:16 --subblock-size 256K
