@@ -47,7 +47,12 @@ empctl:
 	$(MAKE) -C tools/empctl O=$(BUILD)
 
 # Userspace helpers the guest tests run (from the host's root over 9p).
-test-progs: $(BUILD)/tests/memverify
+test-progs: $(BUILD)/tests/memverify $(BUILD)/tests/empprobe
+
+# a userspace client of the wire protocol (librdmacm, libibverbs)
+$(BUILD)/tests/empprobe: tests/src/empprobe.c include/emp/emp-proto.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lrdmacm -libverbs
 
 $(BUILD)/tests/%: tests/src/%.c
 	@mkdir -p $(dir $@)

@@ -55,20 +55,15 @@ static ssize_t empblk_cfg_mem_path_store(struct config_item *item,
 					 const char *page, size_t count)
 {
 	struct empblk_cfg *cfg = to_empblk_cfg(item);
-	char norm[EMPBLK_SPEC_MAX];
-	struct empblk_spec spec;
 	int ret;
 
 	mutex_lock(&cfg->lock);
 	ret = cfg_check_mutable(cfg, "mem_path");
 	if (!ret)
-		ret = empblk_spec_parse(page, &spec, norm, sizeof(norm),
+		ret = empblk_spec_parse(page, &cfg->params.spec,
+					cfg->params.mem_path,
+					sizeof(cfg->params.mem_path),
 					cfg_name(cfg));
-	if (!ret) {
-		cfg->params.spec = spec;
-		strscpy(cfg->params.mem_path, norm,
-			sizeof(cfg->params.mem_path));
-	}
 	mutex_unlock(&cfg->lock);
 	return ret ? ret : count;
 }

@@ -15,6 +15,7 @@
 
 #include <linux/blk-mq.h>
 #include <linux/configfs.h>
+#include <linux/socket.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -22,6 +23,10 @@
 #include <linux/string.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+
+#include <emp/emp-proto.h>
 
 #define EMPBLK_NAME		"empblk"
 #define EMPBLK_MAX_DEVICES	1024
@@ -37,13 +42,31 @@
 /* larger discards are done by the worker, where they may yield the CPU */
 #define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
 
+#define EMPBLK_MAX_DONORS	16
+
+/**
+ * struct empblk_donor_spec - one IP:MB:PORT entry of a mem_path
+ * @addr: donor address and port
+ * @mb: memory to use on that donor, MiB
+ */
+struct empblk_donor_spec {
+	struct sockaddr_storage addr;
+	u64 mb;
+};
+
 /**
  * struct empblk_spec - a parsed mem_path
  * @dram_mb: size of the local DRAM tier in MiB (0: none)
- * @total_mb: sum of all tier sizes in MiB
+ * @nr_donors: number of donor entries
+ * @donors: donor entries, in mem_path order
+ * @total_mb: device capacity the tiers give, MiB: the DRAM size for a
+ *	DRAM-only device; with donors, the donors' memory striped evenly
+ *	(nr_donors times the smallest donor entry)
  */
 struct empblk_spec {
 	u64 dram_mb;
+	unsigned int nr_donors;
+	struct empblk_donor_spec donors[EMPBLK_MAX_DONORS];
 	u64 total_mb;
 };
 
@@ -81,6 +104,7 @@ enum empblk_stat_item {
 	EMPBLK_STAT_NOSPACE_ERRORS,
 	EMPBLK_STAT_ALLOC_DEFERRED,
 	EMPBLK_STAT_ALLOC_FAILURES,
+	EMPBLK_STAT_REMOTE_ERRORS,
 	EMPBLK_NR_STATS,
 };
 
@@ -105,6 +129,165 @@ struct empblk_stats {
 enum empblk_dev_flags {
 	EMPBLK_DEV_REMOVING	= 0,
 	EMPBLK_DEV_ORPHANED	= 1,
+};
+
+/* remote tier: the largest request, and so the most pieces per request */
+#define EMPBLK_REMOTE_MAX_BYTES	SZ_128K
+#define EMPBLK_REMOTE_MAX_SEGS	(EMPBLK_REMOTE_MAX_BYTES >> PAGE_SHIFT)
+#define EMPBLK_REMOTE_MAX_WRS	(EMPBLK_REMOTE_MAX_SEGS + 1)
+#define EMPBLK_REMOTE_MAX_SGES	(2 * EMPBLK_REMOTE_MAX_SEGS + 1)
+
+struct empblk_cmd;
+
+/**
+ * struct empblk_rwr - one RDMA READ or WRITE of a request
+ * @wr: the work request
+ * @cqe: its completion
+ * @cmd: the request it belongs to
+ * @donor: index of the donor it goes to
+ */
+struct empblk_rwr {
+	struct ib_rdma_wr wr;
+	struct ib_cqe cqe;
+	struct empblk_cmd *cmd;
+	unsigned int donor;
+};
+
+/**
+ * struct empblk_cmd - per-request payload, preallocated by blk-mq
+ * @entry: link on empblk_dev.defer_list while deferred
+ * @rq: the request (for the worker)
+ * @pending: RDMA work requests not yet completed
+ * @failed: one of them failed
+ * @nents: scatterlist entries DMA mapped (0: not mapped)
+ * @sgl: the request's pages, mapped for the RDMA device
+ * @sges: local segments of the work requests
+ * @rwrs: the work requests
+ */
+struct empblk_cmd {
+	struct list_head entry;
+	struct request *rq;
+	/* remote tier only */
+	atomic_t pending;
+	bool failed;
+	int nents;
+	struct scatterlist sgl[EMPBLK_REMOTE_MAX_SEGS];
+	struct ib_sge sges[EMPBLK_REMOTE_MAX_SGES];
+	struct empblk_rwr rwrs[EMPBLK_REMOTE_MAX_WRS];
+};
+
+/**
+ * struct empblk_rchunk - where one donor chunk lives
+ * @addr: remote address of its first byte
+ * @rkey: remote key
+ * @id: donor's handle; 0 while not allocated. Published with a release
+ *	store after @addr and @rkey, read with an acquire load.
+ */
+struct empblk_rchunk {
+	u64 addr;
+	u32 rkey;
+	u32 id;
+};
+
+struct empblk_donor;
+
+/**
+ * struct empblk_rqueue - one RC connection to a donor
+ * @donor: owner
+ * @cm_id: RDMA CM identifier
+ * @cq: completion queue
+ * @qid: 0 admin, 1.. I/O
+ * @cm_done: signalled when connection setup reaches its next state
+ * @cm_error: result of the last connection step
+ * @rej_status: emp_status the donor rejected us with, or -1
+ */
+struct empblk_rqueue {
+	struct empblk_donor *donor;
+	struct rdma_cm_id *cm_id;
+	struct ib_cq *cq;
+	u16 qid;
+	struct completion cm_done;
+	int cm_error;
+	int rej_status;
+};
+
+/*
+ * Donor state bits in empblk_donor.flags:
+ * @EMPBLK_DONOR_DEAD: a queue disconnected or failed; I/O to the donor
+ *	fails fast until the device is recreated.
+ */
+enum empblk_donor_flags {
+	EMPBLK_DONOR_DEAD	= 0,
+};
+
+/**
+ * struct empblk_donor - one donor of a device
+ * @dev: owner
+ * @idx: position in mem_path, and in the stripe
+ * @spec: its mem_path entry
+ * @ibdev: RDMA device the donor is reached through
+ * @pd: protection domain of our side of every queue
+ * @cookie: random session identifier sent with every connect
+ * @incarnation: the donor's, from the admin accept
+ * @flags: enum empblk_donor_flags
+ * @admin: admin queue
+ * @ioqs: I/O queues, one per hardware queue
+ * @nr_ioqs: entries in @ioqs
+ * @admin_lock: one admin exchange at a time; serialises chunk allocation
+ * @tx: admin send buffer, DMA mapped at @tx_dma
+ * @rx: admin receive buffer, DMA mapped at @rx_dma
+ * @tx_dma: DMA address of @tx
+ * @rx_dma: DMA address of @rx
+ * @tx_cqe: admin send completion
+ * @rx_cqe: admin receive completion
+ * @rsp_done: signalled by @rx_cqe
+ * @rsp_ok: the receive completed successfully
+ * @tag: tag of the last admin request
+ * @chunks: chunk table, by donor-local offset >> EMP_CHUNK_SHIFT
+ * @nr_chunks: entries in @chunks
+ * @chunks_in_use: allocated entries
+ */
+struct empblk_donor {
+	struct empblk_dev *dev;
+	unsigned int idx;
+	struct empblk_donor_spec spec;
+	struct ib_device *ibdev;
+	struct ib_pd *pd;
+	u64 cookie;
+	u64 incarnation;
+	unsigned long flags;
+	struct empblk_rqueue admin;
+	struct empblk_rqueue *ioqs;
+	unsigned int nr_ioqs;
+
+	struct mutex admin_lock;	/* one admin exchange at a time */
+	union emp_msg *tx;
+	union emp_msg *rx;
+	u64 tx_dma;
+	u64 rx_dma;
+	struct ib_cqe tx_cqe;
+	struct ib_cqe rx_cqe;
+	struct completion rsp_done;
+	bool rsp_ok;
+	u32 tag;
+
+	struct empblk_rchunk *chunks;
+	unsigned long nr_chunks;
+	atomic_long_t chunks_in_use;
+};
+
+/**
+ * struct empblk_remote - the remote tier of a device
+ * @nr_donors: donors, striped by subblock
+ * @donors: the donors
+ * @ibdev: the one RDMA device every donor is reached through
+ * @sb_shift: log2 of the subblock size, the striping unit
+ */
+struct empblk_remote {
+	unsigned int nr_donors;
+	struct empblk_donor *donors;
+	struct ib_device *ibdev;
+	unsigned int sb_shift;
 };
 
 /**
@@ -136,6 +319,7 @@ struct empblk_dram {
 /**
  * struct empblk_dev - a live device
  * @dram: DRAM tier (read-mostly in the I/O path)
+ * @remote: remote tier (no donors: DRAM only)
  * @stats: per-CPU counters
  * @disk: the gendisk
  * @defer_lock: protects @defer_list
@@ -150,6 +334,7 @@ struct empblk_dram {
 struct empblk_dev {
 	/* read-mostly in the I/O path */
 	struct empblk_dram dram;
+	struct empblk_remote remote;
 	struct empblk_stats __percpu *stats;
 	struct gendisk *disk;
 
@@ -164,16 +349,6 @@ struct empblk_dev {
 	struct blk_mq_tag_set tag_set;
 	struct empblk_params params;
 	unsigned int index;
-};
-
-/**
- * struct empblk_cmd - per-request payload
- * @entry: link on empblk_dev.defer_list while deferred
- * @rq: the request (for the worker)
- */
-struct empblk_cmd {
-	struct list_head entry;
-	struct request *rq;
 };
 
 /**
@@ -206,6 +381,8 @@ extern unsigned int empblk_reserve_pages;
 extern struct workqueue_struct *empblk_wq;
 
 /* main.c */
+void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
+			blk_status_t sts);
 int empblk_params_validate(const struct empblk_params *p, const char *name);
 int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
 		      const char *name, const char *attr);
@@ -225,6 +402,18 @@ blk_status_t empblk_dram_rw(struct empblk_dev *dev, struct request *rq,
 void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
 			    unsigned int nr_sects, bool keep_pages,
 			    bool may_sleep);
+
+/* remote.c */
+int empblk_remote_init(struct empblk_dev *dev);
+void empblk_remote_exit(struct empblk_dev *dev);
+int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
+		     unsigned int hctx_idx, bool may_sleep);
+void empblk_remote_discard(struct empblk_dev *dev, struct request *rq);
+
+static inline bool empblk_has_remote(struct empblk_dev *dev)
+{
+	return dev->remote.nr_donors;
+}
 
 /* configfs.c */
 int empblk_configfs_init(void);

@@ -97,6 +97,11 @@ int empblk_params_validate(const struct empblk_params *p, const char *name)
 		pr_err("%s: mem_path is not set\n", name);
 		return -EINVAL;
 	}
+	if (p->spec.nr_donors && p->size_mb > p->spec.total_mb) {
+		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors give\n",
+		       name, p->size_mb, p->spec.total_mb);
+		return -EINVAL;
+	}
 	if (p->subblock_size > p->block_size) {
 		pr_err("%s: subblock_size %u is larger than block_size %u\n",
 		       name, p->subblock_size, p->block_size);
@@ -143,37 +148,64 @@ static void empblk_account(struct empblk_dev *dev, struct request *rq)
 }
 
 /*
- * Serve one request. From queue_rq (@may_sleep false) nothing sleeps or
- * allocates beyond GFP_NOWAIT; work that needs more (memory for a write, a
- * discard large enough to hog the CPU) returns BLK_STS_AGAIN and is
- * redone by the worker with @may_sleep true.
+ * Serve one request: complete it, or hand it to the remote tier, which
+ * completes it from its CQ. From queue_rq (@may_sleep false) nothing
+ * sleeps or allocates beyond GFP_NOWAIT; work that needs more (memory or
+ * a donor chunk for a write, a discard large enough to hog the CPU)
+ * returns -EAGAIN without touching the request, and the worker redoes it
+ * with @may_sleep true.
  */
-static blk_status_t empblk_handle_rq(struct empblk_dev *dev,
-				     struct request *rq, bool may_sleep)
+static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
+			    bool may_sleep)
 {
+	blk_status_t sts;
+
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
-		return empblk_dram_rw(dev, rq, may_sleep);
+		if (empblk_has_remote(dev))
+			return empblk_remote_rw(dev, rq,
+						rq->mq_hctx->queue_num,
+						may_sleep);
+		sts = empblk_dram_rw(dev, rq, may_sleep);
+		break;
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
-		if (!may_sleep && blk_rq_bytes(rq) > EMPBLK_INLINE_DISCARD_MAX)
-			return BLK_STS_AGAIN;
-		empblk_dram_free_range(dev, blk_rq_pos(rq), blk_rq_sectors(rq),
-				       req_op(rq) == REQ_OP_WRITE_ZEROES &&
-				       (rq->cmd_flags & REQ_NOUNMAP),
-				       may_sleep);
-		return BLK_STS_OK;
+		if (!may_sleep && (empblk_has_remote(dev) ||
+				   blk_rq_bytes(rq) > EMPBLK_INLINE_DISCARD_MAX))
+			return -EAGAIN;
+		if (empblk_has_remote(dev))
+			empblk_remote_discard(dev, rq);
+		else
+			empblk_dram_free_range(dev, blk_rq_pos(rq),
+					       blk_rq_sectors(rq),
+					       req_op(rq) == REQ_OP_WRITE_ZEROES &&
+					       (rq->cmd_flags & REQ_NOUNMAP),
+					       may_sleep);
+		sts = BLK_STS_OK;
+		break;
 	case REQ_OP_FLUSH:
-		/* DRAM holds every completed write; nothing is volatile */
-		return BLK_STS_OK;
+		/* every completed write is in DRAM or donor memory already */
+		sts = BLK_STS_OK;
+		break;
 	default:
-		return BLK_STS_NOTSUPP;
+		sts = BLK_STS_NOTSUPP;
+		break;
 	}
+	if (sts == BLK_STS_AGAIN)
+		return -EAGAIN;
+	empblk_complete_rq(dev, rq, sts);
+	return 0;
 }
 
-static void empblk_complete(struct empblk_dev *dev, struct request *rq,
-			    blk_status_t sts)
+/**
+ * empblk_complete_rq() - account and end a request
+ * @dev: device
+ * @rq: request
+ * @sts: its status
+ */
+void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
+			blk_status_t sts)
 {
 	if (sts == BLK_STS_OK)
 		empblk_account(dev, rq);
@@ -185,17 +217,13 @@ static blk_status_t empblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 {
 	struct empblk_dev *dev = hctx->queue->queuedata;
 	struct request *rq = bd->rq;
-	blk_status_t sts;
 
 	blk_mq_start_request(rq);
-	sts = empblk_handle_rq(dev, rq, false);
-	if (sts == BLK_STS_AGAIN) {
+	if (empblk_handle_rq(dev, rq, false) == -EAGAIN) {
 		if (req_op(rq) == REQ_OP_WRITE)
 			empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_DEFERRED);
 		empblk_defer(dev, rq);
-		return BLK_STS_OK;
 	}
-	empblk_complete(dev, rq, sts);
 	return BLK_STS_OK;
 }
 
@@ -206,6 +234,7 @@ static void empblk_defer_work(struct work_struct *work)
 					      defer_work);
 	unsigned int noio = memalloc_noio_save();
 	struct empblk_cmd *cmd;
+	int tries;
 
 	for (;;) {
 		spin_lock(&dev->defer_lock);
@@ -216,8 +245,13 @@ static void empblk_defer_work(struct work_struct *work)
 		spin_unlock(&dev->defer_lock);
 		if (!cmd)
 			break;
-		empblk_complete(dev, cmd->rq,
-				empblk_handle_rq(dev, cmd->rq, true));
+		/* only a discard racing a remote write asks to go again */
+		for (tries = 0; empblk_handle_rq(dev, cmd->rq, true); tries++) {
+			if (tries == 3) {
+				empblk_complete_rq(dev, cmd->rq, BLK_STS_IOERR);
+				break;
+			}
+		}
 		cond_resched();
 	}
 	memalloc_noio_restore(noio);
@@ -292,6 +326,7 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	cancel_work_sync(&dev->defer_work);
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
+	empblk_remote_exit(dev);
 	empblk_dram_exit(dev);
 	ida_free(&empblk_indexes, dev->index);
 	free_percpu(dev->stats);
@@ -315,7 +350,7 @@ static void empblk_remove_work(struct work_struct *work)
 struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 				     unsigned int index)
 {
-	const struct empblk_limits lim = {
+	struct empblk_limits lim = {
 		/* swap does page-sized I/O; also aligns partitions to 4K */
 		.lbs			= PAGE_SIZE,
 		.pbs			= PAGE_SIZE,
@@ -364,13 +399,22 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	dev->tag_set.nr_hw_queues = nr_cpu_ids;
 	dev->tag_set.queue_depth = p->queue_depth;
 	dev->tag_set.numa_node = NUMA_NO_NODE;
-	dev->tag_set.cmd_size = sizeof(struct empblk_cmd);
+	/* the remote tier's scatterlist and work requests: only with donors */
+	dev->tag_set.cmd_size = p->spec.nr_donors ? sizeof(struct empblk_cmd) :
+				offsetof(struct empblk_cmd, pending);
 	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
 	dev->tag_set.driver_data = dev;
 	ret = blk_mq_alloc_tag_set(&dev->tag_set);
 	if (ret)
 		goto out_exit_dram;
 
+	if (p->spec.nr_donors) {
+		/* every request fits the WRs and SGEs preallocated per request */
+		lim.max_hw_sectors = EMPBLK_REMOTE_MAX_BYTES >> SECTOR_SHIFT;
+		lim.max_segments = EMPBLK_REMOTE_MAX_SEGS;
+		/* zeroing remote memory would cost a full write: let it */
+		lim.max_write_zeroes_sectors = 0;
+	}
 	disk = empblk_compat_alloc_disk(&dev->tag_set, &lim, dev);
 	if (IS_ERR(disk)) {
 		ret = PTR_ERR(disk);
@@ -384,11 +428,17 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	snprintf(disk->disk_name, DISK_NAME_LEN, EMPBLK_NAME "%u", index);
 	set_capacity(disk, size_mb << (20 - SECTOR_SHIFT));
 
-	ret = device_add_disk(NULL, disk, empblk_disk_groups);
+	ret = empblk_remote_init(dev);
 	if (ret)
 		goto out_put_disk;
+
+	ret = device_add_disk(NULL, disk, empblk_disk_groups);
+	if (ret)
+		goto out_remote_exit;
 	return dev;
 
+out_remote_exit:
+	empblk_remote_exit(dev);
 out_put_disk:
 	put_disk(disk);
 out_free_tag_set:

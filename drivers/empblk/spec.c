@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mem_path parsing: "dram:MB", "IP:MB:PORT" and "/dev/DEV:MB:OFFSET"
- * entries, comma separated. Only the DRAM tier is served by this version;
- * the other two forms are checked for syntax and then refused with
- * EOPNOTSUPP, so a spec written for a later version fails loudly instead of
- * silently losing a tier.
+ * entries separated by '|' (or ','). The SSD form is checked for syntax and
+ * then refused with EOPNOTSUPP, so a spec written for a later version fails
+ * loudly instead of silently losing a tier.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,14 +40,24 @@ static int spec_parse_mb(const char *s, u64 *mb)
 	return 0;
 }
 
-static bool spec_valid_ip(const char *ip)
+/* "a.b.c.d" or "[v6]" plus a port into @ss; false if not an address */
+static bool spec_parse_ip(const char *ip, u16 port,
+			  struct sockaddr_storage *ss)
 {
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	size_t len = strlen(ip);
-	u8 addr[16];
 
-	if (len > 2 && ip[0] == '[' && ip[len - 1] == ']')
-		return in6_pton(ip + 1, len - 2, addr, -1, NULL);
-	return in4_pton(ip, len, addr, -1, NULL);
+	memset(ss, 0, sizeof(*ss));
+	if (len > 2 && ip[0] == '[' && ip[len - 1] == ']') {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		return in6_pton(ip + 1, len - 2, sin6->sin6_addr.s6_addr, -1,
+				NULL);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	return in4_pton(ip, len, (u8 *)&sin->sin_addr.s_addr, -1, NULL);
 }
 
 /*
@@ -76,6 +85,7 @@ static bool spec_split3(char *entry, char **a, char **b, char **c)
 static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 			    const char *name, const char *orig)
 {
+	struct empblk_donor_spec *donor;
 	char *first, *mb_str, *third;
 	u64 mb, val;
 	int ret;
@@ -94,7 +104,6 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 			return spec_err(-EINVAL, name, orig,
 					"more than one dram entry");
 		spec->dram_mb = mb;
-		spec->total_mb += mb;
 		return 0;
 	}
 
@@ -117,16 +126,20 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 				first);
 	}
 
-	if (!spec_valid_ip(first))
-		return spec_err(-EINVAL, name, orig,
-				"\"%s\" is neither dram, an IP address nor a /dev path (%s)",
-				first, EMPBLK_SPEC_HELP);
 	if (kstrtou64(third, 10, &val) || val == 0 || val > 65535)
 		return spec_err(-EINVAL, name, orig,
 				"port \"%s\" must be 1..65535", third);
-	return spec_err(-EOPNOTSUPP, name, orig,
-			"donor tiers (%s) are not supported by this version",
-			first);
+	if (spec->nr_donors == EMPBLK_MAX_DONORS)
+		return spec_err(-EINVAL, name, orig, "more than %d donors",
+				EMPBLK_MAX_DONORS);
+	donor = &spec->donors[spec->nr_donors];
+	if (!spec_parse_ip(first, val, &donor->addr))
+		return spec_err(-EINVAL, name, orig,
+				"\"%s\" is neither dram, an IP address nor a /dev path (%s)",
+				first, EMPBLK_SPEC_HELP);
+	donor->mb = mb;
+	spec->nr_donors++;
+	return 0;
 }
 
 /**
@@ -145,8 +158,10 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		      char *norm, size_t normlen, const char *name)
 {
-	struct empblk_spec parsed = {};
+	struct empblk_spec *parsed;
 	char *copy, *cursor, *entry;
+	u64 min_mb = U64_MAX;
+	unsigned int i;
 	size_t len;
 	int ret = 0;
 
@@ -156,9 +171,14 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		       normlen - 1);
 		return -EINVAL;
 	}
-	copy = kstrndup(buf, len, GFP_KERNEL);
-	if (!copy)
+	parsed = kzalloc(sizeof(*parsed), GFP_KERNEL);
+	if (!parsed)
 		return -ENOMEM;
+	copy = kstrndup(buf, len, GFP_KERNEL);
+	if (!copy) {
+		ret = -ENOMEM;
+		goto out_free_parsed;
+	}
 	strim(copy);
 	if (!*copy) {
 		pr_err("%s: empty mem_path (%s)\n", name, EMPBLK_SPEC_HELP);
@@ -173,7 +193,7 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 	}
 	entry = cursor;
 	while (entry) {
-		char *next = strchr(entry, ',');
+		char *next = strpbrk(entry, "|,");
 
 		if (next)
 			*next++ = '\0';
@@ -181,23 +201,33 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 			ret = spec_err(-EINVAL, name, copy, "empty entry");
 			break;
 		}
-		ret = spec_parse_entry(entry, &parsed, name, copy);
+		ret = spec_parse_entry(entry, parsed, name, copy);
 		if (ret)
 			break;
 		entry = next;
 	}
 	kfree(cursor);
+	if (!ret && parsed->nr_donors && parsed->dram_mb)
+		ret = spec_err(-EOPNOTSUPP, name, copy,
+			       "a DRAM cache in front of donors is not supported by this version: use dram:MB or donors");
 	if (!ret) {
-		if (parsed.total_mb > EMPBLK_MAX_MB) {
+		parsed->total_mb = parsed->dram_mb;
+		for (i = 0; i < parsed->nr_donors; i++)
+			min_mb = min(min_mb, parsed->donors[i].mb);
+		if (parsed->nr_donors)
+			parsed->total_mb = min_mb * parsed->nr_donors;
+		if (parsed->total_mb > EMPBLK_MAX_MB) {
 			ret = spec_err(-EINVAL, name, copy,
 				       "tiers add up to more than %llu MiB",
 				       EMPBLK_MAX_MB);
 			goto out_free_copy;
 		}
-		*spec = parsed;
+		*spec = *parsed;
 		strscpy(norm, copy, normlen);
 	}
 out_free_copy:
 	kfree(copy);
+out_free_parsed:
+	kfree(parsed);
 	return ret;
 }

@@ -57,6 +57,40 @@ EMPBLK_STAT_ATTR(unwritten_reads, UNWRITTEN_READS);
 EMPBLK_STAT_ATTR(nospace_errors, NOSPACE_ERRORS);
 EMPBLK_STAT_ATTR(alloc_deferred, ALLOC_DEFERRED);
 EMPBLK_STAT_ATTR(alloc_failures, ALLOC_FAILURES);
+EMPBLK_STAT_ATTR(remote_errors, REMOTE_ERRORS);
+
+static ssize_t donors_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_empblk_dev(d)->remote.nr_donors);
+}
+static DEVICE_ATTR_RO(donors);
+
+static ssize_t donors_connected_show(struct device *d,
+				     struct device_attribute *attr, char *buf)
+{
+	struct empblk_remote *r = &to_empblk_dev(d)->remote;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < r->nr_donors; i++)
+		n += !test_bit(EMPBLK_DONOR_DEAD, &r->donors[i].flags);
+	return sysfs_emit(buf, "%u\n", n);
+}
+static DEVICE_ATTR_RO(donors_connected);
+
+static ssize_t remote_bytes_in_use_show(struct device *d,
+					struct device_attribute *attr,
+					char *buf)
+{
+	struct empblk_remote *r = &to_empblk_dev(d)->remote;
+	unsigned int i;
+	u64 chunks = 0;
+
+	for (i = 0; i < r->nr_donors; i++)
+		chunks += atomic_long_read(&r->donors[i].chunks_in_use);
+	return sysfs_emit(buf, "%llu\n", chunks * EMP_CHUNK_SIZE);
+}
+static DEVICE_ATTR_RO(remote_bytes_in_use);
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
@@ -139,6 +173,10 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_nospace_errors.attr.attr,
 	&empblk_stat_attr_alloc_deferred.attr.attr,
 	&empblk_stat_attr_alloc_failures.attr.attr,
+	&empblk_stat_attr_remote_errors.attr.attr,
+	&dev_attr_donors.attr,
+	&dev_attr_donors_connected.attr,
+	&dev_attr_remote_bytes_in_use.attr,
 	NULL,
 };
 

@@ -30,7 +30,7 @@ emp_tap_check "listed in /proc/swaps" grep -q '^/dev/empblk0 ' /proc/swaps
 out=$("$EMPCTL" destroy empblk0 2>&1); rc=$?
 emp_tap_check "empctl destroy refused while swapped on (exit $rc)" test "$rc" -ne 0
 emp_tap_check "... with a message saying it is in use" grep -qi "in use" <<<"$out"
-emp_tap_check "raw disable refused with EBUSY" sh -c "! echo 0 > $CFG/empblk0/enable 2>/tmp/err && grep -q 'busy' /tmp/err"
+emp_tap_check "raw disable refused with EBUSY" bash -c "! echo 0 > $CFG/empblk0/enable 2>/tmp/err && grep -qi 'busy' /tmp/err"
 emp_tap_check "rmmod empblk refused" sh -c "! rmmod empblk 2>/dev/null"
 emp_tap_check "device still enabled and swapping" sh -c "[ \$(cat $CFG/empblk0/enable) = 1 ] && grep -q '^/dev/empblk0 ' /proc/swaps"
 

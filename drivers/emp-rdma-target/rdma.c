@@ -1,0 +1,916 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * RDMA side of the donor: the CM listener, sessions and queues, the admin
+ * message loop and the registration of chunks.
+ *
+ * Isolation: every session has its own protection domain; a chunk is
+ * registered in it with a fresh fast-registration key and deregistered
+ * (which invalidates the key) when it is freed or the session ends. The
+ * donor never uses the unsafe global rkey, and pages are zeroed before a
+ * client can reach them.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <rdma/ib_cm.h>
+#include <rdma/ib_verbs.h>
+#include <rdma/rdma_cm.h>
+
+#include "emptgt.h"
+
+#define EMPTGT_LISTEN_BACKLOG	128
+
+static const char *emptgt_port_name(struct emptgt_port *port)
+{
+	return config_item_name(&port->group.cg_item);
+}
+
+/* Chunks */
+
+/* Release everything a chunk holds; it was never or is no longer used. */
+static void emptgt_chunk_destroy(struct emptgt_session *sess,
+				 struct emptgt_chunk *chunk)
+{
+	struct scatterlist *sg;
+	int i;
+
+	if (chunk->mr)
+		ib_dereg_mr(chunk->mr);	/* invalidates the rkey first */
+	if (chunk->sgt.nents)
+		ib_dma_unmap_sg(sess->ibdev, chunk->sgt.sgl,
+				chunk->sgt.orig_nents, DMA_BIDIRECTIONAL);
+	for_each_sg(chunk->sgt.sgl, sg, chunk->sgt.orig_nents, i)
+		if (sg_page(sg))
+			__free_page(sg_page(sg));
+	sg_free_table(&chunk->sgt);
+	kfree(chunk);
+	atomic64_dec(&sess->port->chunks_in_use);
+}
+
+static void emptgt_chunk_free(struct emptgt_session *sess,
+			      struct emptgt_chunk *chunk)
+{
+	emptgt_chunk_destroy(sess, chunk);
+	emptgt_stat_inc(sess->port, EMPTGT_STAT_CHUNKS_FREED);
+}
+
+static void emptgt_reg_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct emptgt_chunk *chunk = container_of(wc->wr_cqe,
+						  struct emptgt_chunk,
+						  reg_cqe);
+
+	chunk->reg_status = wc->status;
+	complete(&chunk->reg_done);
+}
+
+/*
+ * Allocate, zero, map and register one chunk. Called from the admin
+ * worker; the registration is posted on the admin QP and waited for (a QP
+ * in error flushes it, so the wait always ends).
+ */
+static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
+{
+	struct emptgt_session *sess = admin->sess;
+	struct ib_reg_wr reg_wr = {};
+	struct emptgt_chunk *chunk;
+	struct scatterlist *sg;
+	int i, n, ret;
+
+	chunk = kzalloc(sizeof(*chunk), GFP_KERNEL);
+	if (!chunk)
+		return ERR_PTR(-ENOMEM);
+	atomic64_inc(&sess->port->chunks_in_use);
+	ret = sg_alloc_table(&chunk->sgt, EMPTGT_PAGES_PER_CHUNK, GFP_KERNEL);
+	if (ret)
+		goto out_free;
+	chunk->sgt.nents = 0;	/* not mapped yet */
+	for_each_sg(chunk->sgt.sgl, sg, chunk->sgt.orig_nents, i) {
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO |
+					       __GFP_NOWARN);
+
+		if (!page) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+		sg_set_page(sg, page, PAGE_SIZE, 0);
+	}
+	n = ib_dma_map_sg(sess->ibdev, chunk->sgt.sgl, chunk->sgt.orig_nents,
+			  DMA_BIDIRECTIONAL);
+	if (!n) {
+		ret = -EIO;
+		goto out_free;
+	}
+	chunk->sgt.nents = n;
+
+	chunk->mr = ib_alloc_mr(sess->pd, IB_MR_TYPE_MEM_REG,
+				EMPTGT_PAGES_PER_CHUNK);
+	if (IS_ERR(chunk->mr)) {
+		ret = PTR_ERR(chunk->mr);
+		chunk->mr = NULL;
+		goto out_free;
+	}
+	if (ib_map_mr_sg(chunk->mr, chunk->sgt.sgl, n, NULL, PAGE_SIZE) != n) {
+		ret = -EIO;
+		goto out_free;
+	}
+	/* a new key for every registration: old handles never match */
+	ib_update_fast_reg_key(chunk->mr, ib_inc_rkey(chunk->mr->rkey));
+
+	init_completion(&chunk->reg_done);
+	chunk->reg_cqe.done = emptgt_reg_done;
+	reg_wr.wr.opcode = IB_WR_REG_MR;
+	reg_wr.wr.wr_cqe = &chunk->reg_cqe;
+	reg_wr.wr.send_flags = IB_SEND_SIGNALED;
+	reg_wr.mr = chunk->mr;
+	reg_wr.key = chunk->mr->rkey;
+	reg_wr.access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_READ |
+			IB_ACCESS_REMOTE_WRITE;
+	ret = ib_post_send(admin->cm_id->qp, &reg_wr.wr, NULL);
+	if (ret)
+		goto out_free;
+	wait_for_completion(&chunk->reg_done);
+	if (chunk->reg_status != IB_WC_SUCCESS) {
+		ret = -EIO;
+		goto out_free;
+	}
+	emptgt_stat_inc(sess->port, EMPTGT_STAT_CHUNKS_ALLOCATED);
+	return chunk;
+
+out_free:
+	emptgt_chunk_destroy(sess, chunk);
+	emptgt_stat_inc(sess->port, EMPTGT_STAT_ALLOC_FAILURES);
+	return ERR_PTR(ret);
+}
+
+/* Sessions */
+
+static void emptgt_session_free(struct kref *ref)
+{
+	struct emptgt_session *sess = container_of(ref, struct emptgt_session,
+						   ref);
+	struct emptgt_chunk *chunk;
+	unsigned long id;
+
+	xa_for_each(&sess->chunks, id, chunk)
+		emptgt_chunk_free(sess, chunk);
+	xa_destroy(&sess->chunks);
+	ib_dealloc_pd(sess->pd);
+	kfree(sess);
+}
+
+static void emptgt_session_put(struct emptgt_session *sess)
+{
+	kref_put(&sess->ref, emptgt_session_free);
+}
+
+static struct emptgt_session *emptgt_session_create(struct emptgt_port *port,
+						    struct rdma_cm_id *cm_id,
+						    u64 cookie)
+{
+	struct emptgt_session *sess;
+
+	sess = kzalloc(sizeof(*sess), GFP_KERNEL);
+	if (!sess)
+		return ERR_PTR(-ENOMEM);
+	sess->pd = ib_alloc_pd(cm_id->device, 0);
+	if (IS_ERR(sess->pd)) {
+		int ret = PTR_ERR(sess->pd);
+
+		kfree(sess);
+		return ERR_PTR(ret);
+	}
+	kref_init(&sess->ref);	/* the first (admin) queue's reference */
+	sess->port = port;
+	sess->cookie = cookie;
+	sess->ibdev = cm_id->device;
+	memcpy(&sess->peer, &cm_id->route.addr.dst_addr, sizeof(sess->peer));
+	mutex_init(&sess->lock);
+	xa_init_flags(&sess->chunks, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&sess->queues);
+	return sess;
+}
+
+static bool emptgt_same_host(const struct sockaddr_storage *a,
+			     const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (b->sa_family == AF_INET6)
+		return ipv6_addr_equal(&((const struct sockaddr_in6 *)a)->sin6_addr,
+				       &((const struct sockaddr_in6 *)b)->sin6_addr);
+	return false;
+}
+
+/* Find the session an I/O queue joins; takes a reference. */
+static struct emptgt_session *emptgt_session_find(struct emptgt_port *port,
+						  struct rdma_cm_id *cm_id,
+						  u64 cookie)
+{
+	struct emptgt_session *sess, *found = NULL;
+
+	lockdep_assert_held(&port->sessions_lock);
+	list_for_each_entry(sess, &port->sessions, entry) {
+		if (sess->cookie == cookie && sess->ibdev == cm_id->device &&
+		    emptgt_same_host(&sess->peer,
+				     (struct sockaddr *)&cm_id->route.addr.dst_addr) &&
+		    kref_get_unless_zero(&sess->ref)) {
+			found = sess;
+			break;
+		}
+	}
+	return found;
+}
+
+/* Admin messages */
+
+static void emptgt_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		pr_debug("admin send failed: %s\n",
+			 ib_wc_status_msg(wc->status));
+}
+
+static void emptgt_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct emptgt_rxbuf *rxb = container_of(wc->wr_cqe,
+						struct emptgt_rxbuf, cqe);
+	struct emptgt_queue *queue = cq->cq_context;
+
+	if (wc->status != IB_WC_SUCCESS) {
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			pr_debug("admin receive failed: %s\n",
+				 ib_wc_status_msg(wc->status));
+		return;
+	}
+	rxb->len = wc->byte_len;
+	spin_lock(&queue->rx_lock);
+	list_add_tail(&rxb->entry, &queue->rx_list);
+	spin_unlock(&queue->rx_lock);
+	queue_work(emptgt_wq, &queue->rx_work);
+}
+
+static int emptgt_post_recv(struct emptgt_queue *queue,
+			    struct emptgt_rxbuf *rxb)
+{
+	struct ib_sge sge = {
+		.addr	= queue->rx_dma + rxb->idx * EMP_MSG_SIZE,
+		.length	= EMP_MSG_SIZE,
+		.lkey	= queue->sess->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr wr = {
+		.wr_cqe		= &rxb->cqe,
+		.sg_list	= &sge,
+		.num_sge	= 1,
+	};
+
+	ib_dma_sync_single_for_device(queue->sess->ibdev, sge.addr,
+				      EMP_MSG_SIZE, DMA_FROM_DEVICE);
+	return ib_post_recv(queue->cm_id->qp, &wr, NULL);
+}
+
+static int emptgt_post_reply(struct emptgt_queue *queue, unsigned int idx)
+{
+	struct ib_sge sge = {
+		.addr	= queue->tx_dma + idx * EMP_MSG_SIZE,
+		.length	= EMP_MSG_SIZE,
+		.lkey	= queue->sess->pd->local_dma_lkey,
+	};
+	struct ib_send_wr wr = {
+		.wr_cqe		= &queue->send_cqe,
+		.sg_list	= &sge,
+		.num_sge	= 1,
+		.opcode		= IB_WR_SEND,
+		.send_flags	= IB_SEND_SIGNALED,
+	};
+
+	ib_dma_sync_single_for_device(queue->sess->ibdev, sge.addr,
+				      EMP_MSG_SIZE, DMA_TO_DEVICE);
+	return ib_post_send(queue->cm_id->qp, &wr, NULL);
+}
+
+static u64 emptgt_budget_left_mb(struct emptgt_port *port)
+{
+	u64 used = (u64)atomic64_read(&port->chunks_in_use) *
+		   (EMP_CHUNK_SIZE >> 20);
+
+	return used >= port->budget_mb ? 0 : port->budget_mb - used;
+}
+
+static enum emp_status emptgt_do_alloc(struct emptgt_queue *queue,
+				       struct emp_msg_chunk *rsp)
+{
+	struct emptgt_session *sess = queue->sess;
+	struct emptgt_port *port = sess->port;
+	struct emptgt_chunk *chunk;
+	u32 id;
+
+	if (emptgt_budget_left_mb(port) < (EMP_CHUNK_SIZE >> 20))
+		return EMP_ST_NO_SPACE;
+	chunk = emptgt_chunk_alloc(queue);
+	if (IS_ERR(chunk)) {
+		pr_warn_ratelimited("%s: cannot allocate a chunk for %pISp: %ld\n",
+				    emptgt_port_name(port), &sess->peer,
+				    PTR_ERR(chunk));
+		return EMP_ST_NO_MEM;
+	}
+	/* the budget check and the allocation race: re-check, undo if over */
+	if ((u64)atomic64_read(&port->chunks_in_use) * (EMP_CHUNK_SIZE >> 20) >
+	    port->budget_mb) {
+		emptgt_chunk_free(sess, chunk);
+		return EMP_ST_NO_SPACE;
+	}
+	mutex_lock(&sess->lock);
+	if (xa_alloc(&sess->chunks, &id, chunk, xa_limit_31b, GFP_KERNEL)) {
+		mutex_unlock(&sess->lock);
+		emptgt_chunk_free(sess, chunk);
+		return EMP_ST_NO_MEM;
+	}
+	chunk->id = id;
+	mutex_unlock(&sess->lock);
+
+	rsp->chunk = cpu_to_le32(id);
+	rsp->rkey = cpu_to_le32(chunk->mr->rkey);
+	rsp->addr = cpu_to_le64(chunk->mr->iova);
+	rsp->len = cpu_to_le32(EMP_CHUNK_SIZE);
+	return EMP_ST_OK;
+}
+
+static enum emp_status emptgt_do_free(struct emptgt_queue *queue,
+				      const struct emp_msg_chunk *req)
+{
+	struct emptgt_session *sess = queue->sess;
+	struct emptgt_chunk *chunk;
+
+	mutex_lock(&sess->lock);
+	chunk = xa_erase(&sess->chunks, le32_to_cpu(req->chunk));
+	mutex_unlock(&sess->lock);
+	if (!chunk)
+		return EMP_ST_BAD_CHUNK;
+	emptgt_chunk_free(sess, chunk);
+	return EMP_ST_OK;
+}
+
+/* Parse one message, never trusting it; fill the reply in tx[idx]. */
+static void emptgt_handle_msg(struct emptgt_queue *queue,
+			      struct emptgt_rxbuf *rxb)
+{
+	struct emptgt_port *port = queue->sess->port;
+	union emp_msg *req = &queue->rx[rxb->idx];
+	union emp_msg *rsp = &queue->tx[rxb->idx];
+	enum emp_status st = EMP_ST_BAD_MSG;
+	u16 type = 0, rsp_type = EMP_MSG_ERROR_RSP;
+
+	ib_dma_sync_single_for_cpu(queue->sess->ibdev,
+				   queue->rx_dma + rxb->idx * EMP_MSG_SIZE,
+				   EMP_MSG_SIZE, DMA_FROM_DEVICE);
+	memset(rsp, 0, sizeof(*rsp));
+	/* every message is sent as a whole EMP_MSG_SIZE buffer */
+	if (rxb->len == EMP_MSG_SIZE &&
+	    le32_to_cpu(req->hdr.magic) == EMP_PROTO_MAGIC) {
+		type = le16_to_cpu(req->hdr.type);
+		rsp->hdr.tag = req->hdr.tag;
+	}
+	switch (type) {
+	case EMP_MSG_CHUNK_ALLOC:
+		if (le16_to_cpu(req->hdr.len) != sizeof(req->chunk))
+			break;
+		rsp_type = EMP_MSG_CHUNK_ALLOC_RSP;
+		st = emptgt_do_alloc(queue, &rsp->chunk);
+		break;
+	case EMP_MSG_CHUNK_FREE:
+		if (le16_to_cpu(req->hdr.len) != sizeof(req->chunk))
+			break;
+		rsp_type = EMP_MSG_CHUNK_FREE_RSP;
+		rsp->chunk.chunk = req->chunk.chunk;
+		st = emptgt_do_free(queue, &req->chunk);
+		break;
+	default:
+		break;
+	}
+	if (st == EMP_ST_BAD_MSG) {
+		emptgt_stat_inc(port, EMPTGT_STAT_BAD_MESSAGES);
+		pr_warn_ratelimited("%s: malformed message from %pISp (type %u, %u bytes) rejected\n",
+				    emptgt_port_name(port), &queue->sess->peer,
+				    type, rxb->len);
+		rsp_type = EMP_MSG_ERROR_RSP;
+	}
+	rsp->hdr.magic = cpu_to_le32(EMP_PROTO_MAGIC);
+	rsp->hdr.type = cpu_to_le16(rsp_type);
+	rsp->hdr.len = cpu_to_le16(sizeof(rsp->chunk));
+	rsp->hdr.status = cpu_to_le32(st);
+	rsp->chunk.budget_mb = cpu_to_le64(emptgt_budget_left_mb(port));
+}
+
+static void emptgt_rx_work(struct work_struct *work)
+{
+	struct emptgt_queue *queue = container_of(work, struct emptgt_queue,
+						  rx_work);
+	struct emptgt_rxbuf *rxb;
+
+	for (;;) {
+		spin_lock_bh(&queue->rx_lock);
+		rxb = list_first_entry_or_null(&queue->rx_list,
+					       struct emptgt_rxbuf, entry);
+		if (rxb)
+			list_del(&rxb->entry);
+		spin_unlock_bh(&queue->rx_lock);
+		if (!rxb)
+			return;
+		emptgt_handle_msg(queue, rxb);
+		/*
+		 * Re-arm the receive before replying: the client sends its
+		 * next message only after it has this reply.
+		 */
+		if (emptgt_post_recv(queue, rxb) ||
+		    emptgt_post_reply(queue, rxb->idx))
+			pr_debug("admin queue of %pISp is down\n",
+				 &queue->sess->peer);
+	}
+}
+
+/* Queues */
+
+static int emptgt_admin_init(struct emptgt_queue *queue)
+{
+	struct ib_device *ibdev = queue->sess->ibdev;
+	size_t len = EMP_ADMIN_DEPTH * EMP_MSG_SIZE;
+	int i, ret;
+
+	queue->rx = kzalloc(len, GFP_KERNEL);
+	queue->tx = kzalloc(len, GFP_KERNEL);
+	if (!queue->rx || !queue->tx) {
+		ret = -ENOMEM;
+		goto out_free_bufs;
+	}
+	queue->rx_dma = ib_dma_map_single(ibdev, queue->rx, len,
+					  DMA_FROM_DEVICE);
+	if (ib_dma_mapping_error(ibdev, queue->rx_dma)) {
+		ret = -EIO;
+		goto out_free_bufs;
+	}
+	queue->tx_dma = ib_dma_map_single(ibdev, queue->tx, len,
+					  DMA_TO_DEVICE);
+	if (ib_dma_mapping_error(ibdev, queue->tx_dma)) {
+		ret = -EIO;
+		goto out_unmap_rx;
+	}
+	queue->send_cqe.done = emptgt_send_done;
+	for (i = 0; i < EMP_ADMIN_DEPTH; i++) {
+		queue->rxbufs[i].idx = i;
+		queue->rxbufs[i].cqe.done = emptgt_recv_done;
+		ret = emptgt_post_recv(queue, &queue->rxbufs[i]);
+		if (ret)
+			goto out_unmap_tx;
+	}
+	return 0;
+
+out_unmap_tx:
+	/* posted receives are flushed when the QP is destroyed */
+	ib_dma_unmap_single(ibdev, queue->tx_dma, len, DMA_TO_DEVICE);
+out_unmap_rx:
+	ib_dma_unmap_single(ibdev, queue->rx_dma, len, DMA_FROM_DEVICE);
+out_free_bufs:
+	kfree(queue->tx);
+	kfree(queue->rx);
+	queue->rx = NULL;
+	queue->tx = NULL;
+	return ret;
+}
+
+static void emptgt_admin_exit(struct emptgt_queue *queue)
+{
+	struct ib_device *ibdev = queue->sess->ibdev;
+	size_t len = EMP_ADMIN_DEPTH * EMP_MSG_SIZE;
+
+	if (!queue->rx)
+		return;
+	ib_dma_unmap_single(ibdev, queue->tx_dma, len, DMA_TO_DEVICE);
+	ib_dma_unmap_single(ibdev, queue->rx_dma, len, DMA_FROM_DEVICE);
+	kfree(queue->tx);
+	kfree(queue->rx);
+}
+
+static int emptgt_queue_create_ib(struct emptgt_queue *queue)
+{
+	bool admin = queue->qid == 0;
+	/* admin: replies + one REG_MR per request; I/O: nothing is posted */
+	u32 send_wr = admin ? 2 * EMP_ADMIN_DEPTH : 1;
+	u32 recv_wr = admin ? EMP_ADMIN_DEPTH : 1;
+	struct ib_qp_init_attr attr = {};
+	int ret;
+
+	queue->cq = ib_alloc_cq(queue->sess->ibdev, queue,
+				send_wr + recv_wr + 2 /* drain */,
+				0, IB_POLL_SOFTIRQ);
+	if (IS_ERR(queue->cq))
+		return PTR_ERR(queue->cq);
+
+	attr.qp_context = queue;
+	attr.send_cq = queue->cq;
+	attr.recv_cq = queue->cq;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.qp_type = IB_QPT_RC;
+	attr.cap.max_send_wr = send_wr + 1;	/* +1 for drain */
+	attr.cap.max_recv_wr = recv_wr + 1;	/* +1 for drain */
+	attr.cap.max_send_sge = 1;
+	attr.cap.max_recv_sge = 1;
+	ret = rdma_create_qp(queue->cm_id, queue->sess->pd, &attr);
+	if (ret)
+		goto out_free_cq;
+	return 0;
+
+out_free_cq:
+	ib_free_cq(queue->cq);
+	return ret;
+}
+
+static void emptgt_queue_schedule_release(struct emptgt_queue *queue)
+{
+	if (!atomic_xchg(&queue->released, 1))
+		queue_work(emptgt_wq, &queue->release_work);
+}
+
+static void emptgt_queue_release_work(struct work_struct *work)
+{
+	struct emptgt_queue *queue = container_of(work, struct emptgt_queue,
+						  release_work);
+	struct emptgt_session *sess = queue->sess;
+	struct emptgt_port *port = sess->port;
+	bool last_admin = false;
+
+	rdma_disconnect(queue->cm_id);
+	ib_drain_qp(queue->cm_id->qp);
+	mutex_lock(&sess->lock);
+	list_del(&queue->entry);
+	if (sess->admin == queue) {
+		sess->admin = NULL;
+		last_admin = true;
+	}
+	mutex_unlock(&sess->lock);
+	if (queue->qid == 0) {
+		cancel_work_sync(&queue->rx_work);
+		emptgt_admin_exit(queue);
+	}
+	rdma_destroy_qp(queue->cm_id);
+	ib_free_cq(queue->cq);
+	rdma_destroy_id(queue->cm_id);
+
+	if (last_admin) {
+		/* the session is over: no new I/O queue may join it */
+		mutex_lock(&port->sessions_lock);
+		list_del(&sess->entry);
+		mutex_unlock(&port->sessions_lock);
+		atomic_dec(&port->nr_sessions);
+		emptgt_session_put(sess);	/* the list's reference */
+	}
+	emptgt_session_put(sess);		/* this queue's reference */
+	kfree(queue);
+	atomic_dec(&port->nr_queues);
+}
+
+static int emptgt_reject(struct emptgt_port *port, struct rdma_cm_id *cm_id,
+			 enum emp_status st)
+{
+	struct emp_cm_rej rej = {
+		.magic		= cpu_to_le32(EMP_PROTO_MAGIC),
+		.ver_major	= cpu_to_le16(EMP_PROTO_VER_MAJOR),
+		.ver_minor	= cpu_to_le16(EMP_PROTO_VER_MINOR),
+		.status		= cpu_to_le32(st),
+	};
+
+	emptgt_stat_inc(port, EMPTGT_STAT_REJECTED_CONNECTS);
+	rdma_reject(cm_id, &rej, sizeof(rej), IB_CM_REJ_CONSUMER_DEFINED);
+	return -ECONNREFUSED;	/* the CM destroys the new cm_id */
+}
+
+static int emptgt_accept(struct emptgt_queue *queue,
+			 const struct rdma_conn_param *p)
+{
+	struct emptgt_port *port = queue->sess->port;
+	struct emp_cm_rep rep = {
+		.magic		= cpu_to_le32(EMP_PROTO_MAGIC),
+		.ver_major	= cpu_to_le16(EMP_PROTO_VER_MAJOR),
+		.ver_minor	= cpu_to_le16(EMP_PROTO_VER_MINOR),
+		.chunk_shift	= EMP_CHUNK_SHIFT,
+		.incarnation	= cpu_to_le64(emptgt_incarnation),
+		.budget_mb	= cpu_to_le64(emptgt_budget_left_mb(port)),
+	};
+	struct rdma_conn_param param = {
+		.private_data		= &rep,
+		.private_data_len	= sizeof(rep),
+		/*
+		 * The client reads from us: answer as many reads in flight as
+		 * it asked for. The CM reports the request from our side of
+		 * the connection, so the client's initiator depth arrives as
+		 * our responder_resources.
+		 */
+		.responder_resources	= min_t(u8, p->responder_resources,
+						queue->sess->ibdev->attrs.max_qp_rd_atom),
+		.initiator_depth	= 0,
+		.rnr_retry_count	= 7,
+		.flow_control		= 1,
+	};
+
+	return rdma_accept(queue->cm_id, &param);
+}
+
+static int emptgt_queue_connect(struct emptgt_port *port,
+				struct rdma_cm_id *cm_id,
+				struct rdma_cm_event *ev)
+{
+	const struct emp_cm_req *req = ev->param.conn.private_data;
+	struct emptgt_session *sess;
+	struct emptgt_queue *queue;
+	enum emp_status ret;
+	u64 cookie;
+	u16 qid;
+
+	if (!req || ev->param.conn.private_data_len < sizeof(*req) ||
+	    le32_to_cpu(req->magic) != EMP_PROTO_MAGIC) {
+		pr_warn_ratelimited("%s: connection from %pISp rejected: not an empblk client\n",
+				    emptgt_port_name(port),
+				    &cm_id->route.addr.dst_addr);
+		return emptgt_reject(port, cm_id, EMP_ST_BAD_MSG);
+	}
+	if (le16_to_cpu(req->ver_major) != EMP_PROTO_VER_MAJOR) {
+		pr_warn_ratelimited("%s: connection from %pISp rejected: protocol %u.%u, this donor speaks %u.%u\n",
+				    emptgt_port_name(port),
+				    &cm_id->route.addr.dst_addr,
+				    le16_to_cpu(req->ver_major),
+				    le16_to_cpu(req->ver_minor),
+				    EMP_PROTO_VER_MAJOR, EMP_PROTO_VER_MINOR);
+		return emptgt_reject(port, cm_id, EMP_ST_BAD_VERSION);
+	}
+	if (port->device[0] &&
+	    strcmp(dev_name(&cm_id->device->dev), port->device))
+		return emptgt_reject(port, cm_id, EMP_ST_NO_SESSION);
+
+	qid = le16_to_cpu(req->qid);
+	cookie = le64_to_cpu(req->cookie);
+	queue = kzalloc(sizeof(*queue), GFP_KERNEL);
+	if (!queue)
+		return emptgt_reject(port, cm_id, EMP_ST_NO_MEM);
+	queue->cm_id = cm_id;
+	queue->qid = qid;
+	INIT_WORK(&queue->release_work, emptgt_queue_release_work);
+	spin_lock_init(&queue->rx_lock);
+	INIT_LIST_HEAD(&queue->rx_list);
+	INIT_WORK(&queue->rx_work, emptgt_rx_work);
+
+	/*
+	 * Hold sessions_lock until the queue is on its session's list, so
+	 * that emptgt_port_disable() either sees it or makes us refuse.
+	 */
+	mutex_lock(&port->sessions_lock);
+	if (!port->accepting) {
+		ret = EMP_ST_SHUTDOWN;
+		goto out_unlock;
+	}
+	if (qid == 0) {
+		sess = emptgt_session_create(port, cm_id, cookie);
+		if (IS_ERR(sess)) {
+			ret = EMP_ST_NO_MEM;
+			goto out_unlock;
+		}
+	} else {
+		sess = emptgt_session_find(port, cm_id, cookie);
+		if (!sess) {
+			pr_warn_ratelimited("%s: I/O queue from %pISp rejected: no such session\n",
+					    emptgt_port_name(port),
+					    &cm_id->route.addr.dst_addr);
+			ret = EMP_ST_NO_SESSION;
+			goto out_unlock;
+		}
+	}
+	queue->sess = sess;
+	if (emptgt_queue_create_ib(queue)) {
+		ret = EMP_ST_NO_MEM;
+		goto out_put_sess;
+	}
+	atomic_inc(&port->nr_queues);
+	mutex_lock(&sess->lock);
+	list_add_tail(&queue->entry, &sess->queues);
+	if (qid == 0)
+		sess->admin = queue;
+	mutex_unlock(&sess->lock);
+	if (qid == 0) {
+		kref_get(&sess->ref);	/* the port list's reference */
+		list_add_tail(&sess->entry, &port->sessions);
+		atomic_inc(&port->nr_sessions);
+		emptgt_stat_inc(port, EMPTGT_STAT_SESSIONS_TOTAL);
+	}
+	mutex_unlock(&port->sessions_lock);
+
+	if ((qid == 0 && emptgt_admin_init(queue)) ||
+	    emptgt_accept(queue, &ev->param.conn)) {
+		/* the QP exists: tear down by the normal path, keep the id */
+		emptgt_reject(port, cm_id, EMP_ST_NO_MEM);
+		emptgt_queue_schedule_release(queue);
+	}
+	return 0;
+
+out_put_sess:
+	emptgt_session_put(sess);
+out_unlock:
+	mutex_unlock(&port->sessions_lock);
+	kfree(queue);
+	return emptgt_reject(port, cm_id, ret);
+}
+
+static int emptgt_cm_handler(struct rdma_cm_id *cm_id,
+			     struct rdma_cm_event *ev)
+{
+	struct emptgt_port *port = cm_id->context;
+	struct emptgt_queue *queue = cm_id->qp ? cm_id->qp->qp_context : NULL;
+
+	pr_debug("%s: %s (%d), status %d\n", emptgt_port_name(port),
+		 rdma_event_msg(ev->event), ev->event, ev->status);
+	switch (ev->event) {
+	case RDMA_CM_EVENT_CONNECT_REQUEST:
+		return emptgt_queue_connect(port, cm_id, ev);
+	case RDMA_CM_EVENT_ESTABLISHED:
+		return 0;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+	case RDMA_CM_EVENT_REJECTED:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		if (queue)
+			emptgt_queue_schedule_release(queue);
+		return 0;
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		/*
+		 * Queues are torn down by the ib_client remove callback, which
+		 * runs first. A listener bound to the device goes away here:
+		 * returning non-zero lets the CM destroy it.
+		 */
+		if (!queue && cm_id == port->listen_id) {
+			pr_warn("%s: RDMA device removed; the port no longer listens\n",
+				emptgt_port_name(port));
+			port->listen_id = NULL;
+			return 1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* Ports */
+
+/**
+ * emptgt_port_enable() - start listening
+ * @port: port, with port->lock held
+ *
+ * Return: 0 or a negative errno, with the reason logged.
+ */
+int emptgt_port_enable(struct emptgt_port *port)
+{
+	struct sockaddr_storage ss;
+	struct rdma_cm_id *id;
+	char port_str[8];
+	int ret;
+
+	lockdep_assert_held(&port->lock);
+	snprintf(port_str, sizeof(port_str), "%u", port->port);
+	ret = inet_pton_with_scope(&init_net, AF_UNSPEC,
+				   port->addr[0] ? port->addr : "0.0.0.0",
+				   port_str, &ss);
+	if (ret) {
+		pr_err("%s: invalid address \"%s\"\n", emptgt_port_name(port),
+		       port->addr);
+		return ret;
+	}
+	id = rdma_create_id(&init_net, emptgt_cm_handler, port, RDMA_PS_TCP,
+			    IB_QPT_RC);
+	if (IS_ERR(id))
+		return PTR_ERR(id);
+	ret = rdma_bind_addr(id, (struct sockaddr *)&ss);
+	if (ret) {
+		pr_err("%s: cannot bind %pISp: %d (no RDMA device on that address?)\n",
+		       emptgt_port_name(port), &ss, ret);
+		goto out_destroy_id;
+	}
+	mutex_lock(&port->sessions_lock);
+	port->accepting = true;
+	mutex_unlock(&port->sessions_lock);
+	port->listen_id = id;
+	ret = rdma_listen(id, EMPTGT_LISTEN_BACKLOG);
+	if (ret) {
+		pr_err("%s: cannot listen on %pISp: %d\n",
+		       emptgt_port_name(port), &ss, ret);
+		goto out_stop_accepting;
+	}
+	return 0;
+
+out_stop_accepting:
+	mutex_lock(&port->sessions_lock);
+	port->accepting = false;
+	mutex_unlock(&port->sessions_lock);
+	port->listen_id = NULL;
+out_destroy_id:
+	rdma_destroy_id(id);
+	return ret;
+}
+
+/**
+ * emptgt_port_disable() - stop listening and end every session
+ * @port: port, with port->lock held
+ *
+ * Clients see their connections drop; all their memory is deregistered
+ * and freed before this returns.
+ */
+void emptgt_port_disable(struct emptgt_port *port)
+{
+	struct emptgt_session *sess;
+	struct emptgt_queue *queue;
+
+	lockdep_assert_held(&port->lock);
+	mutex_lock(&port->sessions_lock);
+	port->accepting = false;
+	mutex_unlock(&port->sessions_lock);
+	if (port->listen_id) {
+		rdma_destroy_id(port->listen_id);
+		port->listen_id = NULL;
+	}
+
+	mutex_lock(&port->sessions_lock);
+	list_for_each_entry(sess, &port->sessions, entry) {
+		mutex_lock(&sess->lock);
+		list_for_each_entry(queue, &sess->queues, entry)
+			emptgt_queue_schedule_release(queue);
+		mutex_unlock(&sess->lock);
+	}
+	mutex_unlock(&port->sessions_lock);
+	while (atomic_read(&port->nr_queues))
+		flush_workqueue(emptgt_wq);
+}
+
+/* Device removal: end every session on the departing device. */
+static int emptgt_add_one(struct ib_device *ibdev)
+{
+	return 0;
+}
+
+static void emptgt_remove_one(struct ib_device *ibdev, void *client_data)
+{
+	emptgt_configfs_remove_device(ibdev);
+}
+
+static struct ib_client emptgt_ib_client = {
+	.name	= "emp_target",
+	.add	= emptgt_add_one,
+	.remove	= emptgt_remove_one,
+};
+
+/**
+ * emptgt_port_remove_device() - end the sessions of @port on @ibdev
+ * @port: port
+ * @ibdev: RDMA device going away
+ */
+void emptgt_port_remove_device(struct emptgt_port *port,
+			       struct ib_device *ibdev)
+{
+	struct emptgt_session *sess;
+	struct emptgt_queue *queue;
+	bool any = false;
+
+	mutex_lock(&port->sessions_lock);
+	list_for_each_entry(sess, &port->sessions, entry) {
+		if (sess->ibdev != ibdev)
+			continue;
+		mutex_lock(&sess->lock);
+		list_for_each_entry(queue, &sess->queues, entry) {
+			emptgt_queue_schedule_release(queue);
+			any = true;
+		}
+		mutex_unlock(&sess->lock);
+	}
+	mutex_unlock(&port->sessions_lock);
+	if (any)
+		flush_workqueue(emptgt_wq);
+}
+
+/**
+ * emptgt_rdma_init() - register for RDMA device removal
+ *
+ * Return: 0 or a negative errno.
+ */
+int emptgt_rdma_init(void)
+{
+	return ib_register_client(&emptgt_ib_client);
+}
+
+/**
+ * emptgt_rdma_exit() - unregister the RDMA client
+ */
+void emptgt_rdma_exit(void)
+{
+	ib_unregister_client(&emptgt_ib_client);
+}

@@ -1,0 +1,873 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The remote tier: donor memory reached with one-sided RDMA.
+ *
+ * Layout. Capacity is striped across the donors by subblock: global
+ * subblock g lives on donor g % nr_donors, at donor-local offset
+ * (g / nr_donors) * subblock_size. Donor-local space is backed by 2 MiB
+ * chunks that the donor hands out on request (admin RPC); a chunk is asked
+ * for on the first write that touches it and given back when a discard
+ * covers it whole. Reads of space never written return zeroes without
+ * touching the network.
+ *
+ * Queues. Per donor, one admin RC connection for the RPCs and one I/O RC
+ * connection per hardware queue; hardware queue i posts only on I/O queue
+ * i of each donor, and each queue's send queue has room for queue_depth
+ * requests of EMPBLK_REMOTE_MAX_WRS work requests, so posting never runs
+ * out of room. Completions arrive in softirq context (pooled polling).
+ *
+ * Zero copy. A request's pages are DMA mapped once and carved into work
+ * requests at subblock boundaries; nothing is allocated in the I/O path:
+ * scatterlist, SGEs and work requests live in the request payload.
+ *
+ * Failure. A donor whose queue disconnects or errors is marked dead: its
+ * in-flight work requests flush with errors, the requests fail with
+ * BLK_STS_IOERR and a ratelimited message, and later I/O to it fails at
+ * once. Reconnection and redundancy are later work.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/highmem.h>
+#include <linux/random.h>
+#include <linux/vmalloc.h>
+#include <rdma/ib_cm.h>
+
+#include "empblk.h"
+
+#define EMPBLK_CM_TIMEOUT_MS	3000
+#define EMPBLK_RPC_TIMEOUT	(10 * HZ)
+
+static const char *empblk_rq_name(struct empblk_dev *dev)
+{
+	return dev->disk ? dev->disk->disk_name : "empblk";
+}
+
+static void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
+{
+	if (!test_and_set_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		pr_err("%s: donor %pISpc lost (%s): I/O to it fails until the device is recreated\n",
+		       empblk_rq_name(d->dev), &d->spec.addr, why);
+}
+
+/* Connection management */
+
+static int empblk_cm_handler(struct rdma_cm_id *cm_id,
+			     struct rdma_cm_event *ev)
+{
+	struct empblk_rqueue *q = cm_id->context;
+	struct empblk_donor *d = q->donor;
+	const struct emp_cm_rej *rej;
+	const struct emp_cm_rep *rep;
+	int ret;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		ret = rdma_resolve_route(cm_id, EMPBLK_CM_TIMEOUT_MS);
+		if (ret) {
+			q->cm_error = ret;
+			complete(&q->cm_done);
+		}
+		return 0;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		q->cm_error = 0;
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		rep = ev->param.conn.private_data;
+		if (!rep || ev->param.conn.private_data_len < sizeof(*rep) ||
+		    le32_to_cpu(rep->magic) != EMP_PROTO_MAGIC ||
+		    le16_to_cpu(rep->ver_major) != EMP_PROTO_VER_MAJOR ||
+		    rep->chunk_shift != EMP_CHUNK_SHIFT) {
+			q->cm_error = -EPROTO;
+		} else {
+			q->cm_error = 0;
+			if (q->qid == 0)
+				d->incarnation = le64_to_cpu(rep->incarnation);
+		}
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_REJECTED:
+		rej = ev->param.conn.private_data;
+		if (rej && ev->param.conn.private_data_len >= sizeof(*rej) &&
+		    le32_to_cpu(rej->magic) == EMP_PROTO_MAGIC)
+			q->rej_status = le32_to_cpu(rej->status);
+		q->cm_error = -ECONNREFUSED;
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		q->cm_error = ev->status ? ev->status : -EHOSTUNREACH;
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		empblk_donor_mark_dead(d, rdma_event_msg(ev->event));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int empblk_cm_wait(struct empblk_rqueue *q)
+{
+	if (!wait_for_completion_timeout(&q->cm_done,
+					 msecs_to_jiffies(EMPBLK_CM_TIMEOUT_MS * 2)))
+		return -ETIMEDOUT;
+	return q->cm_error;
+}
+
+static const char *empblk_rej_reason(int st)
+{
+	switch (st) {
+	case EMP_ST_BAD_VERSION:
+		return "protocol version not supported by the donor";
+	case EMP_ST_NO_SESSION:
+		return "the donor does not know this session (or wrong device)";
+	case EMP_ST_NO_MEM:
+		return "the donor is out of memory";
+	case EMP_ST_SHUTDOWN:
+		return "the donor port is shutting down";
+	default:
+		return "refused by the donor (is emp_rdma_target listening there?)";
+	}
+}
+
+static void empblk_rqueue_destroy(struct empblk_rqueue *q)
+{
+	if (!q->cm_id)
+		return;
+	if (q->cm_id->qp) {
+		rdma_disconnect(q->cm_id);
+		ib_drain_qp(q->cm_id->qp);
+		rdma_destroy_qp(q->cm_id);
+	}
+	if (q->cq)
+		ib_free_cq(q->cq);
+	rdma_destroy_id(q->cm_id);
+	q->cm_id = NULL;
+	q->cq = NULL;
+}
+
+/*
+ * Resolve, create the QP and connect one queue. The first queue of a
+ * donor also allocates its protection domain.
+ */
+static int empblk_rqueue_connect(struct empblk_donor *d,
+				 struct empblk_rqueue *q, u16 qid,
+				 u32 send_wr, u32 recv_wr, u32 max_sge)
+{
+	struct empblk_dev *dev = d->dev;
+	struct emp_cm_req req = {
+		.magic		= cpu_to_le32(EMP_PROTO_MAGIC),
+		.ver_major	= cpu_to_le16(EMP_PROTO_VER_MAJOR),
+		.ver_minor	= cpu_to_le16(EMP_PROTO_VER_MINOR),
+		.qid		= cpu_to_le16(qid),
+		.nr_io_queues	= cpu_to_le16(d->nr_ioqs),
+		.queue_depth	= cpu_to_le32(dev->params.queue_depth),
+		.cookie		= cpu_to_le64(d->cookie),
+	};
+	struct rdma_conn_param param = {};
+	struct ib_qp_init_attr attr = {};
+	int ret;
+
+	q->donor = d;
+	q->qid = qid;
+	q->rej_status = -1;
+	init_completion(&q->cm_done);
+	q->cm_id = rdma_create_id(&init_net, empblk_cm_handler, q, RDMA_PS_TCP,
+				  IB_QPT_RC);
+	if (IS_ERR(q->cm_id)) {
+		ret = PTR_ERR(q->cm_id);
+		q->cm_id = NULL;
+		return ret;
+	}
+	ret = rdma_resolve_addr(q->cm_id, NULL,
+				(struct sockaddr *)&d->spec.addr,
+				EMPBLK_CM_TIMEOUT_MS);
+	if (!ret)
+		ret = empblk_cm_wait(q);
+	if (ret) {
+		pr_err("%s: donor %pISpc: no route over RDMA (%d): is there an RDMA link (rdma link add) to it?\n",
+		       empblk_rq_name(dev), &d->spec.addr, ret);
+		goto out_destroy;
+	}
+
+	if (!d->ibdev) {
+		d->ibdev = q->cm_id->device;
+		d->pd = ib_alloc_pd(d->ibdev, 0);
+		if (IS_ERR(d->pd)) {
+			ret = PTR_ERR(d->pd);
+			d->pd = NULL;
+			goto out_destroy;
+		}
+	} else if (d->ibdev != q->cm_id->device) {
+		pr_err("%s: donor %pISpc: queues resolved to different RDMA devices\n",
+		       empblk_rq_name(dev), &d->spec.addr);
+		ret = -EXDEV;
+		goto out_destroy;
+	}
+
+	q->cq = ib_alloc_cq(d->ibdev, q, send_wr + recv_wr + 2,
+			    qid % d->ibdev->num_comp_vectors, IB_POLL_SOFTIRQ);
+	if (IS_ERR(q->cq)) {
+		ret = PTR_ERR(q->cq);
+		q->cq = NULL;
+		goto out_destroy;
+	}
+	attr.qp_context = q;
+	attr.send_cq = q->cq;
+	attr.recv_cq = q->cq;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.qp_type = IB_QPT_RC;
+	attr.cap.max_send_wr = send_wr + 1;	/* +1 for drain */
+	attr.cap.max_recv_wr = recv_wr + 1;	/* +1 for drain */
+	attr.cap.max_send_sge = max_sge;
+	attr.cap.max_recv_sge = 1;
+	ret = rdma_create_qp(q->cm_id, d->pd, &attr);
+	if (ret) {
+		pr_err("%s: donor %pISpc: cannot create a queue pair (%u work requests, %u SGEs): %d\n",
+		       empblk_rq_name(dev), &d->spec.addr, send_wr, max_sge,
+		       ret);
+		goto out_destroy;
+	}
+
+	reinit_completion(&q->cm_done);
+	param.private_data = &req;
+	param.private_data_len = sizeof(req);
+	param.initiator_depth = min_t(int, 16,
+				      d->ibdev->attrs.max_qp_init_rd_atom);
+	param.responder_resources = 0;
+	param.retry_count = 7;
+	param.rnr_retry_count = 7;
+	param.flow_control = 1;
+	ret = rdma_connect(q->cm_id, &param);
+	if (!ret)
+		ret = empblk_cm_wait(q);
+	if (ret) {
+		if (q->rej_status >= 0 || ret == -ECONNREFUSED)
+			pr_err("%s: donor %pISpc: connection rejected: %s\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       empblk_rej_reason(q->rej_status));
+		else
+			pr_err("%s: donor %pISpc: cannot connect: %d\n",
+			       empblk_rq_name(dev), &d->spec.addr, ret);
+		goto out_destroy;
+	}
+	return 0;
+
+out_destroy:
+	empblk_rqueue_destroy(q);
+	return ret;
+}
+
+/* Admin exchanges */
+
+static void empblk_admin_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = cq->cq_context;
+
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+}
+
+static void empblk_admin_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = cq->cq_context;
+	struct empblk_donor *d = q->donor;
+
+	d->rsp_ok = wc->status == IB_WC_SUCCESS &&
+		    wc->byte_len == EMP_MSG_SIZE;
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(d, ib_wc_status_msg(wc->status));
+	complete(&d->rsp_done);
+}
+
+/*
+ * One request and its reply, under admin_lock. Returns the emp_status of
+ * the reply, or a negative errno if the exchange itself failed (the donor
+ * is then marked dead).
+ */
+static int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
+			    struct emp_msg_chunk *out)
+{
+	struct ib_sge rsge = {
+		.addr = d->rx_dma, .length = EMP_MSG_SIZE,
+		.lkey = d->pd->local_dma_lkey,
+	};
+	struct ib_sge ssge = {
+		.addr = d->tx_dma, .length = EMP_MSG_SIZE,
+		.lkey = d->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr rwr = {
+		.wr_cqe = &d->rx_cqe, .sg_list = &rsge, .num_sge = 1,
+	};
+	struct ib_send_wr swr = {
+		.wr_cqe = &d->tx_cqe, .sg_list = &ssge, .num_sge = 1,
+		.opcode = IB_WR_SEND, .send_flags = IB_SEND_SIGNALED,
+	};
+	struct emp_msg_chunk *rsp = &d->rx->chunk;
+	struct emp_msg_chunk *req = &d->tx->chunk;
+	int ret;
+
+	lockdep_assert_held(&d->admin_lock);
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		return -ENOTCONN;
+	memset(d->tx, 0, sizeof(*d->tx));
+	req->hdr.magic = cpu_to_le32(EMP_PROTO_MAGIC);
+	req->hdr.type = cpu_to_le16(type);
+	req->hdr.len = cpu_to_le16(sizeof(*req));
+	req->hdr.tag = cpu_to_le32(++d->tag);
+	req->chunk = cpu_to_le32(chunk);
+	ib_dma_sync_single_for_device(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
+				      DMA_TO_DEVICE);
+	ib_dma_sync_single_for_device(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				      DMA_FROM_DEVICE);
+	reinit_completion(&d->rsp_done);
+	ret = ib_post_recv(d->admin.cm_id->qp, &rwr, NULL);
+	if (!ret)
+		ret = ib_post_send(d->admin.cm_id->qp, &swr, NULL);
+	if (ret) {
+		empblk_donor_mark_dead(d, "admin post failed");
+		return ret;
+	}
+	if (!wait_for_completion_timeout(&d->rsp_done, EMPBLK_RPC_TIMEOUT)) {
+		empblk_donor_mark_dead(d, "admin request timed out");
+		return -ETIMEDOUT;
+	}
+	if (!d->rsp_ok)
+		return -EIO;
+	ib_dma_sync_single_for_cpu(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				   DMA_FROM_DEVICE);
+	if (le32_to_cpu(rsp->hdr.magic) != EMP_PROTO_MAGIC ||
+	    le32_to_cpu(rsp->hdr.tag) != d->tag ||
+	    le16_to_cpu(rsp->hdr.type) != type + 1) {
+		pr_err_ratelimited("%s: donor %pISpc: malformed admin reply ignored\n",
+				   empblk_rq_name(d->dev), &d->spec.addr);
+		return -EPROTO;
+	}
+	*out = *rsp;
+	return le32_to_cpu(rsp->hdr.status);
+}
+
+/* Make sure chunk @c of donor @d exists. May sleep. */
+static int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c)
+{
+	struct empblk_rchunk *rc = &d->chunks[c];
+	struct emp_msg_chunk rsp;
+	int st;
+
+	/* pairs with the release below: a set id means addr, rkey are valid */
+	if (smp_load_acquire(&rc->id))
+		return 0;
+	mutex_lock(&d->admin_lock);
+	if (rc->id) {
+		mutex_unlock(&d->admin_lock);
+		return 0;
+	}
+	st = empblk_admin_rpc(d, EMP_MSG_CHUNK_ALLOC, 0, &rsp);
+	if (st == EMP_ST_OK && (le32_to_cpu(rsp.len) != EMP_CHUNK_SIZE ||
+				!le32_to_cpu(rsp.chunk)))
+		st = -EPROTO;
+	if (st == EMP_ST_OK) {
+		rc->addr = le64_to_cpu(rsp.addr);
+		rc->rkey = le32_to_cpu(rsp.rkey);
+		/* publish addr and rkey before the id that validates them */
+		smp_store_release(&rc->id, le32_to_cpu(rsp.chunk));
+		atomic_long_inc(&d->chunks_in_use);
+	}
+	mutex_unlock(&d->admin_lock);
+	if (st == EMP_ST_OK)
+		return 0;
+	if (st == EMP_ST_NO_SPACE) {
+		pr_err_ratelimited("%s: donor %pISpc has no memory left for this device (budget spent)\n",
+				   empblk_rq_name(d->dev), &d->spec.addr);
+		return -ENOSPC;
+	}
+	pr_err_ratelimited("%s: donor %pISpc: chunk allocation failed (%d)\n",
+			   empblk_rq_name(d->dev), &d->spec.addr, st);
+	return st < 0 ? st : -EIO;
+}
+
+static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
+{
+	struct empblk_rchunk *rc = &d->chunks[c];
+	struct emp_msg_chunk rsp;
+	u32 id;
+
+	mutex_lock(&d->admin_lock);
+	id = rc->id;
+	if (id) {
+		WRITE_ONCE(rc->id, 0);
+		atomic_long_dec(&d->chunks_in_use);
+		/* a failed free only leaks until the session ends */
+		empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp);
+	}
+	mutex_unlock(&d->admin_lock);
+}
+
+/* Striping */
+
+static void empblk_remote_locate(struct empblk_remote *r, u64 pos,
+				 unsigned int *donor, u64 *doff)
+{
+	u64 g = pos >> r->sb_shift;
+	u64 sb_off = pos & ((1ULL << r->sb_shift) - 1);
+
+	*donor = do_div(g, r->nr_donors);
+	*doff = (g << r->sb_shift) | sb_off;
+}
+
+/*
+ * For a write: 0 if every chunk the request touches exists; -EAGAIN if
+ * one must be allocated first (with @may_sleep false); or the error of
+ * that allocation.
+ */
+static int empblk_remote_prepare(struct empblk_dev *dev, struct request *rq,
+				 bool may_sleep)
+{
+	struct empblk_remote *r = &dev->remote;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 end = pos + blk_rq_bytes(rq);
+	u64 sb = 1ULL << r->sb_shift;
+	int ret;
+
+	while (pos < end) {
+		unsigned long c;
+		unsigned int di;
+		u64 doff;
+
+		empblk_remote_locate(r, pos, &di, &doff);
+		c = doff >> EMP_CHUNK_SHIFT;
+		/* pairs with empblk_donor_get_chunk()'s release */
+		if (!smp_load_acquire(&r->donors[di].chunks[c].id)) {
+			if (!may_sleep)
+				return -EAGAIN;
+			ret = empblk_donor_get_chunk(&r->donors[di], c);
+			if (ret)
+				return ret;
+		}
+		pos = round_down(pos, sb) + sb;
+	}
+	return 0;
+}
+
+/* All work requests of @cmd are done: unmap and end the request. */
+static void empblk_remote_finish(struct empblk_dev *dev,
+				 struct empblk_cmd *cmd)
+{
+	struct request *rq = cmd->rq;
+
+	ib_dma_unmap_sg(dev->remote.ibdev, cmd->sgl, cmd->nents,
+			rq_dma_dir(rq));
+	cmd->nents = 0;
+	if (!READ_ONCE(cmd->failed)) {
+		empblk_complete_rq(dev, rq, BLK_STS_OK);
+		return;
+	}
+	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
+	pr_err_ratelimited("%s: remote %s of %u bytes at sector %llu failed\n",
+			   dev->disk->disk_name,
+			   rq_data_dir(rq) == WRITE ? "write" : "read",
+			   blk_rq_bytes(rq), (unsigned long long)blk_rq_pos(rq));
+	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
+}
+
+static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rwr *rwr = container_of(wc->wr_cqe, struct empblk_rwr,
+					      cqe);
+	struct empblk_cmd *cmd = rwr->cmd;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		struct empblk_rqueue *q = cq->cq_context;
+
+		WRITE_ONCE(cmd->failed, true);
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			empblk_donor_mark_dead(q->donor,
+					       ib_wc_status_msg(wc->status));
+	}
+	if (atomic_dec_and_test(&cmd->pending))
+		empblk_remote_finish(cmd->rq->q->queuedata, cmd);
+}
+
+/* Zero the part of the request's data at [off, off + len). */
+static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
+{
+	struct req_iterator iter;
+	struct bio_vec bvec;
+	u64 at = 0;
+
+	rq_for_each_segment(bvec, rq, iter) {
+		u64 s = max(at, off), e = min(at + bvec.bv_len, off + len);
+
+		if (s < e) {
+			void *p = bvec_kmap_local(&bvec);
+
+			memset(p + (s - at), 0, e - s);
+			kunmap_local(p);
+		}
+		at += bvec.bv_len;
+		if (at >= off + len)
+			break;
+	}
+}
+
+/**
+ * empblk_remote_rw() - serve a read or write from the donors
+ * @dev: device
+ * @rq: request, already started
+ * @hctx_idx: hardware queue, which selects the I/O queue of each donor
+ * @may_sleep: called from the worker, which may allocate chunks
+ *
+ * Return: 0 when the request is taken care of (posted, completing from
+ * the CQ, or already completed), or -EAGAIN, with the request untouched,
+ * when a write needs a donor chunk allocated first: the caller defers it
+ * to the worker, which calls again with @may_sleep.
+ */
+int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
+		     unsigned int hctx_idx, bool may_sleep)
+{
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct empblk_remote *r = &dev->remote;
+	bool is_write = rq_data_dir(rq) == WRITE;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 sb = 1ULL << r->sb_shift;
+	unsigned int nwr = 0, nsge = 0, i;
+	struct scatterlist *sg;
+	u64 sg_used = 0, done = 0;
+	int nents, n, ret;
+
+	if (is_write) {
+		ret = empblk_remote_prepare(dev, rq, may_sleep);
+		if (ret == -EAGAIN)
+			return -EAGAIN;
+		if (ret) {
+			empblk_complete_rq(dev, rq, ret == -ENOSPC ?
+					   BLK_STS_NOSPC : BLK_STS_IOERR);
+			return 0;
+		}
+	}
+
+	sg_init_table(cmd->sgl, EMPBLK_REMOTE_MAX_SEGS);
+	nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
+	n = ib_dma_map_sg(r->ibdev, cmd->sgl, nents, rq_dma_dir(rq));
+	if (!n) {
+		empblk_complete_rq(dev, rq, BLK_STS_RESOURCE);
+		return 0;
+	}
+	cmd->nents = nents;
+	cmd->failed = false;
+	sg = cmd->sgl;
+
+	while (done < blk_rq_bytes(rq)) {
+		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
+				round_down(pos, sb) + sb - pos);
+		struct empblk_rwr *rwr = &cmd->rwrs[nwr];
+		struct empblk_donor *d;
+		struct empblk_rchunk *rc;
+		unsigned int di;
+		u64 doff, left;
+		u32 id;
+
+		empblk_remote_locate(r, pos, &di, &doff);
+		d = &r->donors[di];
+		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
+		/* pairs with empblk_donor_get_chunk(): addr, rkey valid */
+		id = smp_load_acquire(&rc->id);
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+			goto out_unmap_ioerr;
+		if (!id && is_write) {
+			/* a racing discard gave the chunk back: start over */
+			ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents,
+					rq_dma_dir(rq));
+			cmd->nents = 0;
+			return -EAGAIN;
+		}
+		if (!id) {
+			/* never written: zeroes, no network */
+			empblk_zero_rq_range(rq, done, len);
+			/* skip the data in the scatterlist */
+			for (left = len; left; ) {
+				u64 take = min_t(u64, left,
+						 sg_dma_len(sg) - sg_used);
+
+				left -= take;
+				sg_used += take;
+				if (sg_used == sg_dma_len(sg)) {
+					sg = sg_next(sg);
+					sg_used = 0;
+				}
+			}
+			goto next;
+		}
+
+		rwr->cmd = cmd;
+		rwr->cqe.done = empblk_remote_done;
+		rwr->wr.wr.wr_cqe = &rwr->cqe;
+		rwr->wr.wr.opcode = is_write ? IB_WR_RDMA_WRITE :
+					       IB_WR_RDMA_READ;
+		rwr->wr.wr.send_flags = IB_SEND_SIGNALED;
+		rwr->wr.wr.sg_list = &cmd->sges[nsge];
+		rwr->wr.wr.num_sge = 0;
+		rwr->wr.wr.next = NULL;
+		rwr->wr.remote_addr = rc->addr +
+				      (doff & (EMP_CHUNK_SIZE - 1));
+		rwr->wr.rkey = rc->rkey;
+		for (left = len; left; ) {
+			u64 take = min_t(u64, left, sg_dma_len(sg) - sg_used);
+			struct ib_sge *sge = &cmd->sges[nsge++];
+
+			sge->addr = sg_dma_address(sg) + sg_used;
+			sge->length = take;
+			sge->lkey = d->pd->local_dma_lkey;
+			rwr->wr.wr.num_sge++;
+			left -= take;
+			sg_used += take;
+			if (sg_used == sg_dma_len(sg)) {
+				sg = sg_next(sg);
+				sg_used = 0;
+			}
+		}
+		rwr->donor = di;
+		nwr++;
+next:
+		pos += len;
+		done += len;
+	}
+
+	if (!nwr) {
+		/* all zeroes: complete now */
+		ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents, rq_dma_dir(rq));
+		cmd->nents = 0;
+		empblk_complete_rq(dev, rq, BLK_STS_OK);
+		return 0;
+	}
+
+	/* the last completion, in empblk_remote_done(), ends the request */
+	atomic_set(&cmd->pending, nwr);
+	for (i = 0; i < nwr; i++) {
+		struct empblk_rwr *rwr = &cmd->rwrs[i];
+		struct empblk_donor *d = &r->donors[rwr->donor];
+		struct ib_qp *qp = d->ioqs[hctx_idx % d->nr_ioqs].cm_id->qp;
+
+		ret = ib_post_send(qp, &rwr->wr.wr, NULL);
+		if (unlikely(ret)) {
+			/* the unposted ones count as failed completions */
+			WRITE_ONCE(cmd->failed, true);
+			empblk_donor_mark_dead(d, "post failed");
+			if (atomic_sub_and_test(nwr - i, &cmd->pending))
+				empblk_remote_finish(dev, cmd);
+			return 0;
+		}
+	}
+	return 0;
+
+out_unmap_ioerr:
+	ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents, rq_dma_dir(rq));
+	cmd->nents = 0;
+	pr_err_ratelimited("%s: %s at sector %llu fails: its donor is disconnected\n",
+			   dev->disk->disk_name, is_write ? "write" : "read",
+			   (unsigned long long)blk_rq_pos(rq));
+	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
+	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
+	return 0;
+}
+
+/**
+ * empblk_remote_discard() - give back donor chunks a discard covers whole
+ * @dev: device
+ * @rq: the discard, from the worker (this sleeps)
+ */
+void empblk_remote_discard(struct empblk_dev *dev, struct request *rq)
+{
+	struct empblk_remote *r = &dev->remote;
+	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 end = start + blk_rq_bytes(rq);
+	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << r->sb_shift);
+	u64 g1 = end >> r->sb_shift;	/* first subblock not covered */
+	unsigned int sb_per_chunk = EMP_CHUNK_SIZE >> r->sb_shift;
+	unsigned int di;
+
+	if (g1 <= g0)
+		return;
+	for (di = 0; di < r->nr_donors; di++) {
+		struct empblk_donor *d = &r->donors[di];
+		u64 c, cfirst, clast;
+
+		/* donor-local subblocks of this donor inside [g0, g1) */
+		cfirst = DIV_ROUND_UP_ULL(g0 > di ? g0 - di : 0, r->nr_donors);
+		clast = g1 > di ? DIV_ROUND_UP_ULL(g1 - di, r->nr_donors) : 0;
+		/* chunks whose every subblock is in [cfirst, clast) */
+		for (c = DIV_ROUND_UP_ULL(cfirst, sb_per_chunk);
+		     (c + 1) * sb_per_chunk <= clast && c < d->nr_chunks; c++) {
+			if (READ_ONCE(d->chunks[c].id))
+				empblk_donor_put_chunk(d, c);
+			cond_resched();
+		}
+	}
+}
+
+/* Setup and teardown */
+
+static int empblk_donor_admin_bufs(struct empblk_donor *d)
+{
+	d->tx = kzalloc(EMP_MSG_SIZE, GFP_KERNEL);
+	d->rx = kzalloc(EMP_MSG_SIZE, GFP_KERNEL);
+	if (!d->tx || !d->rx)
+		return -ENOMEM;
+	d->tx_dma = ib_dma_map_single(d->ibdev, d->tx, EMP_MSG_SIZE,
+				      DMA_TO_DEVICE);
+	if (ib_dma_mapping_error(d->ibdev, d->tx_dma)) {
+		d->tx_dma = 0;
+		return -EIO;
+	}
+	d->rx_dma = ib_dma_map_single(d->ibdev, d->rx, EMP_MSG_SIZE,
+				      DMA_FROM_DEVICE);
+	if (ib_dma_mapping_error(d->ibdev, d->rx_dma)) {
+		d->rx_dma = 0;
+		return -EIO;
+	}
+	d->tx_cqe.done = empblk_admin_send_done;
+	d->rx_cqe.done = empblk_admin_recv_done;
+	init_completion(&d->rsp_done);
+	return 0;
+}
+
+static void empblk_donor_disconnect(struct empblk_donor *d)
+{
+	unsigned int i;
+
+	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
+		empblk_rqueue_destroy(&d->ioqs[i]);
+	empblk_rqueue_destroy(&d->admin);
+	if (d->rx_dma)
+		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				    DMA_FROM_DEVICE);
+	if (d->tx_dma)
+		ib_dma_unmap_single(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
+				    DMA_TO_DEVICE);
+	kfree(d->rx);
+	kfree(d->tx);
+	kfree(d->ioqs);
+	vfree(d->chunks);
+	if (d->pd)
+		ib_dealloc_pd(d->pd);
+}
+
+static int empblk_donor_connect(struct empblk_dev *dev,
+				struct empblk_donor *d)
+{
+	u32 per_rq = EMPBLK_REMOTE_MAX_WRS;
+	u32 send_wr = dev->params.queue_depth * per_rq;
+	unsigned int i;
+	int ret;
+
+	d->cookie = get_random_u64();
+	d->nr_chunks = DIV_ROUND_UP_ULL(dev->params.spec.total_mb /
+					dev->remote.nr_donors,
+					EMP_CHUNK_SIZE >> 20);
+	d->chunks = vzalloc(array_size(d->nr_chunks, sizeof(*d->chunks)));
+	d->nr_ioqs = nr_cpu_ids;
+	d->ioqs = kcalloc(d->nr_ioqs, sizeof(*d->ioqs), GFP_KERNEL);
+	mutex_init(&d->admin_lock);
+	if (!d->chunks || !d->ioqs)
+		return -ENOMEM;
+
+	ret = empblk_rqueue_connect(d, &d->admin, 0, 2, 1, 1);
+	if (ret)
+		return ret;
+	ret = empblk_donor_admin_bufs(d);
+	if (ret)
+		return ret;
+	if (send_wr > d->ibdev->attrs.max_qp_wr) {
+		pr_err("%s: queue_depth %u needs %u work requests per queue; %s allows %d\n",
+		       dev->disk->disk_name, dev->params.queue_depth, send_wr,
+		       dev_name(&d->ibdev->dev), d->ibdev->attrs.max_qp_wr);
+		return -EINVAL;
+	}
+	for (i = 0; i < d->nr_ioqs; i++) {
+		ret = empblk_rqueue_connect(d, &d->ioqs[i], i + 1, send_wr, 0,
+					    min_t(u32, EMPBLK_REMOTE_MAX_SGES,
+						  d->ibdev->attrs.max_send_sge));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
+ * empblk_remote_init() - connect to every donor of the device
+ * @dev: device being created (disk allocated, not yet added)
+ *
+ * Return: 0, or a negative errno with the failing donor and the reason
+ * logged; nothing is left connected on failure.
+ */
+int empblk_remote_init(struct empblk_dev *dev)
+{
+	struct empblk_remote *r = &dev->remote;
+	const struct empblk_spec *spec = &dev->params.spec;
+	unsigned int i;
+	int ret;
+
+	r->nr_donors = spec->nr_donors;
+	if (!r->nr_donors)
+		return 0;
+	r->sb_shift = ilog2(dev->params.subblock_size);
+	r->donors = kcalloc(r->nr_donors, sizeof(*r->donors), GFP_KERNEL);
+	if (!r->donors) {
+		r->nr_donors = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < r->nr_donors; i++) {
+		struct empblk_donor *d = &r->donors[i];
+
+		d->dev = dev;
+		d->idx = i;
+		d->spec = spec->donors[i];
+		ret = empblk_donor_connect(dev, d);
+		if (ret)
+			goto out_disconnect;
+		if (!r->ibdev) {
+			r->ibdev = d->ibdev;
+		} else if (r->ibdev != d->ibdev) {
+			pr_err("%s: donors on different RDMA devices are not supported by this version\n",
+			       dev->disk->disk_name);
+			ret = -EXDEV;
+			goto out_disconnect;
+		}
+	}
+	return 0;
+
+out_disconnect:
+	/* donor i is partly connected; tear down it and every earlier one */
+	do {
+		empblk_donor_disconnect(&r->donors[i]);
+	} while (i-- > 0);
+	kfree(r->donors);
+	r->donors = NULL;
+	r->nr_donors = 0;
+	return ret;
+}
+
+/**
+ * empblk_remote_exit() - disconnect from every donor
+ * @dev: device with no I/O in flight
+ *
+ * The donors free everything the session held when it ends.
+ */
+void empblk_remote_exit(struct empblk_dev *dev)
+{
+	struct empblk_remote *r = &dev->remote;
+	unsigned int i;
+
+	for (i = 0; i < r->nr_donors; i++)
+		empblk_donor_disconnect(&r->donors[i]);
+	kfree(r->donors);
+	r->donors = NULL;
+	r->nr_donors = 0;
+}

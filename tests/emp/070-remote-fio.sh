@@ -1,0 +1,95 @@
+#!/bin/bash
+# The remote tier: empblk on a compute guest, emp_rdma_target on a donor
+# guest, over rxe. fio crc32c verification with one donor and with two
+# (two ports of the donor guest, so two sessions, two protection domains),
+# bs 4K to 1M; striping spreads the in-use memory evenly; a discard gives
+# it all back; a donor that is not there is a clear error.
+# guests: 2
+# timeout: 1200
+# memory: 1536
+. "$EMP_REPO/tests/lib/guest.sh"
+
+T=/sys/kernel/config/emp_target/ports
+emp_rxe_up eth0 rxe0
+
+in_use() { cat $T/$1/bytes_in_use; }
+
+case $EMP_ROLE in
+donor)
+	emp_modprobe_target
+	for p in 0 1; do
+		mkdir $T/p$p
+		echo "$EMP_SELF_IP" >$T/p$p/addr
+		echo $((19675 + p)) >$T/p$p/port
+		echo 256 >$T/p$p/budget_mb
+		echo 1 >$T/p$p/enable || emp_fail "cannot enable port p$p"
+	done
+	emp_sync_post target-up
+
+	emp_sync_wait striped 900
+	a=$(in_use p0)
+	b=$(in_use p1)
+	emp_log "in use after random writes: p0 $a, p1 $b"
+	emp_tap_check "both donors hold memory ($a, $b bytes)" bash -c "[ $a -gt 0 ] && [ $b -gt 0 ]"
+	emp_tap_check "striping spreads: within 10% of each other" bash -c "d=\$(( $a > $b ? $a - $b : $b - $a )); [ \$((d * 10)) -le $(( a > b ? a : b )) ]"
+	emp_sync_post checked
+
+	emp_sync_wait discarded 900
+	emp_tap_check "discard gave every chunk back (p0 $(in_use p0), p1 $(in_use p1))" bash -c "[ \$(cat $T/p0/bytes_in_use) = 0 ] && [ \$(cat $T/p1/bytes_in_use) = 0 ]"
+	emp_sync_wait done 900
+	emp_tap_check "sessions end when the device is destroyed" bash -c "[ \$(cat $T/p0/sessions) = 0 ] && [ \$(cat $T/p1/sessions) = 0 ]"
+	for p in 0 1; do rmdir $T/p$p; done
+	emp_tap_check "rmmod emp_rdma_target" rmmod emp_rdma_target
+	;;
+compute)
+	emp_require_empctl
+	command -v fio >/dev/null || emp_skip "fio not installed"
+	emp_modprobe_empblk
+	emp_sync_wait target-up 300
+	D1="$EMP_PEER_IP:128:19675"
+	D2="$EMP_PEER_IP:128:19676"
+
+	out=$("$EMPCTL" create empblk1 --mem-path "$EMP_PEER_IP:64:19999" 2>&1); rc=$?
+	echo "$out" | sed 's/^/# /'
+	emp_tap_check "a donor nobody listens on is refused (exit $rc)" bash -c "[ $rc = 1 ] && grep -q 'connection rejected\|cannot connect' <<<'$out' && [ ! -e /sys/block/empblk1 ]"
+
+	fio_verify() {
+		local bs=$1 size=$2
+		fio --name="v-$bs" --filename=/dev/empblk0 --direct=1 --ioengine=libaio \
+			--iodepth=16 --numjobs=2 --size="$size" --offset_increment=64M \
+			--bs="$bs" --rw=randwrite --verify=crc32c --verify_fatal=1 \
+			--do_verify=1 --randrepeat=0 --group_reporting \
+			--output-format=terse >/tmp/fio.out 2>&1 || { cat /tmp/fio.out; return 1; }
+	}
+
+	"$EMPCTL" create empblk0 --mem-path "$D1" >/dev/null || emp_fail "create with one donor failed"
+	emp_tap_check "one donor: capacity 128 MiB, donor connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((128 << 20)) ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 1 ]"
+	for bs in 4k 64k 1m; do
+		emp_tap_check "one donor: fio randwrite+verify crc32c bs=$bs" fio_verify $bs 16M
+	done
+	emp_tap_check "one donor: unwritten space reads zeroes" bash -c "dd if=/dev/empblk0 bs=1M skip=120 count=4 iflag=direct status=none | cmp -n $((4 << 20)) /dev/zero -"
+	"$EMPCTL" destroy empblk0 >/dev/null || emp_fail "destroy failed"
+
+	"$EMPCTL" create empblk0 --mem-path "$D1|$D2" --subblock-size 4K >/dev/null || emp_fail "create with two donors failed"
+	emp_tap_check "two donors: capacity 256 MiB, both connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((256 << 20)) ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 2 ]"
+	for bs in 4k 16k 256k 1m; do
+		emp_tap_check "two donors: fio randwrite+verify crc32c bs=$bs" fio_verify $bs 24M
+	done
+	fio --name=spread --filename=/dev/empblk0 --direct=1 --ioengine=libaio --iodepth=16 \
+		--bs=4k --rw=randwrite --size=256M --io_size=48M --randrepeat=0 \
+		--output-format=terse >/dev/null 2>&1 || emp_fail "random write run failed"
+	emp_sync_post striped
+	emp_sync_wait checked 300
+	emp_tap_check "remote_bytes_in_use counts the chunks" test "$(cat /sys/block/empblk0/emp/remote_bytes_in_use)" -gt 0
+	emp_tap_check "blkdiscard of the whole device" blkdiscard /dev/empblk0
+	emp_tap_check "remote_bytes_in_use back to 0" test "$(cat /sys/block/empblk0/emp/remote_bytes_in_use)" = 0
+	emp_sync_post discarded
+	emp_tap_check "no remote errors" test "$(cat /sys/block/empblk0/emp/remote_errors)" = 0
+	emp_tap_check "empctl destroy" "$EMPCTL" destroy empblk0
+	emp_sync_post done
+	emp_tap_check "rmmod empblk" rmmod empblk
+	;;
+*) emp_skip "needs two guests" ;;
+esac
+emp_rxe_down rxe0
+emp_tap_done

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * empprobe: a userspace client of the empblk wire protocol, for testing
+ * emp_rdma_target from inside a guest: it connects the way empblk does, or
+ * deliberately does not (wrong version, no magic, garbage messages), and
+ * checks what the donor answers. Exit 0 when the donor behaved as the test
+ * expects, 1 when it did not, 2 on usage or local setup errors.
+ *
+ *   empprobe ADDR PORT connect          admin connect, print the reply
+ *   empprobe ADDR PORT badversion       expect reject BAD_VERSION
+ *   empprobe ADDR PORT nomagic          expect reject BAD_MSG
+ *   empprobe ADDR PORT nosession        I/O queue with an unknown cookie:
+ *                                       expect reject NO_SESSION
+ *   empprobe ADDR PORT garbage          expect ERROR_RSP BAD_MSG, then a
+ *                                       working session
+ *   empprobe ADDR PORT chunks N         allocate N chunks; each reads back
+ *                                       as zeroes, then holds a pattern
+ *                                       written and read over an I/O queue;
+ *                                       free them all
+ *   empprobe ADDR PORT exhaust          allocate until NO_SPACE, free all
+ *   empprobe ADDR PORT hold N SECONDS   allocate N chunks and keep them;
+ *                                       exit 3 if the donor goes away
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <rdma/rdma_cma.h>
+
+/* the protocol, mirrored from include/emp/emp-proto.h (checked below) */
+#define EMP_PROTO_MAGIC		0x454d5042
+#define EMP_MSG_SIZE		64
+#define EMP_CHUNK_SIZE		(2U << 20)
+enum { ST_OK, ST_BAD_VERSION, ST_BAD_MSG, ST_NO_SPACE, ST_NO_MEM,
+       ST_NO_SESSION, ST_BAD_CHUNK, ST_SHUTDOWN };
+enum { MSG_ALLOC = 1, MSG_ALLOC_RSP, MSG_FREE, MSG_FREE_RSP, MSG_ERROR_RSP };
+
+struct cm_req { uint32_t magic; uint16_t maj, min, qid, nr_io; uint32_t depth;
+		uint64_t cookie; uint8_t rsvd[8]; } __attribute__((packed));
+struct cm_rep { uint32_t magic; uint16_t maj, min; uint8_t chunk_shift;
+		uint8_t rsvd0[7]; uint64_t incarnation, budget_mb;
+		uint8_t rsvd[8]; } __attribute__((packed));
+struct cm_rej { uint32_t magic; uint16_t maj, min; uint32_t status;
+		uint8_t rsvd[4]; } __attribute__((packed));
+struct msg { uint32_t magic; uint16_t type, len; uint32_t tag, status;
+	     uint32_t chunk, rkey; uint64_t addr; uint32_t clen, rsvd0;
+	     uint64_t budget_mb; uint8_t rsvd[8]; } __attribute__((packed));
+_Static_assert(sizeof(struct cm_req) == 32, "cm_req");
+_Static_assert(sizeof(struct cm_rep) == 40, "cm_rep");
+_Static_assert(sizeof(struct cm_rej) == 16, "cm_rej");
+_Static_assert(sizeof(struct msg) == 56, "msg");
+
+struct conn {
+	struct rdma_event_channel *ch;
+	struct rdma_cm_id *id;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_mr *mr;
+	uint8_t *buf;		/* [0,64) send, [64,128) recv, then data */
+	size_t buflen;
+	struct cm_rep rep;
+	int rej_status;		/* -1: not rejected */
+};
+
+static const char *g_addr, *g_port;
+static uint64_t g_cookie;
+static uint32_t g_tag;
+
+#define die(...) do { fprintf(stderr, "empprobe: " __VA_ARGS__); \
+		      fputc('\n', stderr); exit(2); } while (0)
+#define fail(...) do { fprintf(stderr, "empprobe: FAIL: " __VA_ARGS__); \
+		       fputc('\n', stderr); exit(1); } while (0)
+
+static struct rdma_cm_event *wait_event(struct conn *c,
+					enum rdma_cm_event_type want)
+{
+	struct rdma_cm_event *ev;
+
+	if (rdma_get_cm_event(c->ch, &ev))
+		die("rdma_get_cm_event: %s", strerror(errno));
+	if (ev->event != want && ev->event != RDMA_CM_EVENT_REJECTED)
+		die("expected %s, got %s (status %d)", rdma_event_str(want),
+		    rdma_event_str(ev->event), ev->status);
+	return ev;
+}
+
+/* Connect one queue; returns 0 accepted, or 1 rejected (c->rej_status). */
+static int conn_open(struct conn *c, const struct cm_req *req, size_t buflen)
+{
+	struct rdma_addrinfo hints = { .ai_port_space = RDMA_PS_TCP }, *ai;
+	struct ibv_qp_init_attr qa = { .qp_type = IBV_QPT_RC };
+	struct rdma_conn_param cp = { .initiator_depth = 16,
+				      .responder_resources = 0,
+				      .retry_count = 7, .rnr_retry_count = 7 };
+	struct rdma_cm_event *ev;
+
+	memset(c, 0, sizeof(*c));
+	c->rej_status = -1;
+	c->ch = rdma_create_event_channel();
+	if (!c->ch || rdma_create_id(c->ch, &c->id, NULL, RDMA_PS_TCP))
+		die("rdma_create_id: %s", strerror(errno));
+	if (rdma_getaddrinfo(g_addr, g_port, &hints, &ai))
+		die("rdma_getaddrinfo %s:%s: %s", g_addr, g_port, strerror(errno));
+	if (rdma_resolve_addr(c->id, NULL, ai->ai_dst_addr, 2000))
+		die("rdma_resolve_addr: %s", strerror(errno));
+	rdma_freeaddrinfo(ai);
+	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ADDR_RESOLVED));
+	if (rdma_resolve_route(c->id, 2000))
+		die("rdma_resolve_route: %s", strerror(errno));
+	rdma_ack_cm_event(wait_event(c, RDMA_CM_EVENT_ROUTE_RESOLVED));
+
+	c->pd = ibv_alloc_pd(c->id->verbs);
+	c->cq = ibv_create_cq(c->id->verbs, 128, NULL, NULL, 0);
+	c->buflen = 128 + buflen;
+	c->buf = aligned_alloc(4096, (c->buflen + 4095) & ~4095UL);
+	if (!c->pd || !c->cq || !c->buf)
+		die("verbs setup: %s", strerror(errno));
+	memset(c->buf, 0xa5, c->buflen);
+	c->mr = ibv_reg_mr(c->pd, c->buf, c->buflen, IBV_ACCESS_LOCAL_WRITE);
+	if (!c->mr)
+		die("ibv_reg_mr: %s", strerror(errno));
+	qa.send_cq = c->cq;
+	qa.recv_cq = c->cq;
+	qa.cap.max_send_wr = 64;
+	qa.cap.max_recv_wr = 16;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(c->id, c->pd, &qa))
+		die("rdma_create_qp: %s", strerror(errno));
+
+	cp.private_data = req;
+	cp.private_data_len = req ? sizeof(*req) : 0;
+	if (rdma_connect(c->id, &cp))
+		die("rdma_connect: %s", strerror(errno));
+	ev = wait_event(c, RDMA_CM_EVENT_ESTABLISHED);
+	if (ev->event == RDMA_CM_EVENT_REJECTED) {
+		const struct cm_rej *rej = ev->param.conn.private_data;
+
+		c->rej_status = 0xffff;
+		if (rej && ev->param.conn.private_data_len >= sizeof(*rej) &&
+		    le32toh(rej->magic) == EMP_PROTO_MAGIC)
+			c->rej_status = le32toh(rej->status);
+		rdma_ack_cm_event(ev);
+		return 1;
+	}
+	if (ev->param.conn.private_data_len >= sizeof(c->rep))
+		memcpy(&c->rep, ev->param.conn.private_data, sizeof(c->rep));
+	rdma_ack_cm_event(ev);
+	if (le32toh(c->rep.magic) != EMP_PROTO_MAGIC)
+		fail("accept carries no empblk reply");
+	return 0;
+}
+
+static struct cm_req make_req(uint16_t maj, uint16_t qid)
+{
+	struct cm_req r = { .magic = htole32(EMP_PROTO_MAGIC),
+			    .maj = htole16(maj), .min = 0, .qid = htole16(qid),
+			    .nr_io = htole16(1), .depth = htole32(16),
+			    .cookie = htole64(g_cookie) };
+	return r;
+}
+
+static const char *g_doing = "setup";
+
+static void poll_one(struct conn *c, struct ibv_wc *wc)
+{
+	time_t end = time(NULL) + 60;
+	int n;
+
+	while ((n = ibv_poll_cq(c->cq, 1, wc)) == 0) {
+		if (time(NULL) > end)
+			fail("%s: no completion within 60 s", g_doing);
+	}
+	if (n < 0)
+		die("ibv_poll_cq");
+}
+
+/* Post a receive, send 64 bytes from buf[0], return the reply in buf[64]. */
+static struct msg *rpc(struct conn *c, const void *raw)
+{
+	struct ibv_sge rs = { (uintptr_t)c->buf + 64, 64, c->mr->lkey };
+	struct ibv_sge ss = { (uintptr_t)c->buf, 64, c->mr->lkey };
+	struct ibv_recv_wr rwr = { .wr_id = 1, .sg_list = &rs, .num_sge = 1 };
+	struct ibv_send_wr swr = { .wr_id = 2, .sg_list = &ss, .num_sge = 1,
+				   .opcode = IBV_WR_SEND,
+				   .send_flags = IBV_SEND_SIGNALED }, *bs;
+	struct ibv_recv_wr *br;
+	struct ibv_wc wc;
+	int got = 0;
+
+	memcpy(c->buf, raw, 64);
+	if (ibv_post_recv(c->id->qp, &rwr, &br) ||
+	    ibv_post_send(c->id->qp, &swr, &bs))
+		die("post: %s", strerror(errno));
+	while (got != 3) {
+		poll_one(c, &wc);
+		if (wc.status != IBV_WC_SUCCESS)
+			return NULL;
+		got |= wc.wr_id == 1 ? 1 : 2;
+	}
+	return (struct msg *)(c->buf + 64);
+}
+
+static struct msg *chunk_rpc(struct conn *c, uint16_t type, uint32_t chunk)
+{
+	uint8_t raw[64] = {};
+	struct msg *m = (struct msg *)raw;
+	struct msg *r;
+
+	m->magic = htole32(EMP_PROTO_MAGIC);
+	m->type = htole16(type);
+	m->len = htole16(sizeof(*m));
+	m->tag = htole32(++g_tag);
+	m->chunk = htole32(chunk);
+	r = rpc(c, raw);
+	if (!r)
+		fail("the donor dropped the admin connection");
+	if (le32toh(r->tag) != g_tag)
+		fail("reply tag %u, want %u", le32toh(r->tag), g_tag);
+	return r;
+}
+
+/*
+ * One-sided transfer of the whole chunk between buf[128..] and the donor,
+ * as 64 KiB work requests posted together (as empblk does).
+ */
+#define XFER_PIECE	(64U << 10)
+static int rdma_xfer(struct conn *c, int write, uint64_t addr, uint32_t rkey)
+{
+	struct ibv_sge sge[EMP_CHUNK_SIZE / XFER_PIECE];
+	struct ibv_send_wr wr[EMP_CHUNK_SIZE / XFER_PIECE], *bad;
+	unsigned int i, n = EMP_CHUNK_SIZE / XFER_PIECE;
+	struct ibv_wc wc;
+	int ok = 1;
+
+	g_doing = write ? "RDMA WRITE" : "RDMA READ";
+	memset(wr, 0, sizeof(wr));
+	for (i = 0; i < n; i++) {
+		sge[i].addr = (uintptr_t)c->buf + 128 + i * XFER_PIECE;
+		sge[i].length = XFER_PIECE;
+		sge[i].lkey = c->mr->lkey;
+		wr[i].wr_id = 100 + i;
+		wr[i].sg_list = &sge[i];
+		wr[i].num_sge = 1;
+		wr[i].opcode = write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ;
+		wr[i].send_flags = IBV_SEND_SIGNALED;
+		wr[i].wr.rdma.remote_addr = addr + i * XFER_PIECE;
+		wr[i].wr.rdma.rkey = rkey;
+		wr[i].next = i + 1 < n ? &wr[i + 1] : NULL;
+	}
+	if (ibv_post_send(c->id->qp, wr, &bad))
+		die("post rdma: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		poll_one(c, &wc);
+		if (wc.status != IBV_WC_SUCCESS) {
+			fprintf(stderr, "empprobe: %s: %s\n", g_doing,
+				ibv_wc_status_str(wc.status));
+			ok = 0;
+		}
+	}
+	return ok ? 0 : -1;
+}
+
+static int expect_reject(struct cm_req *req, int want, const char *what)
+{
+	struct conn c;
+
+	if (!conn_open(&c, req, 0))
+		fail("%s: the donor accepted the connection", what);
+	if (c.rej_status != want)
+		fail("%s: rejected with status %d, want %d", what,
+		     c.rej_status, want);
+	printf("empprobe: %s: rejected with status %d as expected\n", what,
+	       want);
+	return 0;
+}
+
+static struct conn g_admin;
+
+static void admin_open(size_t extra)
+{
+	struct cm_req req = make_req(1, 0);
+
+	if (conn_open(&g_admin, &req, extra))
+		fail("admin connection rejected (status %d)",
+		     g_admin.rej_status);
+	printf("empprobe: connected: donor protocol %u.%u, incarnation %016" PRIx64 ", budget %" PRIu64 " MiB, chunk 2^%u\n",
+	       le16toh(g_admin.rep.maj), le16toh(g_admin.rep.min),
+	       le64toh(g_admin.rep.incarnation),
+	       le64toh(g_admin.rep.budget_mb), g_admin.rep.chunk_shift);
+}
+
+static int cmd_chunks(int n, int hold_s)
+{
+	struct cm_req ioreq = make_req(1, 1);
+	uint32_t *ids = calloc(n, sizeof(*ids));
+	struct conn io;
+	int i;
+
+	admin_open(0);
+	if (conn_open(&io, &ioreq, EMP_CHUNK_SIZE))
+		fail("I/O queue rejected (status %d)", io.rej_status);
+	for (i = 0; i < n; i++) {
+		struct msg *r = chunk_rpc(&g_admin, MSG_ALLOC, 0);
+		uint64_t addr = le64toh(r->addr);
+		uint32_t rkey = le32toh(r->rkey);
+		uint8_t *d = io.buf + 128;
+		size_t k;
+
+		if (le16toh(r->type) != MSG_ALLOC_RSP || le32toh(r->status))
+			fail("chunk %d: alloc answered type %u status %u", i,
+			     le16toh(r->type), le32toh(r->status));
+		ids[i] = le32toh(r->chunk);
+		if (le32toh(r->clen) != EMP_CHUNK_SIZE)
+			fail("chunk length %u", le32toh(r->clen));
+		if (rdma_xfer(&io, 0, addr, rkey))
+			fail("chunk %d: RDMA READ failed", i);
+		for (k = 0; k < EMP_CHUNK_SIZE; k++)
+			if (d[k])
+				fail("chunk %d: byte %zu is %#x, not zero", i,
+				     k, d[k]);
+		for (k = 0; k < EMP_CHUNK_SIZE; k++)
+			d[k] = (uint8_t)(k * 7 + i);
+		if (rdma_xfer(&io, 1, addr, rkey))
+			fail("chunk %d: RDMA WRITE failed", i);
+		memset(d, 0, EMP_CHUNK_SIZE);
+		if (rdma_xfer(&io, 0, addr, rkey))
+			fail("chunk %d: RDMA READ back failed", i);
+		for (k = 0; k < EMP_CHUNK_SIZE; k++)
+			if (d[k] != (uint8_t)(k * 7 + i))
+				fail("chunk %d: byte %zu read back wrong", i, k);
+	}
+	printf("empprobe: %d chunks zeroed, written and read back\n", n);
+	if (hold_s) {
+		printf("empprobe: holding %d chunks for %d s\n", n, hold_s);
+		fcntl(g_admin.ch->fd, F_SETFL, O_NONBLOCK);
+		fcntl(io.ch->fd, F_SETFL, O_NONBLOCK);
+		for (i = 0; i < hold_s; i++) {
+			struct rdma_cm_event *ev;
+
+			sleep(1);
+			/* a dropped connection shows as a CM event */
+			if (!rdma_get_cm_event(g_admin.ch, &ev) ||
+			    !rdma_get_cm_event(io.ch, &ev)) {
+				printf("empprobe: donor disconnected: %s\n",
+				       rdma_event_str(ev->event));
+				return 3;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct msg *r = chunk_rpc(&g_admin, MSG_FREE, ids[i]);
+
+		if (le16toh(r->type) != MSG_FREE_RSP || le32toh(r->status))
+			fail("free of chunk %u: type %u status %u", ids[i],
+			     le16toh(r->type), le32toh(r->status));
+	}
+	/* a freed chunk is gone: a second free is refused */
+	if (n) {
+		struct msg *r = chunk_rpc(&g_admin, MSG_FREE, ids[0]);
+
+		if (le32toh(r->status) != ST_BAD_CHUNK)
+			fail("double free answered status %u",
+			     le32toh(r->status));
+	}
+	printf("empprobe: %d chunks freed, double free refused\n", n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 4)
+		die("usage: empprobe ADDR PORT CMD [ARGS] (see the source)");
+	g_addr = argv[1];
+	g_port = argv[2];
+	cmd = argv[3];
+	srand(time(NULL) ^ getpid());
+	g_cookie = ((uint64_t)rand() << 32) ^ rand() ^ getpid();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (!strcmp(cmd, "connect")) {
+		admin_open(0);
+		return 0;
+	}
+	if (!strcmp(cmd, "badversion")) {
+		struct cm_req r = make_req(99, 0);
+
+		return expect_reject(&r, ST_BAD_VERSION, "protocol 99.0");
+	}
+	if (!strcmp(cmd, "nomagic")) {
+		struct cm_req r = make_req(1, 0);
+
+		r.magic = htole32(0x12345678);
+		return expect_reject(&r, ST_BAD_MSG, "wrong magic");
+	}
+	if (!strcmp(cmd, "nosession")) {
+		struct cm_req r = make_req(1, 3);
+
+		return expect_reject(&r, ST_NO_SESSION, "I/O queue of no session");
+	}
+	if (!strcmp(cmd, "garbage")) {
+		uint8_t raw[64];
+		struct msg *r;
+		int i;
+
+		admin_open(0);
+		for (i = 0; i < 64; i++)
+			raw[i] = rand();
+		r = rpc(&g_admin, raw);
+		if (!r || le16toh(r->type) != MSG_ERROR_RSP ||
+		    le32toh(r->status) != ST_BAD_MSG)
+			fail("garbage was not answered with ERROR_RSP BAD_MSG");
+		/* the right magic, an unknown type */
+		memset(raw, 0, sizeof(raw));
+		((struct msg *)raw)->magic = htole32(EMP_PROTO_MAGIC);
+		((struct msg *)raw)->type = htole16(77);
+		r = rpc(&g_admin, raw);
+		if (!r || le32toh(r->status) != ST_BAD_MSG)
+			fail("unknown type was not answered with BAD_MSG");
+		/* and the session still works */
+		r = chunk_rpc(&g_admin, MSG_FREE, 12345);
+		if (le32toh(r->status) != ST_BAD_CHUNK)
+			fail("free of a foreign chunk answered %u",
+			     le32toh(r->status));
+		printf("empprobe: garbage and unknown types rejected, session alive\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "chunks") && argc > 4)
+		return cmd_chunks(atoi(argv[4]), 0);
+	if (!strcmp(cmd, "hold") && argc > 5)
+		return cmd_chunks(atoi(argv[4]), atoi(argv[5]));
+	if (!strcmp(cmd, "exhaust")) {
+		uint32_t ids[4096];
+		int n = 0, i;
+
+		admin_open(0);
+		for (;;) {
+			struct msg *r = chunk_rpc(&g_admin, MSG_ALLOC, 0);
+
+			if (le32toh(r->status) == ST_NO_SPACE)
+				break;
+			if (le32toh(r->status) || n == 4096)
+				fail("alloc %d answered %u", n,
+				     le32toh(r->status));
+			ids[n++] = le32toh(r->chunk);
+		}
+		printf("empprobe: %d chunks (%d MiB) before NO_SPACE\n", n,
+		       n * 2);
+		for (i = 0; i < n; i++)
+			chunk_rpc(&g_admin, MSG_FREE, ids[i]);
+		return 0;
+	}
+	die("unknown command %s", cmd);
+}
