@@ -517,6 +517,34 @@ static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
 	}
 }
 
+/*
+ * A read of space no write has reached returns zeroes without the network.
+ * Zero those parts before the pages are DMA mapped: with bounce buffering,
+ * CPU stores into a buffer mapped for the device would be lost at unmap.
+ */
+static void empblk_remote_zero_holes(struct empblk_dev *dev,
+				     struct request *rq)
+{
+	struct empblk_remote *r = &dev->remote;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 sb = 1ULL << r->sb_shift;
+	u64 done = 0;
+
+	while (done < blk_rq_bytes(rq)) {
+		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
+				round_down(pos, sb) + sb - pos);
+		unsigned int di;
+		u64 doff;
+
+		empblk_remote_locate(r, pos, &di, &doff);
+		/* pairs with empblk_donor_get_chunk()'s release */
+		if (!smp_load_acquire(&r->donors[di].chunks[doff >> EMP_CHUNK_SHIFT].id))
+			empblk_zero_rq_range(rq, done, len);
+		pos += len;
+		done += len;
+	}
+}
+
 /**
  * empblk_remote_rw() - serve a read or write from the donors
  * @dev: device
@@ -552,6 +580,9 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 			return 0;
 		}
 	}
+
+	if (!is_write)
+		empblk_remote_zero_holes(dev, rq);
 
 	sg_init_table(cmd->sgl, EMPBLK_REMOTE_MAX_SEGS);
 	nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
@@ -589,9 +620,7 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 			return -EAGAIN;
 		}
 		if (!id) {
-			/* never written: zeroes, no network */
-			empblk_zero_rq_range(rq, done, len);
-			/* skip the data in the scatterlist */
+			/* never written: zeroed before mapping, no network */
 			for (left = len; left; ) {
 				u64 take = min_t(u64, left,
 						 sg_dma_len(sg) - sg_used);
