@@ -1,0 +1,240 @@
+# shellcheck shell=bash
+# Guest-side library for empblk tests. Source it at the top of a test:
+#
+#   . "$EMP_REPO/tests/lib/guest.sh"
+#
+# The harness exports (see tests/README.md):
+#   EMP_ROLE       single | donor | compute
+#   EMP_SELF_IP    this guest's address on eth0 (10.77.0.1 donor/single, .2 compute)
+#   EMP_PEER_IP    the other guest's address (two-guest tests only)
+#   EMP_SHARED     directory shared by both guests (/emp-shared), empty if one guest
+#   EMP_RESULTS    per-guest results directory on the host (/emp-results)
+#   EMP_KVER       kernel release under test
+#   EMP_REPO       repository root (host path, visible read-only in the guest)
+#   EMPCTL         path of the empctl binary ($EMP_REPO/build/empctl)
+#
+# Exit status of a test: 0 pass, 4 skip, anything else fail.
+
+EMP_REPO=${EMP_REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+EMPCTL=${EMPCTL:-$EMP_REPO/build/empctl}
+EMP_ROLE=${EMP_ROLE:-single}
+EMP_SHARED=${EMP_SHARED:-}
+EMP_RESULTS=${EMP_RESULTS:-/emp-results}
+EMP_KVER=${EMP_KVER:-$(uname -r)}
+EMP_SYNC_TIMEOUT=${EMP_SYNC_TIMEOUT:-180}
+export EMP_REPO EMPCTL EMP_ROLE EMP_SHARED EMP_RESULTS EMP_KVER
+
+EMP_SKIP_RC=4
+
+# Same patterns as the host-side check (tests/lib/vm.sh).
+EMP_DMESG_BAD='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|possible circular locking|lockdep|KASAN|UBSAN|kmemleak|Read-error on swap-device|Write-error on swap-device|soft lockup|hung_task|blocked for more than'
+EMP_DMESG_ALLOW='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started|KernelAddressSanitizer initialized|RCU lockdep checking is enabled|Lock dependency validator|MAX_LOCKDEP_|lock dependency info|hung_task_timeout_secs'
+
+# ---------------------------------------------------------------------------
+# Messages and results
+
+emp_log() { echo "# [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+
+emp_kmsg() { echo "emp-test: $*" >/dev/kmsg 2>/dev/null || true; }
+
+# emp_fail MSG: fail the test now (and tell a two-guest peer).
+emp_fail() {
+	echo "FAIL: $*"
+	emp_kmsg "FAIL: $*"
+	[[ -n $EMP_SHARED && -d $EMP_SHARED ]] && echo "$*" >"$EMP_SHARED/.fail.$EMP_ROLE" 2>/dev/null
+	exit 1
+}
+
+# emp_skip MSG: skip the test (exit status 4).
+emp_skip() {
+	echo "SKIP: $*"
+	[[ -d $EMP_RESULTS ]] && echo "$*" >"$EMP_RESULTS/skip_reason" 2>/dev/null
+	[[ -n $EMP_SHARED && -d $EMP_SHARED ]] && echo "$*" >"$EMP_SHARED/.skip.$EMP_ROLE" 2>/dev/null
+	exit "$EMP_SKIP_RC"
+}
+
+# ---------------------------------------------------------------------------
+# TAP sub-results. The host echoes these lines into its own TAP stream as
+# "#   ok 1 - ..." diagnostics.
+#
+#   emp_tap_plan 3                    # optional, "1..3"
+#   emp_tap_check "configfs" mountpoint -q /sys/kernel/config
+#   emp_tap_ok "thing worked"; emp_tap_not_ok "other thing"
+#   emp_tap_skip "needs X" "no X here"
+#   emp_tap_done                      # exit 0, or 1 if anything failed
+
+_emp_tap_n=0
+_emp_tap_failed=0
+_emp_tap_planned=0
+
+emp_tap_plan() {
+	_emp_tap_planned=$1
+	echo "1..$1"
+}
+
+emp_tap_ok() {
+	_emp_tap_n=$((_emp_tap_n + 1))
+	echo "ok $_emp_tap_n - $*"
+}
+
+emp_tap_not_ok() {
+	_emp_tap_n=$((_emp_tap_n + 1))
+	_emp_tap_failed=$((_emp_tap_failed + 1))
+	echo "not ok $_emp_tap_n - $*"
+	emp_kmsg "not ok $_emp_tap_n - $*"
+}
+
+emp_tap_skip() {
+	_emp_tap_n=$((_emp_tap_n + 1))
+	echo "ok $_emp_tap_n - $1 # SKIP ${2:-}"
+}
+
+# emp_tap_check DESC CMD [ARGS...]: run CMD, ok if it succeeds. The command's
+# output is shown (indented) only if it fails.
+emp_tap_check() {
+	local desc=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc == 0)); then
+		emp_tap_ok "$desc"
+	else
+		emp_tap_not_ok "$desc (exit $rc: $*)"
+		[[ -n $out ]] && printf '%s\n' "$out" | tail -n 20 | sed 's/^/#     /'
+	fi
+	return "$rc"
+}
+
+# emp_tap_done: print the plan if none was printed, exit 1 if any failed.
+emp_tap_done() {
+	((_emp_tap_planned)) || echo "1..$_emp_tap_n"
+	if ((_emp_tap_planned && _emp_tap_planned != _emp_tap_n)); then
+		echo "# planned $_emp_tap_planned sub-tests, ran $_emp_tap_n"
+		exit 1
+	fi
+	((_emp_tap_failed == 0)) || emp_fail "$_emp_tap_failed of $_emp_tap_n sub-tests failed"
+	exit 0
+}
+
+# ---------------------------------------------------------------------------
+# Waiting
+
+# emp_wait_for COND [TIMEOUT_S=30] [INTERVAL_S=0.2]: evaluate COND (a shell
+# command string) until it succeeds; return 1 on timeout.
+emp_wait_for() {
+	local cond=$1 tmo=${2:-30} iv=${3:-0.2} end
+	end=$(($(date +%s) + tmo))
+	while :; do
+		eval "$cond" && return 0
+		(($(date +%s) >= end)) && return 1
+		sleep "$iv"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Modules
+
+# emp_have_module NAME: the module is in the guest's module tree (or built in).
+emp_have_module() {
+	modinfo "$1" >/dev/null 2>&1 || grep -qE "/$1\.ko" "/lib/modules/$EMP_KVER/modules.builtin" 2>/dev/null
+}
+
+# emp_require_module NAME: skip the test if NAME is not available.
+emp_require_module() {
+	emp_have_module "$1" || emp_skip "module $1 not available for $EMP_KVER"
+}
+
+# emp_modprobe_empblk [PARAM=VALUE...]: load empblk (fails the test if the
+# module was not built for this kernel).
+emp_modprobe_empblk() {
+	emp_have_module empblk ||
+		emp_fail "empblk.ko not built for $EMP_KVER (expected $EMP_REPO/build/$EMP_KVER/drivers/empblk/empblk.ko; run make KDIR=/usr/src/linux-headers-$EMP_KVER)"
+	modprobe empblk "$@" || emp_fail "modprobe empblk $* failed"
+}
+
+# emp_modprobe_target [PARAM=VALUE...]: load emp_rdma_target.
+emp_modprobe_target() {
+	emp_have_module emp_rdma_target ||
+		emp_fail "emp_rdma_target.ko not built for $EMP_KVER (expected $EMP_REPO/build/$EMP_KVER/drivers/emp-rdma-target/emp_rdma_target.ko)"
+	modprobe emp_rdma_target "$@" || emp_fail "modprobe emp_rdma_target $* failed"
+}
+
+# emp_require_empctl: fail if the empctl binary was not built.
+emp_require_empctl() {
+	[[ -x $EMPCTL ]] || emp_fail "empctl not built ($EMPCTL missing; run make)"
+}
+
+# ---------------------------------------------------------------------------
+# RDMA
+
+# emp_rxe_up [NETDEV=eth0] [NAME=rxe0]: create a soft-RoCE device on NETDEV
+# and wait until its port is ACTIVE. Also loads the user-space access modules
+# (ib_uverbs, rdma_ucm) so that librdmacm programs (rping) work.
+emp_rxe_up() {
+	local dev=${1:-eth0} name=${2:-rxe0}
+	modprobe rdma_rxe || emp_fail "modprobe rdma_rxe failed"
+	modprobe -q ib_uverbs 2>/dev/null
+	modprobe -q rdma_ucm 2>/dev/null
+	ip link set "$dev" up
+	if ! rdma link show "$name/1" >/dev/null 2>&1; then
+		rdma link add "$name" type rxe netdev "$dev" || emp_fail "rdma link add $name type rxe netdev $dev failed"
+	fi
+	emp_wait_for "rdma link show $name/1 2>/dev/null | grep -q 'state ACTIVE'" 30 ||
+		emp_fail "$name did not become ACTIVE: $(rdma link show 2>&1)"
+	emp_wait_for "[ -e /dev/infiniband/rdma_cm ]" 10 || emp_fail "/dev/infiniband/rdma_cm missing"
+	emp_log "rdma link $name on $dev is ACTIVE"
+}
+
+# emp_rxe_down [NAME=rxe0]
+emp_rxe_down() {
+	rdma link delete "${1:-rxe0}" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------
+# Two-guest synchronisation through the shared 9p directory.
+#
+#   donor:   ...start server...; emp_sync_post server-up
+#   compute: emp_sync_wait server-up; ...connect...
+#
+# A wait aborts early (failing the test) if the peer failed or skipped.
+
+_emp_sync_check() {
+	[[ -n $EMP_SHARED && -d $EMP_SHARED ]] || emp_fail "emp_sync_* needs a two-guest test (# guests: 2)"
+}
+
+# emp_sync_post NAME [CONTENT]
+emp_sync_post() {
+	_emp_sync_check
+	printf '%s\n' "${2:-$EMP_ROLE}" >"$EMP_SHARED/.tmp.$1.$EMP_ROLE" &&
+		mv "$EMP_SHARED/.tmp.$1.$EMP_ROLE" "$EMP_SHARED/$1"
+}
+
+# emp_sync_wait NAME [TIMEOUT_S=$EMP_SYNC_TIMEOUT]
+emp_sync_wait() {
+	local name=$1 tmo=${2:-$EMP_SYNC_TIMEOUT} end f
+	_emp_sync_check
+	end=$(($(date +%s) + tmo))
+	while [[ ! -e $EMP_SHARED/$name ]]; do
+		for f in "$EMP_SHARED"/.fail.* "$EMP_SHARED"/.skip.*; do
+			[[ -e $f && $f != *".$EMP_ROLE" ]] || continue
+			emp_fail "peer ${f##*.} gave up while we waited for '$name': $(cat "$f" 2>/dev/null)"
+		done
+		(($(date +%s) >= end)) && emp_fail "timed out after ${tmo}s waiting for '$name' from the peer"
+		sleep 0.2
+	done
+}
+
+# emp_sync_get NAME: print what the peer posted.
+emp_sync_get() { cat "$EMP_SHARED/$1"; }
+
+# ---------------------------------------------------------------------------
+# Kernel log
+
+# emp_dmesg_check: print offending kernel-log lines, return 1 if any. The
+# host-side check after the test is authoritative; this is for early exits.
+emp_dmesg_check() {
+	local bad
+	bad=$(dmesg 2>/dev/null | grep -aE "$EMP_DMESG_BAD" | grep -avE "$EMP_DMESG_ALLOW")
+	[[ -z $bad ]] && return 0
+	printf '%s\n' "$bad" | head -n 40 | sed 's/^/# dmesg: /'
+	return 1
+}
