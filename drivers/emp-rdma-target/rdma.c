@@ -87,8 +87,10 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 		goto out_free;
 	chunk->sgt.nents = 0;	/* not mapped yet */
 	for_each_sg(chunk->sgt.sgl, sg, chunk->sgt.orig_nents, i) {
+		/* a budget larger than the host can give fails, never OOMs */
 		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO |
-					       __GFP_NOWARN);
+					       __GFP_NOWARN |
+					       __GFP_RETRY_MAYFAIL);
 
 		if (!page) {
 			ret = -ENOMEM;
@@ -543,7 +545,15 @@ static void emptgt_queue_release_work(struct work_struct *work)
 	struct emptgt_port *port = sess->port;
 	bool last_admin = false;
 
+	/*
+	 * Disconnecting moves the QP to error, which flushes a pending
+	 * REG_MR the admin worker may wait on; then stop the worker, so that
+	 * nothing posts after the drain, and free its buffers only once the
+	 * QP is gone.
+	 */
 	rdma_disconnect(queue->cm_id);
+	if (queue->qid == 0)
+		cancel_work_sync(&queue->rx_work);
 	ib_drain_qp(queue->cm_id->qp);
 	mutex_lock(&sess->lock);
 	list_del(&queue->entry);
@@ -552,11 +562,9 @@ static void emptgt_queue_release_work(struct work_struct *work)
 		last_admin = true;
 	}
 	mutex_unlock(&sess->lock);
-	if (queue->qid == 0) {
-		cancel_work_sync(&queue->rx_work);
-		emptgt_admin_exit(queue);
-	}
 	rdma_destroy_qp(queue->cm_id);
+	if (queue->qid == 0)
+		emptgt_admin_exit(queue);
 	ib_free_cq(queue->cq);
 	rdma_destroy_id(queue->cm_id);
 
@@ -609,7 +617,7 @@ static int emptgt_accept(struct emptgt_queue *queue,
 		 * the connection, so the client's initiator depth arrives as
 		 * our responder_resources.
 		 */
-		.responder_resources	= min_t(u8, p->responder_resources,
+		.responder_resources	= min_t(int, p->responder_resources,
 						queue->sess->ibdev->attrs.max_qp_rd_atom),
 		.initiator_depth	= 0,
 		.rnr_retry_count	= 7,
@@ -750,10 +758,9 @@ static int emptgt_cm_handler(struct rdma_cm_id *cm_id,
 		 * runs first. A listener bound to the device goes away here:
 		 * returning non-zero lets the CM destroy it.
 		 */
-		if (!queue && cm_id == port->listen_id) {
+		if (!queue && cmpxchg(&port->listen_id, cm_id, NULL) == cm_id) {
 			pr_warn("%s: RDMA device removed; the port no longer listens\n",
 				emptgt_port_name(port));
-			port->listen_id = NULL;
 			return 1;
 		}
 		return 0;
@@ -828,6 +835,7 @@ out_destroy_id:
  */
 void emptgt_port_disable(struct emptgt_port *port)
 {
+	struct rdma_cm_id *listen_id;
 	struct emptgt_session *sess;
 	struct emptgt_queue *queue;
 
@@ -835,10 +843,10 @@ void emptgt_port_disable(struct emptgt_port *port)
 	mutex_lock(&port->sessions_lock);
 	port->accepting = false;
 	mutex_unlock(&port->sessions_lock);
-	if (port->listen_id) {
-		rdma_destroy_id(port->listen_id);
-		port->listen_id = NULL;
-	}
+	/* the CM may take the listener at device removal: claim it first */
+	listen_id = xchg(&port->listen_id, NULL);
+	if (listen_id)
+		rdma_destroy_id(listen_id);
 
 	mutex_lock(&port->sessions_lock);
 	list_for_each_entry(sess, &port->sessions, entry) {

@@ -134,8 +134,10 @@ enum empblk_dev_flags {
 /* remote tier: the largest request, and so the most pieces per request */
 #define EMPBLK_REMOTE_MAX_BYTES	SZ_128K
 #define EMPBLK_REMOTE_MAX_SEGS	(EMPBLK_REMOTE_MAX_BYTES >> PAGE_SHIFT)
-#define EMPBLK_REMOTE_MAX_WRS	(EMPBLK_REMOTE_MAX_SEGS + 1)
+/* pieces split at subblock and scatterlist boundaries: at most 2n + 1 */
 #define EMPBLK_REMOTE_MAX_SGES	(2 * EMPBLK_REMOTE_MAX_SEGS + 1)
+/* one SGE per WR in the worst case (a device allowing only one) */
+#define EMPBLK_REMOTE_MAX_WRS	EMPBLK_REMOTE_MAX_SGES
 
 struct empblk_cmd;
 
@@ -233,6 +235,7 @@ enum empblk_donor_flags {
  * @admin: admin queue
  * @ioqs: I/O queues, one per hardware queue
  * @nr_ioqs: entries in @ioqs
+ * @max_sge: most SGEs in one RDMA READ or WRITE to this donor
  * @admin_lock: one admin exchange at a time; serialises chunk allocation
  * @tx: admin send buffer, DMA mapped at @tx_dma
  * @rx: admin receive buffer, DMA mapped at @rx_dma
@@ -259,6 +262,7 @@ struct empblk_donor {
 	struct empblk_rqueue admin;
 	struct empblk_rqueue *ioqs;
 	unsigned int nr_ioqs;
+	u32 max_sge;
 
 	struct mutex admin_lock;	/* one admin exchange at a time */
 	union emp_msg *tx;

@@ -248,6 +248,10 @@ static void empblk_defer_work(struct work_struct *work)
 		/* only a discard racing a remote write asks to go again */
 		for (tries = 0; empblk_handle_rq(dev, cmd->rq, true); tries++) {
 			if (tries == 3) {
+				empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
+				pr_err_ratelimited("%s: write at sector %llu keeps racing discards of its donor chunk; failing it\n",
+						   dev->disk->disk_name,
+						   (unsigned long long)blk_rq_pos(cmd->rq));
 				empblk_complete_rq(dev, cmd->rq, BLK_STS_IOERR);
 				break;
 			}
@@ -324,9 +328,10 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	 */
 	del_gendisk(dev->disk);
 	cancel_work_sync(&dev->defer_work);
+	/* before put_disk(): CM events during disconnect name the disk */
+	empblk_remote_exit(dev);
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
-	empblk_remote_exit(dev);
 	empblk_dram_exit(dev);
 	ida_free(&empblk_indexes, dev->index);
 	free_percpu(dev->stats);

@@ -575,6 +575,9 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		if (ret == -EAGAIN)
 			return -EAGAIN;
 		if (ret) {
+			empblk_stat_inc(dev, ret == -ENOSPC ?
+					EMPBLK_STAT_NOSPACE_ERRORS :
+					EMPBLK_STAT_REMOTE_ERRORS);
 			empblk_complete_rq(dev, rq, ret == -ENOSPC ?
 					   BLK_STS_NOSPC : BLK_STS_IOERR);
 			return 0;
@@ -598,11 +601,11 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	while (done < blk_rq_bytes(rq)) {
 		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
 				round_down(pos, sb) + sb - pos);
-		struct empblk_rwr *rwr = &cmd->rwrs[nwr];
+		struct empblk_rwr *rwr;
 		struct empblk_donor *d;
 		struct empblk_rchunk *rc;
 		unsigned int di;
-		u64 doff, left;
+		u64 doff, left, rem;
 		u32 id;
 
 		empblk_remote_locate(r, pos, &di, &doff);
@@ -635,26 +638,36 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 			goto next;
 		}
 
-		rwr->cmd = cmd;
-		rwr->cqe.done = empblk_remote_done;
-		rwr->wr.wr.wr_cqe = &rwr->cqe;
-		rwr->wr.wr.opcode = is_write ? IB_WR_RDMA_WRITE :
-					       IB_WR_RDMA_READ;
-		rwr->wr.wr.send_flags = IB_SEND_SIGNALED;
-		rwr->wr.wr.sg_list = &cmd->sges[nsge];
-		rwr->wr.wr.num_sge = 0;
-		rwr->wr.wr.next = NULL;
-		rwr->wr.remote_addr = rc->addr +
-				      (doff & (EMP_CHUNK_SIZE - 1));
-		rwr->wr.rkey = rc->rkey;
+		/* one WR per piece, split further if it needs too many SGEs */
+		rem = (doff & (EMP_CHUNK_SIZE - 1));
+		rwr = NULL;
 		for (left = len; left; ) {
 			u64 take = min_t(u64, left, sg_dma_len(sg) - sg_used);
-			struct ib_sge *sge = &cmd->sges[nsge++];
+			struct ib_sge *sge;
 
+			if (!rwr || rwr->wr.wr.num_sge == d->max_sge) {
+				if (nwr == EMPBLK_REMOTE_MAX_WRS)
+					goto out_unmap_ioerr;
+				rwr = &cmd->rwrs[nwr++];
+				rwr->cmd = cmd;
+				rwr->donor = di;
+				rwr->cqe.done = empblk_remote_done;
+				rwr->wr.wr.wr_cqe = &rwr->cqe;
+				rwr->wr.wr.opcode = is_write ? IB_WR_RDMA_WRITE :
+							       IB_WR_RDMA_READ;
+				rwr->wr.wr.send_flags = IB_SEND_SIGNALED;
+				rwr->wr.wr.sg_list = &cmd->sges[nsge];
+				rwr->wr.wr.num_sge = 0;
+				rwr->wr.wr.next = NULL;
+				rwr->wr.remote_addr = rc->addr + rem;
+				rwr->wr.rkey = rc->rkey;
+			}
+			sge = &cmd->sges[nsge++];
 			sge->addr = sg_dma_address(sg) + sg_used;
 			sge->length = take;
 			sge->lkey = d->pd->local_dma_lkey;
 			rwr->wr.wr.num_sge++;
+			rem += take;
 			left -= take;
 			sg_used += take;
 			if (sg_used == sg_dma_len(sg)) {
@@ -662,8 +675,6 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 				sg_used = 0;
 			}
 		}
-		rwr->donor = di;
-		nwr++;
 next:
 		pos += len;
 		done += len;
@@ -771,6 +782,8 @@ static void empblk_donor_disconnect(struct empblk_donor *d)
 {
 	unsigned int i;
 
+	/* our own disconnect is not a lost donor: keep the log quiet */
+	set_bit(EMPBLK_DONOR_DEAD, &d->flags);
 	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
 		empblk_rqueue_destroy(&d->ioqs[i]);
 	empblk_rqueue_destroy(&d->admin);
@@ -819,10 +832,12 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 		       dev_name(&d->ibdev->dev), d->ibdev->attrs.max_qp_wr);
 		return -EINVAL;
 	}
+	/* a WR carries at most this many SGEs, for writes and for reads */
+	d->max_sge = min3(EMPBLK_REMOTE_MAX_SGES, d->ibdev->attrs.max_send_sge,
+			  d->ibdev->attrs.max_sge_rd);
 	for (i = 0; i < d->nr_ioqs; i++) {
 		ret = empblk_rqueue_connect(d, &d->ioqs[i], i + 1, send_wr, 0,
-					    min_t(u32, EMPBLK_REMOTE_MAX_SGES,
-						  d->ibdev->attrs.max_send_sge));
+					    d->max_sge);
 		if (ret)
 			return ret;
 	}
