@@ -76,7 +76,7 @@ compute)
 		emp_tap_check "two donors: fio randwrite+verify crc32c bs=$bs" fio_verify $bs 24M
 	done
 	fio --name=spread --filename=/dev/empblk0 --direct=1 --ioengine=libaio --iodepth=16 \
-		--bs=4k --rw=randwrite --size=256M --io_size=48M --randrepeat=0 \
+		--bs=4k --rw=randwrite --size=256M --io_size=8M --randrepeat=0 \
 		--output-format=terse >/dev/null 2>&1 || emp_fail "random write run failed"
 	emp_sync_post striped
 	emp_sync_wait checked 300
