@@ -191,7 +191,8 @@ static int not_dot(const struct dirent *d)
 }
 
 /* Appends @name=@value, taking ownership of @value on success. */
-static int attrs_append(struct attr_list *list, const char *name, char *value)
+static int attrs_append(struct attr_list *list, const char *name, char *value,
+			unsigned int mode)
 {
 	char *copy = strdup(name);
 	struct attr *v = copy ? realloc(list->v, (list->n + 1) * sizeof(*v)) :
@@ -204,6 +205,7 @@ static int attrs_append(struct attr_list *list, const char *name, char *value)
 	list->v = v;
 	v[list->n].name = copy;
 	v[list->n].value = value;
+	v[list->n].mode = mode;
 	list->n++;
 	return 0;
 }
@@ -231,7 +233,7 @@ static int attrs_load_one(struct attr_list *list, const char *dir,
 		return r;
 	}
 	value = strdup(buf);
-	r = value ? attrs_append(list, name, value) : -ENOMEM;
+	r = value ? attrs_append(list, name, value, st.st_mode) : -ENOMEM;
 	if (r < 0) {
 		free(value);
 		pr_err("out of memory");
@@ -300,7 +302,7 @@ int kmsg_watch(void)
 }
 
 /* Prints the message of one "prio,seq,ts,flags;text\n[ KEY=val\n...]" record. */
-static void kmsg_print_record(char *rec)
+static void kmsg_print_record(char *rec, const char *needle)
 {
 	char *text = strchr(rec, ';');
 
@@ -308,11 +310,11 @@ static void kmsg_print_record(char *rec)
 		return;
 	text++;
 	text[strcspn(text, "\n")] = '\0';
-	if (strstr(text, EMP_PREFIX))
+	if (strstr(text, needle))
 		pr_err("kernel: %s", text);
 }
 
-void kmsg_unwatch(int fd, bool failed)
+void kmsg_unwatch_match(int fd, bool failed, const char *needle)
 {
 	char rec[8192];
 	ssize_t n;
@@ -326,7 +328,12 @@ void kmsg_unwatch(int fd, bool failed)
 		if (n <= 0)
 			break;		/* EAGAIN: no more records */
 		rec[n] = '\0';
-		kmsg_print_record(rec);
+		kmsg_print_record(rec, needle);
 	}
 	close(fd);
+}
+
+void kmsg_unwatch(int fd, bool failed)
+{
+	kmsg_unwatch_match(fd, failed, EMP_PREFIX);
 }

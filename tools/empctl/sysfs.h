@@ -38,6 +38,7 @@ int write_attr(const char *path, const char *value);
 struct attr {
 	char *name;
 	char *value;
+	unsigned int mode;	/* st_mode of the file */
 };
 
 struct attr_list {
@@ -63,8 +64,10 @@ const char *attrs_get(const struct attr_list *list, const char *name);
 int kmsg_watch(void);
 /*
  * If @failed, prints the text of the records logged since kmsg_watch()
- * that mention empblk, as "empctl: kernel: ...". Closes @fd.
+ * that contain @needle, as "empctl: kernel: ...". Closes @fd.
  */
+void kmsg_unwatch_match(int fd, bool failed, const char *needle);
+/* kmsg_unwatch_match() for the records that mention empblk. */
 void kmsg_unwatch(int fd, bool failed);
 
 #endif

@@ -4,8 +4,8 @@
 # Host-side unit test of empctl: no kernel module needed.
 #
 # Builds a fake configfs/sysfs tree in a temporary directory, points
-# EMPCTL_CONFIGFS and EMPCTL_SYSFS_BLOCK at it and checks the output, the
-# exit codes and the effect on the tree. Prints TAP.
+# EMPCTL_CONFIGFS, EMPCTL_SYSFS_BLOCK and EMPCTL_TARGET_CONFIGFS at it and
+# checks the output, the exit codes and the effect on the tree. Prints TAP.
 #
 # Usage: test-empctl.sh            (builds empctl into a temporary dir)
 #        EMPCTL=path/to/empctl test-empctl.sh
@@ -14,6 +14,11 @@
 # attribute files and rmdir of a directory with files fails. So the create
 # and destroy success paths are left to the QEMU tests; here they are
 # exercised up to where the fake differs (which checks the rollback).
+# For the donor ports of emp_rdma_target, test-configfs-shim.c (LD_PRELOAD,
+# built here with $CC, default cc) gives the fake ports directory the
+# configfs behaviour and logs every mkdir, write and rmdir, so "target
+# start" and "target stop" are checked end to end; without a compiler
+# those tests are skipped.
 
 # Checks are chained as "a && b || fail ...": fail runs when any link
 # fails, which is the intent.
@@ -36,8 +41,18 @@ if [ -z "${EMPCTL:-}" ]; then
 fi
 command -v jq >/dev/null || { echo "Bail out! jq is required"; exit 1; }
 
+SHIM=$T/configfs-shim.so
+if ! "${CC:-cc}" -shared -fPIC -O2 -Wall -o "$SHIM" \
+	"$here/test-configfs-shim.c" -ldl >"$T/shim.log" 2>&1; then
+	SHIM=""
+fi
+
 CFG=$T/tree/config/empblk
 BLK=$T/tree/block
+TGT=$T/tree/config/emp_target
+TGT_STATE="listening sessions chunks_in_use bytes_in_use sessions_total
+	rejected_connects bad_messages chunks_allocated chunks_freed
+	alloc_failures"
 
 # mkattrs DIR NAME=VALUE...: one file per attribute, like the kernel.
 mkattrs() {
@@ -49,8 +64,24 @@ mkattrs() {
 	done
 }
 
+# mkport NAME [ATTR=VALUE...]: a port of emp_rdma_target as the module
+# makes it (configuration files 0644, state files 0444), then the values.
+mkport() {
+	local dir=$TGT/ports/$1 f
+	shift
+	mkattrs "$dir" addr= port=19675 device= budget_mb=0 enable=0
+	for f in $TGT_STATE; do
+		printf '0\n' >"$dir/$f"
+	done
+	mkattrs "$dir" "$@"
+	for f in $TGT_STATE; do
+		chmod 0444 "$dir/$f"
+	done
+}
+
 # A fresh tree for every test: empblk0 enabled, empblk2 and empblk10
-# disabled, empblk3 an orphaned disk (sysfs only), plus unrelated entries.
+# disabled, empblk3 an orphaned disk (sysfs only), plus unrelated entries;
+# target port p19675 enabled with two clients, port "backup" disabled.
 make_tree() {
 	rm -rf "$T/tree"
 	mkdir -p "$CFG" "$BLK" "$T/tree/devices"
@@ -77,7 +108,16 @@ make_tree() {
 	mkattrs "$BLK/empblk3/emp" state=orphaned mem_path=dram:1024 \
 		dram_used_bytes=1536
 	mkattrs "$BLK/sda" size=100
-	export EMPCTL_CONFIGFS=$CFG EMPCTL_SYSFS_BLOCK=$BLK
+	mkdir -p "$TGT/ports"
+	echo "addr port device budget_mb enable" >"$TGT/features"
+	mkport p19675 addr=10.0.0.1 device=mlx5_0 budget_mb=4096 enable=1 \
+		listening=1 sessions=2 chunks_in_use=4 bytes_in_use=8388608 \
+		sessions_total=3 rejected_connects=1 chunks_allocated=10 \
+		chunks_freed=6
+	mkport backup port=19700 budget_mb=512
+	rm -f "$T/fake.log"
+	export EMPCTL_CONFIGFS=$CFG EMPCTL_SYSFS_BLOCK=$BLK \
+		EMPCTL_TARGET_CONFIGFS=$TGT
 }
 
 # run ARGS...: runs empctl; sets $rc, $out, $err.
@@ -86,6 +126,35 @@ run() {
 	rc=$?
 	out=$(cat "$T/out")
 	err=$(cat "$T/err")
+}
+
+# run_fake ARGS...: run with the configfs shim on $TGT/ports; the log of
+# what empctl did is in $T/fake.log. Needs $SHIM (see need_shim).
+run_fake() {
+	LD_PRELOAD=$SHIM EMPCTL_FAKE_PORTS=$TGT/ports EMPCTL_FAKE_LOG=$T/fake.log \
+		ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		run "$@"
+}
+
+need_shim() {
+	[ -n "$SHIM" ] && return 0
+	echo "# SKIP cannot build test-configfs-shim.c:"
+	sed 's/^/#   /' "$T/shim.log"
+	return 1
+}
+
+# log_is LINES...: $T/fake.log holds exactly these lines.
+log_is() {
+	local want got
+	want=$(printf '%s\n' "$@")
+	got=$(cat "$T/fake.log" 2>/dev/null)
+	[ "$got" = "$want" ] || fail "configfs log:" "$got" "expected:" "$want"
+}
+
+# A listing of the port files and values, to see that nothing changed.
+ports_snapshot() {
+	(cd "$TGT/ports" && find . -printf '%p %m\n' | sort &&
+	 find . -type f -exec grep -H '' {} + | sort)
 }
 
 diag() {
@@ -396,6 +465,281 @@ t_destroy_write_error() {
 	[ -d "$CFG/empblk0" ] || fail "device removed"
 }
 
+# ---- target: donor ports of emp_rdma_target -----------------------------
+
+t_target_help() {
+	local c
+	run help && expect_rc 0 || return 1
+	for c in "target start" "target stop" "target show" "target list"; do
+		out_has "  $c " || return 1
+	done
+	run help target start && expect_rc 0 &&
+		out_has "Usage: empctl target start -m MB [-p PORT] [-a ADDR] [-d DEV] [-n NAME]" &&
+		out_has "-m, --budget MB" || return 1
+	run target stop -h && expect_rc 0 && out_has "[-n NAME | -p PORT]" &&
+		out_has "disconnects its clients" || return 1
+	run help target && expect_rc 0 && out_has "  start " || return 1
+	run target && expect_rc 2 && err_has "missing COMMAND" || return 1
+	run target frobnicate && expect_rc 2 &&
+		err_has "unknown command 'target frobnicate'" || return 1
+	run help target frobnicate && expect_rc 2
+}
+
+t_create_help_mem_path() {
+	run help create && expect_rc 0 && out_has "IP:MB:PORT" &&
+		out_has "separated by '|'" &&
+		out_has "'10.0.0.1:1024:19675|10.0.0.2:1024:19675'"
+}
+
+t_target_missing_module() {
+	local cmd
+	mkdir -p "$T/tree/config-nomod"
+	for cmd in "target start -m 64" "target stop" "target stop -n p0" \
+		   "target show" "target show -n p0" "target list"; do
+		# shellcheck disable=SC2086
+		EMPCTL_TARGET_CONFIGFS=$T/tree/config-nomod/emp_target run $cmd
+		expect_rc 1 && [ "$err" = \
+			"empctl: emp_rdma_target module not loaded (try: modprobe emp_rdma_target)" ] ||
+			fail "empctl $cmd: wrong message" || return 1
+	done
+	[ ! -e "$T/tree/config-nomod/emp_target" ] || fail "directory created"
+}
+
+t_target_start_order() {
+	need_shim || return 0
+	run_fake target start -m 4G -p 19680 -a 10.0.0.1 -d mlx5_0
+	expect_rc 0 && [ -z "$out" ] && [ -z "$err" ] ||
+		fail "expected silent success" || return 1
+	log_is "mkdir p19680" "p19680/budget_mb=4096" "p19680/port=19680" \
+	       "p19680/addr=10.0.0.1" "p19680/device=mlx5_0" \
+	       "p19680/enable=1" || return 1
+	[ "$(cat "$TGT/ports/p19680/budget_mb")" = 4096 ] &&
+	[ "$(cat "$TGT/ports/p19680/listening")" = 1 ] ||
+		fail "values not in the files"
+}
+
+t_target_start_defaults() {
+	need_shim || return 0
+	rm -rf "$TGT/ports/p19675"
+	run_fake target start -m 512 && expect_rc 0 || return 1
+	log_is "mkdir p19675" "p19675/budget_mb=512" "p19675/port=19675" \
+	       "p19675/enable=1" || return 1
+	rm -f "$T/fake.log"
+	run_fake target start --budget 64 --port 1 --name donor-a &&
+		expect_rc 0 || return 1
+	log_is "mkdir donor-a" "donor-a/budget_mb=64" "donor-a/port=1" \
+	       "donor-a/enable=1"
+}
+
+t_target_start_exists() {
+	local before
+	need_shim || return 0
+	before=$(ports_snapshot)
+	run_fake target start -m 1024 -a 10.0.0.2
+	expect_rc 1 && [ "$err" = "empctl: target port p19675 already exists" ] ||
+		fail "wrong message" || return 1
+	log_is || return 1
+	[ "$(ports_snapshot)" = "$before" ] || fail "the ports changed"
+}
+
+t_target_start_rejected() {
+	need_shim || return 0
+	EMPCTL_FAKE_REJECT=device run_fake target start -m 64 -p 19680 -d bogus0
+	expect_rc 1 &&
+		err_has 'empctl: p19680: device "bogus0" rejected: Invalid argument' ||
+		return 1
+	log_is "mkdir p19680" "p19680/budget_mb=64" "p19680/port=19680" \
+	       "p19680/device=bogus0 rejected" "rmdir p19680" || return 1
+	[ ! -e "$TGT/ports/p19680" ] || fail "port left behind"
+}
+
+t_target_start_rollback() {
+	# Without the shim the directory has no attribute files: the first
+	# write fails and the port must be removed again.
+	run target start -m 64 -p 19680
+	expect_rc 1 &&
+		err_has 'empctl: p19680: budget_mb "64" rejected: No such file or directory' ||
+		return 1
+	[ ! -e "$TGT/ports/p19680" ] || fail "directory left behind"
+}
+
+t_target_start_usage() {
+	local before args
+	before=$(ports_snapshot)
+	for args in "" "-p 19680" "-m 0" "-m 1.5G" "-m 512K" "-m x" "-m ''" \
+		    "-m 64 -p 0" "-m 64 -p 65536" "-m 64 -p 019675" \
+		    "-m 64 -p abc" "-m 64 -n a/b" "-m 64 -n .." "-m 64 -n ''" \
+		    "-m 64 -n 'a b'" "-m 64 -a ''" "-m 64 extra" "-m 64 --bogus"; do
+		eval "run target start $args"
+		expect_rc 2 && err_has "Usage: empctl target start" ||
+			fail "args: $args" || return 1
+	done
+	run target start && err_has "-m MB is required" || return 1
+	run target start -m 0 && err_has "at least 1 MiB" || return 1
+	run target start -m 64 -p 70000 && err_has "1..65535" || return 1
+	[ "$(ports_snapshot)" = "$before" ] || fail "a usage error changed the ports"
+}
+
+t_target_start_unsupported_feature() {
+	echo "addr port budget_mb enable" >"$TGT/features"
+	run target start -m 64 -p 19680 -d mlx5_0
+	expect_rc 1 && err_has 'does not support "device"' || return 1
+	[ ! -e "$TGT/ports/p19680" ] || fail "directory created"
+}
+
+t_target_stop() {
+	need_shim || return 0
+	run_fake target stop -n p19675 && expect_rc 0 || return 1
+	log_is "p19675/enable=0" "rmdir p19675" || return 1
+	[ ! -e "$TGT/ports/p19675" ] && [ -d "$TGT/ports/backup" ] ||
+		fail "wrong port removed" || return 1
+	out_has "clients were disconnected" &&
+		out_has "memory given to them was freed" &&
+		out_has "(2 sessions, 8 MiB)"
+}
+
+t_target_stop_json() {
+	need_shim || return 0
+	run_fake -j target stop -n p19675 && expect_rc 0 || return 1
+	jq_is '.' '{"name":"p19675","was_enabled":true,"sessions_disconnected":2,"bytes_freed":8388608}'
+}
+
+t_target_stop_by_port() {
+	need_shim || return 0
+	run_fake target stop -p 19700 && expect_rc 0 || return 1
+	log_is "rmdir backup" || return 1
+	[ ! -e "$TGT/ports/backup" ] && [ -d "$TGT/ports/p19675" ] ||
+		fail "wrong port removed" || return 1
+	out_has "backup removed (it was not enabled"
+}
+
+t_target_stop_only_port() {
+	need_shim || return 0
+	rm -rf "$TGT/ports/backup"
+	run_fake target stop && expect_rc 0 || return 1
+	log_is "p19675/enable=0" "rmdir p19675" || return 1
+	[ -z "$(ls -A "$TGT/ports")" ] || fail "port left behind"
+}
+
+t_target_stop_ambiguous() {
+	local before
+	before=$(ports_snapshot)
+	run target stop && expect_rc 2 && err_has "2 target ports exist" &&
+		err_has "(backup, p19675)" && err_has "-n NAME" &&
+		err_has "Usage: empctl target stop" || return 1
+	run target stop -n p19675 -p 19675 && expect_rc 2 || return 1
+	run target stop -p 0 && expect_rc 2 || return 1
+	run target stop p19675 && expect_rc 2 || return 1
+	mkport twin port=19700
+	run target stop -p 19700 && expect_rc 2 &&
+		err_has "several target ports use port number 19700 (backup, twin)" ||
+		return 1
+	rm -rf "$TGT/ports/twin"
+	[ "$(ports_snapshot)" = "$before" ] || fail "the ports changed"
+}
+
+t_target_stop_missing() {
+	run target stop -n nope && expect_rc 1 &&
+		[ "$err" = "empctl: no such target port nope" ] ||
+		fail "wrong message" || return 1
+	run target stop -p 12345 && expect_rc 1 &&
+		err_has "no such target port" || return 1
+	rm -rf "$TGT/ports"/*
+	run target stop && expect_rc 1 && err_has "no target port exists"
+}
+
+t_target_stop_disables_first() {
+	# Without the shim, enable=0 is written, then rmdir fails (not empty).
+	run target stop -n p19675 && expect_rc 1 &&
+		err_has "cannot remove target port p19675: Directory not empty" ||
+		return 1
+	[ "$(cat "$TGT/ports/p19675/enable")" = "0" ] ||
+		fail "enable=0 not written"
+}
+
+t_target_show_json() {
+	run -j target show -n p19675 && expect_rc 0 || return 1
+	[ "$(wc -l <"$T/out")" -eq 1 ] || fail "compact JSON must be one line" ||
+		return 1
+	jq_is 'keys' '["config","name","state"]' &&
+	jq_is '.name' '"p19675"' &&
+	jq_is '.config' '{"addr":"10.0.0.1","budget_mb":4096,"device":"mlx5_0","enable":1,"port":19675}' &&
+	jq_is '.state | keys' '["alloc_failures","bad_messages","bytes_in_use","chunks_allocated","chunks_freed","chunks_in_use","listening","rejected_connects","sessions","sessions_total"]' &&
+	jq_is '[.state[] | type] | unique' '["number"]' &&
+	jq_is '.state.bytes_in_use' '8388608' &&
+	jq_is '.state.sessions' '2'
+}
+
+t_target_list_json() {
+	local list
+	run -j target list && expect_rc 0 || return 1
+	jq_is 'length' '2' &&
+	jq_is '[.[].name]' '["backup","p19675"]' &&
+	jq_is '.[0].config' '{"addr":"","budget_mb":512,"device":"","enable":0,"port":19700}' &&
+	jq_is '.[1].state.sessions_total' '3' &&
+	jq_is '[.[].state[] | type] | unique' '["number"]' || return 1
+	list=$out
+	run -j target show && expect_rc 0 && [ "$out" = "$list" ] ||
+		fail "show without -n must print what list prints" || return 1
+	run -p target list && expect_rc 0 &&
+		[ "$(printf '%s' "$out" | jq -c .)" = "$(printf '%s' "$list" | jq -c .)" ] ||
+		fail "pretty JSON differs"
+}
+
+t_target_list_empty() {
+	rm -rf "$TGT/ports"/*
+	run -j target list && expect_rc 0 && jq_is '.' '[]' || return 1
+	run target list && expect_rc 0 && [ -z "$out" ] || fail "expected no output"
+}
+
+t_target_show_human() {
+	local cols
+	run target show -n p19675 && expect_rc 0 || return 1
+	[ "$(sed -n 1p "$T/out")" = "p19675 (listening)" ] &&
+	[ "$(sed -n 2p "$T/out")" = "Config:" ] &&
+	[ "$(sed -n 8p "$T/out")" = "State:" ] ||
+		fail "bad layout" || return 1
+	# Config holds the five writable attributes, State the ten others.
+	[ "$(sed -n 3,7p "$T/out" | awk '{ printf "%s ", $1 }')" = \
+	  "addr: budget_mb: device: enable: port: " ] ||
+		fail "bad Config section" || return 1
+	[ "$(sed -n '9,$p' "$T/out" | wc -l)" -eq 10 ] ||
+		fail "bad State section" || return 1
+	grep -Eq '^  budget_mb: +4096 \(4 GiB\)$' "$T/out" &&
+	grep -Eq '^  bytes_in_use: +8388608 \(8 MiB\)$' "$T/out" &&
+	grep -Eq '^  addr: +10\.0\.0\.1$' "$T/out" &&
+	grep -Eq '^  sessions: +2$' "$T/out" ||
+		fail "missing or malformed key: value lines" || return 1
+	cols=$(grep '^  [a-z_]*: ' "$T/out" | sed -E 's/^(  [a-z_]+: +).*/\1/' |
+	       awk '{ print length($0) }' | sort -u | wc -l)
+	[ "$cols" -eq 1 ] || fail "values not aligned" || return 1
+	run target list && expect_rc 0 && out_has "backup (disabled)" &&
+		out_has "p19675 (listening)" && grep -Eq '^  device: +\(empty\)$' "$T/out" ||
+		fail "bad list"
+}
+
+t_target_show_generic() {
+	# New files appear without code changes, classified by their mode.
+	mkattrs "$TGT/ports/p19675" mtu=4096 rdma_events=7
+	chmod 0444 "$TGT/ports/p19675/rdma_events"
+	run -j target show -n p19675 && expect_rc 0 || return 1
+	jq_is '.config.mtu' '4096' && jq_is '.state.rdma_events' '7' &&
+	jq_is '.config | length' '6' && jq_is '.state | length' '11' || return 1
+	# A port made by hand with a name empctl would not create.
+	mkport "odd name" port=19690
+	run -j target show -n "odd name" && expect_rc 0 &&
+		jq_is '.config.port' '19690' || return 1
+	run target start -m 64 -n "odd two" && expect_rc 2 &&
+		err_has "invalid port name 'odd two'"
+}
+
+t_target_show_missing() {
+	run target show -n nope && expect_rc 1 &&
+		[ "$err" = "empctl: no such target port nope" ] ||
+		fail "wrong message" || return 1
+	run target show -n "a/b" && expect_rc 2 && err_has "invalid port name"
+}
+
 t_stdout_write_error() {
 	[ -w /dev/full ] || { echo "# SKIP no /dev/full"; return 0; }
 	"$EMPCTL" list >/dev/full 2>"$T/err"
@@ -413,7 +757,10 @@ t_man_page() {
 	rc=$? out=$(cat "$T/man") err=$warn
 	expect_rc 0 && [ -z "$warn" ] || fail "man warnings" || return 1
 	out_has "MEM-PATH SYNTAX" && out_has "EXIT STATUS" &&
-		out_has "swapon /dev/empblk0"
+		out_has "swapon /dev/empblk0" && out_has "TARGET COMMANDS" &&
+		out_has "modprobe emp_rdma_target; empctl target start -m 4096 -a 10.0.0.1" &&
+		out_has 'empctl create empblk0 --mem-path "10.0.0.1:4096:19675"' &&
+		out_has "EMPCTL_TARGET_CONFIGFS"
 }
 
 tests=(
@@ -427,6 +774,14 @@ tests=(
 	t_create_exists t_create_rollback t_create_unsupported_feature
 	t_destroy_missing t_destroy_disables_first t_destroy_write_error
 	t_stdout_write_error t_man_page
+	t_target_help t_create_help_mem_path t_target_missing_module
+	t_target_start_order t_target_start_defaults t_target_start_exists
+	t_target_start_rejected t_target_start_rollback t_target_start_usage
+	t_target_start_unsupported_feature t_target_stop t_target_stop_json
+	t_target_stop_by_port t_target_stop_only_port t_target_stop_ambiguous
+	t_target_stop_missing t_target_stop_disables_first t_target_show_json
+	t_target_list_json t_target_list_empty t_target_show_human
+	t_target_show_generic t_target_show_missing
 )
 
 echo "TAP version 13"
