@@ -33,7 +33,7 @@ compute)
 	MEMVERIFY=$EMP_REPO/build/tests/memverify
 	CG=/sys/fs/cgroup/emp-swap
 	S=/sys/block/empblk0/emp
-	WS=192
+	WS=64
 	emp_modprobe_empblk
 	emp_sync_wait target-up 300
 	"$EMPCTL" create empblk0 --mem-path "$EMP_PEER_IP:512:19675" >/dev/null || emp_fail "create failed"
@@ -46,7 +46,7 @@ compute)
 		echo $((WS * pct / 100))M >$CG/memory.max
 		w0=$(cat $S/writes)
 		r0=$(cat $S/reads)
-		bash -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS 60000 $pct" >/tmp/mv.out 2>&1
+		bash -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS 8000 $pct" >/tmp/mv.out 2>&1
 		rc=$?
 		sed 's/^/# /' /tmp/mv.out
 		emp_tap_check "memory.max at $pct%: 0 mismatched words (exit $rc)" test "$rc" = 0
