@@ -1,8 +1,10 @@
 #!/bin/bash
-# A donor that vanishes mid-run (its network goes down, as when the donor
-# host dies): the compute guest's I/O fails cleanly with ratelimited
-# messages, nothing hangs or crashes, the device can be destroyed and the
-# module unloaded. The donor side tears its session down on its own.
+# A donor that vanishes mid-run (every packet it would receive is dropped,
+# as when the donor host dies; soft-RoCE merely pauses while a link is
+# down, so the link stays up and netem drops everything): the compute
+# guest's I/O fails cleanly with ratelimited messages, nothing hangs or
+# crashes, the device can be destroyed and the module unloaded. The donor
+# ends the session once the client is gone.
 # guests: 2
 # timeout: 900
 . "$EMP_REPO/tests/lib/guest.sh"
@@ -21,10 +23,11 @@ donor)
 	emp_sync_wait writing 600
 	sleep 2
 	# the donor disappears from the network
-	ip link set eth0 down
-	emp_log "eth0 down"
-	sleep 20
-	ip link set eth0 up
+	modprobe sch_netem || emp_fail "no netem"
+	tc qdisc add dev eth0 root netem loss 100% || emp_fail "tc netem failed"
+	emp_log "eth0 drops everything"
+	emp_sync_wait lost-seen 600
+	tc qdisc del dev eth0 root
 	emp_sync_post gone
 	emp_sync_wait done 600
 	# the client is gone for good: its session must end and free memory
@@ -54,6 +57,7 @@ compute)
 	emp_tap_check "later reads fail at once" bash -c "! timeout 20 dd if=/dev/empblk0 of=/dev/null bs=4k count=1 iflag=direct status=none 2>/dev/null"
 	emp_tap_check "a clear message in the kernel log" bash -c "dmesg | grep -q 'empblk0: donor .* lost'"
 	emp_tap_check "remote_errors counted" test "$(cat /sys/block/empblk0/emp/remote_errors)" -gt 0
+	emp_sync_post lost-seen
 	emp_sync_wait gone 600
 	emp_tap_check "the device can be destroyed" timeout 60 "$EMPCTL" destroy empblk0
 	emp_tap_check "the module unloads" timeout 60 rmmod empblk
