@@ -60,10 +60,10 @@ compute)
 	echo 128M >$CG/memory.max
 	start=$(date +%s.%N)
 	if command -v stress-ng >/dev/null; then
-		show sh -c "echo \$\$ > $CG/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 256M --vm-keep --verify --timeout 30s --metrics-brief" ||
+		show sh -c "echo \$\$ > $CG/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 256M --vm-keep --verify --vm-ops 2 --timeout 600s --metrics-brief" ||
 			emp_fail "stress-ng failed"
 	fi
-	show sh -c "echo \$\$ > $CG/cgroup.procs && exec $EMP_REPO/build/tests/memverify 256 100000" ||
+	show sh -c "echo \$\$ > $CG/cgroup.procs && exec $EMP_REPO/build/tests/memverify 256 20000" ||
 		emp_fail "memverify found corrupted memory"
 	end=$(date +%s.%N)
 	[[ $(awk '/^oom_kill /{print $2}' $CG/memory.events) == 0 ]] || emp_fail "the workload was OOM-killed"

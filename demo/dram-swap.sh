@@ -30,7 +30,7 @@ echo 192M >$CG/memory.max
 echo "memory.max = $(cat $CG/memory.max)"
 if command -v stress-ng >/dev/null; then
 	# stress-ng's vm stressor writes patterns and verifies them (--verify)
-	show sh -c "echo \$\$ > $CG/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 384M --vm-keep --verify --timeout 40s --metrics-brief" ||
+	show sh -c "echo \$\$ > $CG/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 384M --vm-keep --verify --vm-ops 2 --timeout 600s --metrics-brief" ||
 		emp_fail "stress-ng failed"
 fi
 show sh -c "echo \$\$ > $CG/cgroup.procs && exec $EMP_REPO/build/tests/memverify 384 200000" ||
