@@ -10,6 +10,14 @@
 . "$EMP_REPO/tests/lib/guest.sh"
 
 T=/sys/kernel/config/emp_target/ports/p0
+# OPEN BUG: with the donor dropping every packet, the compute guest stops
+# making any progress (no console output, no hung-task report) on 6.1 and
+# 6.12 until the harness kills it at the timeout; the root cause is not
+# found yet (suspects: rxe retransmission under total loss, or the
+# client's 8k-WR queue sizing). Until it is, run this test on purpose:
+# EMP_TEST_DONOR_LOSS=1 tests/run tests/emp/090-donor-lost.sh
+[[ ${EMP_TEST_DONOR_LOSS:-0} == 1 ]] ||
+	emp_skip "open bug: a vanished donor freezes the compute guest (set EMP_TEST_DONOR_LOSS=1 to run)"
 emp_rxe_up eth0 rxe0
 
 case $EMP_ROLE in

@@ -669,6 +669,11 @@ vm_run_test() {
 		"EMP_MODTREE=${_vm_modtrees[$kver]}/lib/modules/$kver" "EMP_GUESTS=$guests"
 		"EMP_VERBOSE=$EMP_VERBOSE" "EMP_KMEMLEAK=${EMP_KMEMLEAK:-1}"
 	)
+	# test switches set on the host (EMP_TEST_*) reach the guests
+	local v
+	for v in $(compgen -e EMP_TEST_ || true); do
+		common+=("$v=${!v}")
+	done
 	rm -rf "$outdir"
 	mkdir -p "$outdir"
 	local -A pid_of=()
