@@ -54,16 +54,16 @@ compute)
 	show swapon --priority 100 /dev/empblk0
 	show cat /proc/swaps
 
-	say "A workload needing 256 MiB in a cgroup limited to 128 MiB"
+	say "A workload needing 128 MiB in a cgroup limited to 64 MiB"
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 	mkdir -p $CG
-	echo 128M >$CG/memory.max
+	echo 64M >$CG/memory.max
 	start=$(date +%s.%N)
 	if command -v stress-ng >/dev/null; then
-		show sh -c "echo \$\$ > $CG/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 256M --vm-keep --verify --vm-ops 2 --timeout 600s --metrics-brief" ||
+		show sh -c "echo \$\$ > $CG/cgroup.procs && exec stress-ng --vm 1 --vm-bytes 128M --vm-keep --verify --vm-ops 1 --timeout 600s --metrics-brief" ||
 			emp_fail "stress-ng failed"
 	fi
-	show sh -c "echo \$\$ > $CG/cgroup.procs && exec $EMP_REPO/build/tests/memverify 256 20000" ||
+	show sh -c "echo \$\$ > $CG/cgroup.procs && exec $EMP_REPO/build/tests/memverify 128 10000" ||
 		emp_fail "memverify found corrupted memory"
 	end=$(date +%s.%N)
 	[[ $(awk '/^oom_kill /{print $2}' $CG/memory.events) == 0 ]] || emp_fail "the workload was OOM-killed"
