@@ -637,11 +637,12 @@ static int check_features(const char *const *values)
 	return 0;
 }
 
-static void create_rollback(const struct dev *d)
+/* Undo a half-made configfs directory after a rejected write. */
+static void rollback_dir(const char *name, const char *dir)
 {
-	if (rmdir(d->cfg_dir) < 0)
+	if (rmdir(dir) < 0)
 		pr_err("%s: could not remove %s after the failure: %s",
-		       d->name, d->cfg_dir, strerror(errno));
+		       name, dir, strerror(errno));
 }
 
 static int create_device(const struct dev *d, const char *const *values)
@@ -665,7 +666,7 @@ static int create_device(const struct dev *d, const char *const *values)
 		r = dev_write(d, create_settings[i].attr, values[i], -EEXIST,
 			      "cannot be enabled: an orphaned disk of that name is still open; it is deleted at its last close");
 		if (r < 0) {
-			create_rollback(d);
+			rollback_dir(d->name, d->cfg_dir);
 			return EXIT_FAIL;
 		}
 	}
@@ -1398,13 +1399,6 @@ static int tstart_check_features(const char *const *values)
 	return 0;
 }
 
-static void tport_rollback(const struct tport *tp)
-{
-	if (rmdir(tp->dir) < 0)
-		pr_err("%s: could not remove %s after the failure: %s",
-		       tp->name, tp->dir, strerror(errno));
-}
-
 static int tstart_create(const struct tport *tp, const char *const *values)
 {
 	size_t i;
@@ -1423,7 +1417,7 @@ static int tstart_create(const struct tport *tp, const char *const *values)
 	for (i = 0; i < TS_COUNT; i++) {
 		if (values[i] && tport_write(tp, tstart_settings[i].attr,
 					     values[i]) < 0) {
-			tport_rollback(tp);
+			rollback_dir(tp->name, tp->dir);
 			return EXIT_FAIL;
 		}
 	}
