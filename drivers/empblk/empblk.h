@@ -162,6 +162,8 @@ struct empblk_rwr {
  * @pending: RDMA work requests not yet completed
  * @failed: one of them failed
  * @nents: scatterlist entries DMA mapped (0: not mapped)
+ * @nwr: work requests posted for the request (0: none in flight); the
+ *	timeout handler finds the donors a stuck request waits for here
  * @sgl: the request's pages, mapped for the RDMA device
  * @sges: local segments of the work requests
  * @rwrs: the work requests
@@ -169,7 +171,8 @@ struct empblk_rwr {
 struct empblk_cmd {
 	struct list_head entry;
 	struct request *rq;
-	/* remote tier only */
+	unsigned int nwr;
+	/* remote tier only from here on (cmd_size) */
 	atomic_t pending;
 	bool failed;
 	int nents;
@@ -217,9 +220,12 @@ struct empblk_rqueue {
  * Donor state bits in empblk_donor.flags:
  * @EMPBLK_DONOR_DEAD: a queue disconnected or failed; I/O to the donor
  *	fails fast until the device is recreated.
+ * @EMPBLK_DONOR_QPS_ERR: its queue pairs were moved to the error state so
+ *	that work requests still in flight flush.
  */
 enum empblk_donor_flags {
 	EMPBLK_DONOR_DEAD	= 0,
+	EMPBLK_DONOR_QPS_ERR	= 1,
 };
 
 /**
@@ -413,6 +419,8 @@ void empblk_remote_exit(struct empblk_dev *dev);
 int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		     unsigned int hctx_idx, bool may_sleep);
 void empblk_remote_discard(struct empblk_dev *dev, struct request *rq);
+enum blk_eh_timer_return empblk_remote_timeout(struct empblk_dev *dev,
+					       struct request *rq);
 
 static inline bool empblk_has_remote(struct empblk_dev *dev)
 {

@@ -269,12 +269,24 @@ static int empblk_init_request(struct blk_mq_tag_set *set,
 
 	INIT_LIST_HEAD(&cmd->entry);
 	cmd->rq = rq;
+	cmd->nwr = 0;
 	return 0;
+}
+
+/* Only remote requests can be stuck; the DRAM tier completes inline. */
+static enum blk_eh_timer_return empblk_timeout(struct request *rq)
+{
+	struct empblk_dev *dev = rq->q->queuedata;
+
+	if (!empblk_has_remote(dev))
+		return BLK_EH_RESET_TIMER;
+	return empblk_remote_timeout(dev, rq);
 }
 
 static const struct blk_mq_ops empblk_mq_ops = {
 	.queue_rq	= empblk_queue_rq,
 	.init_request	= empblk_init_request,
+	.timeout	= empblk_timeout,
 };
 
 /* Open and release, ordered against teardown by disk->open_mutex. */

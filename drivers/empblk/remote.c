@@ -50,6 +50,25 @@ static void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
 		       empblk_rq_name(d->dev), &d->spec.addr, why);
 }
 
+/*
+ * Give up on a donor: mark it dead and move each of its queue pairs to the
+ * error state, so that every work request still in flight completes (with
+ * a flush error) instead of waiting for a transport that may retry
+ * forever. Process context; only once the device's queues all exist.
+ */
+static void empblk_donor_fail(struct empblk_donor *d, const char *why)
+{
+	struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+	unsigned int i;
+
+	empblk_donor_mark_dead(d, why);
+	if (test_and_set_bit(EMPBLK_DONOR_QPS_ERR, &d->flags))
+		return;
+	for (i = 0; i < d->nr_ioqs; i++)
+		ib_modify_qp(d->ioqs[i].cm_id->qp, &attr, IB_QP_STATE);
+	ib_modify_qp(d->admin.cm_id->qp, &attr, IB_QP_STATE);
+}
+
 /* Connection management */
 
 static int empblk_cm_handler(struct rdma_cm_id *cm_id,
@@ -242,7 +261,13 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	param.initiator_depth = min_t(int, 16,
 				      d->ibdev->attrs.max_qp_init_rd_atom);
 	param.responder_resources = 0;
-	param.retry_count = 7;
+	/*
+	 * 7 would mean "retry for ever" to soft-RoCE (and is the largest
+	 * finite count elsewhere): a donor that vanished would then hold
+	 * our requests until the block layer's timeout. 6 retries bound
+	 * the transport's own give-up time to a few seconds.
+	 */
+	param.retry_count = 6;
 	param.rnr_retry_count = 7;
 	param.flow_control = 1;
 	ret = rdma_connect(q->cm_id, &param);
@@ -336,7 +361,7 @@ static int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 		return ret;
 	}
 	if (!wait_for_completion_timeout(&d->rsp_done, EMPBLK_RPC_TIMEOUT)) {
-		empblk_donor_mark_dead(d, "admin request timed out");
+		empblk_donor_fail(d, "admin request timed out");
 		return -ETIMEDOUT;
 	}
 	if (!d->rsp_ok)
@@ -465,6 +490,7 @@ static void empblk_remote_finish(struct empblk_dev *dev,
 	ib_dma_unmap_sg(dev->remote.ibdev, cmd->sgl, cmd->nents,
 			rq_dma_dir(rq));
 	cmd->nents = 0;
+	WRITE_ONCE(cmd->nwr, 0);
 	if (!READ_ONCE(cmd->failed)) {
 		empblk_complete_rq(dev, rq, BLK_STS_OK);
 		return;
@@ -690,6 +716,7 @@ next:
 
 	/* the last completion, in empblk_remote_done(), ends the request */
 	atomic_set(&cmd->pending, nwr);
+	WRITE_ONCE(cmd->nwr, nwr);
 	for (i = 0; i < nwr; i++) {
 		struct empblk_rwr *rwr = &cmd->rwrs[i];
 		struct empblk_donor *d = &r->donors[rwr->donor];
@@ -716,6 +743,42 @@ out_unmap_ioerr:
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
 	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
 	return 0;
+}
+
+/**
+ * empblk_remote_timeout() - a remote request outlived the queue's timeout
+ * @dev: device
+ * @rq: the request
+ *
+ * The transport gives up on an unreachable donor by itself after its
+ * retries; this is the backstop for a donor that stops answering without
+ * the transport noticing. Every donor the request has work requests on is
+ * declared lost and its queues are moved to the error state: the work
+ * requests flush and the request completes with an I/O error from its CQ.
+ * A request still waiting in the worker for a chunk is left alone: the
+ * admin exchange it waits for has its own timeout.
+ *
+ * Return: BLK_EH_RESET_TIMER; the completion ends the request.
+ */
+enum blk_eh_timer_return empblk_remote_timeout(struct empblk_dev *dev,
+					       struct request *rq)
+{
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned int nwr = READ_ONCE(cmd->nwr);
+	struct empblk_remote *r = &dev->remote;
+	unsigned int i;
+
+	if (!nwr)
+		return BLK_EH_RESET_TIMER;
+	pr_err_ratelimited("%s: %s of %u bytes at sector %llu timed out after %u ms\n",
+			   dev->disk->disk_name,
+			   rq_data_dir(rq) == WRITE ? "write" : "read",
+			   blk_rq_bytes(rq), (unsigned long long)blk_rq_pos(rq),
+			   jiffies_to_msecs(rq->timeout));
+	for (i = 0; i < nwr && i < EMPBLK_REMOTE_MAX_WRS; i++)
+		empblk_donor_fail(&r->donors[cmd->rwrs[i].donor],
+				  "request timed out");
+	return BLK_EH_RESET_TIMER;
 }
 
 /**

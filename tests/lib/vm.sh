@@ -618,7 +618,7 @@ vm_start_guest() {
 	cmd=(
 		"$EMP_QEMU" -name "emp-$name" -accel "$_vm_run_accel" -cpu "$cpu"
 		-m "$mem" -smp "$EMP_SMP" -display none -nodefaults -no-user-config -no-reboot
-		-monitor none -serial "file:$resdir/console.log"
+		-serial "file:$resdir/console.log"
 		-kernel "$_vm_run_vmlinuz" -initrd "$_vm_run_initrd"
 		-append "$EMP_CMDLINE_BASE emp.init=$EMP_REPO/tests/lib/guest-init.sh $EMP_CMDLINE_EXTRA"
 		-fsdev "local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap"
@@ -626,6 +626,13 @@ vm_start_guest() {
 		-fsdev "local,id=fsres,path=$resdir,security_model=none"
 		-device "virtio-9p-pci,fsdev=fsres,mount_tag=empres"
 	)
+	# EMP_QEMU_MONITOR=1: a monitor socket per guest (RESDIR/monitor.sock)
+	# to look at a guest that stopped answering (info registers -a, nmi)
+	if [[ ${EMP_QEMU_MONITOR:-0} == 1 ]]; then
+		cmd+=(-monitor "unix:$resdir/monitor.sock,server=on,wait=off")
+	else
+		cmd+=(-monitor none)
+	fi
 	if [[ -n $sharedir ]]; then
 		cmd+=(-fsdev "local,id=fsshared,path=$sharedir,security_model=none"
 			-device "virtio-9p-pci,fsdev=fsshared,mount_tag=empshared")

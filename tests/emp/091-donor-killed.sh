@@ -1,0 +1,55 @@
+#!/bin/bash
+# A donor guest killed mid-run: while the compute guest writes and reads,
+# the donor's machine powers off at once (no module unload, no
+# disconnect: its QEMU process exits). The compute guest logs clean
+# errors, stays alive, fails I/O to the lost donor quickly, and can
+# destroy the device and unload the module.
+# guests: 2
+# timeout: 600
+. "$EMP_REPO/tests/lib/guest.sh"
+
+T=/sys/kernel/config/emp_target/ports/p0
+emp_rxe_up eth0 rxe0
+
+case $EMP_ROLE in
+donor)
+	emp_modprobe_target
+	mkdir $T
+	echo "$EMP_SELF_IP" >$T/addr
+	echo 128 >$T/budget_mb
+	echo 1 >$T/enable || emp_fail "cannot enable the port"
+	emp_sync_post target-up
+	emp_sync_wait writing 300
+	emp_tap_check "the client holds memory here" test "$(cat $T/bytes_in_use)" -gt 0
+	sleep 2
+	emp_log "powering off with the client attached"
+	emp_tap_done
+	# the harness powers the guest off as soon as this returns
+	;;
+compute)
+	emp_require_empctl
+	emp_modprobe_empblk
+	emp_sync_wait target-up 300
+	"$EMPCTL" create empblk0 --mem-path "$EMP_PEER_IP:128:19675" >/dev/null || emp_fail "create failed"
+	dd if=/dev/urandom of=/dev/empblk0 bs=1M count=16 oflag=direct status=none || emp_fail "initial write failed"
+	emp_sync_post writing
+	start=$(date +%s)
+	for i in $(seq 400); do
+		dd if=/dev/urandom of=/dev/empblk0 bs=64k count=16 seek=$((i % 256)) oflag=direct status=none 2>/dev/null || break
+		dd if=/dev/empblk0 of=/dev/null bs=64k count=16 iflag=direct status=none 2>/dev/null || break
+	done
+	took=$(($(date +%s) - start))
+	emp_log "I/O failed after $i rounds, ${took}s"
+	emp_tap_check "I/O to the killed donor fails instead of hanging (${took}s)" test "$i" -lt 400
+	emp_tap_check "the device reports the donor lost" emp_wait_for "[ \$(cat /sys/block/empblk0/emp/donors_connected) = 0 ]" 60 1
+	emp_tap_check "later writes fail at once" bash -c "! timeout 20 dd if=/dev/zero of=/dev/empblk0 bs=4k count=1 oflag=direct status=none 2>/dev/null"
+	emp_tap_check "a clear message in the kernel log" bash -c "dmesg | grep -q 'empblk0: donor .* lost'"
+	emp_tap_check "remote_errors counted" test "$(cat /sys/block/empblk0/emp/remote_errors)" -gt 0
+	emp_tap_check "the guest still works" bash -c "echo alive >/tmp/x && grep -q alive /tmp/x"
+	emp_tap_check "the device can be destroyed" timeout 120 "$EMPCTL" destroy empblk0
+	emp_tap_check "the module unloads" timeout 60 rmmod empblk
+	;;
+*) emp_skip "needs two guests" ;;
+esac
+emp_rxe_down rxe0
+emp_tap_done
