@@ -46,8 +46,8 @@ compute)
 	S=/sys/block/empblk0/emp
 	show modprobe empblk
 	emp_sync_wait target-up 300
-	say "Create empblk0 on the donor's memory"
-	show "$EMPCTL" create empblk0 --mem-path "$EMP_PEER_IP:512:19675"
+	say "Create empblk0 on the donor's memory, with 16 MiB of local DRAM in front as a cache"
+	show "$EMPCTL" create empblk0 --mem-path "dram:16|$EMP_PEER_IP:512:19675"
 	show "$EMPCTL" list
 	swapoff -a 2>/dev/null
 	show mkswap /dev/empblk0 >/dev/null
@@ -72,8 +72,11 @@ compute)
 	say "What went where"
 	printf '%-28s %s\n' "swapped out (device writes)" "$(cat $S/write_bytes) bytes in $(cat $S/writes) requests"
 	printf '%-28s %s\n' "swapped in (device reads)" "$(cat $S/read_bytes) bytes in $(cat $S/reads) requests"
-	printf '%-28s %s\n' "held in local DRAM tier" "$(cat $S/dram_used_bytes) bytes (no DRAM cache in front of donors yet)"
-	printf '%-28s %s\n' "held on the donor" "$(cat $S/remote_bytes_in_use) bytes"
+	printf '%-28s %s\n' "DRAM cache" "$(cat $S/dram_used_bytes) of $(cat $S/dram_budget_bytes) bytes in use, $(cat $S/dram_dirty_bytes) not yet on the donor"
+	printf '%-28s %s\n' "  writes into DRAM" "$(cat $S/cache_write_hits) blocks ($(cat $S/cache_write_around) went around a full cache)"
+	printf '%-28s %s\n' "  reads from DRAM" "$(cat $S/cache_read_hits) blocks ($(cat $S/cache_read_misses) from the donor)"
+	printf '%-28s %s\n' "  written back" "$(cat $S/cache_writebacks) blocks"
+	printf '%-28s %s\n' "held on the donor" "$(cat $S/remote_bytes_in_use) bytes (2 MiB chunks)"
 	printf '%-28s %s\n' "remote errors" "$(cat $S/remote_errors)"
 	printf '%-28s %.1f s (TCG-emulated guests: slow in absolute terms)\n' "workload time" "$(echo "$end - $start" | bc)"
 	emp_sync_post swapped

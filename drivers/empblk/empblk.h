@@ -105,6 +105,13 @@ enum empblk_stat_item {
 	EMPBLK_STAT_ALLOC_DEFERRED,
 	EMPBLK_STAT_ALLOC_FAILURES,
 	EMPBLK_STAT_REMOTE_ERRORS,
+	EMPBLK_STAT_CACHE_READ_HITS,
+	EMPBLK_STAT_CACHE_READ_MISSES,
+	EMPBLK_STAT_CACHE_WRITE_HITS,
+	EMPBLK_STAT_CACHE_WRITE_AROUND,
+	EMPBLK_STAT_CACHE_EVICTIONS,
+	EMPBLK_STAT_CACHE_WRITEBACKS,
+	EMPBLK_STAT_CACHE_WRITEBACK_ERRORS,
 	EMPBLK_NR_STATS,
 };
 
@@ -243,6 +250,8 @@ enum empblk_donor_flags {
  * @nr_ioqs: entries in @ioqs
  * @max_sge: most SGEs in one RDMA READ or WRITE to this donor
  * @admin_lock: one admin exchange at a time; serialises chunk allocation
+ * @wbq: writeback queue, when the device has a DRAM cache (cm_id NULL
+ *	otherwise)
  * @tx: admin send buffer, DMA mapped at @tx_dma
  * @rx: admin receive buffer, DMA mapped at @rx_dma
  * @tx_dma: DMA address of @tx
@@ -268,6 +277,7 @@ struct empblk_donor {
 	struct empblk_rqueue admin;
 	struct empblk_rqueue *ioqs;
 	unsigned int nr_ioqs;
+	struct empblk_rqueue wbq;
 	u32 max_sge;
 
 	struct mutex admin_lock;	/* one admin exchange at a time */
@@ -300,6 +310,130 @@ struct empblk_remote {
 	unsigned int sb_shift;
 };
 
+/* DRAM cache entry state bits (struct empblk_centry.state) */
+#define EMPBLK_CE_VALID		BIT(0)	/* hashed: holds block @blk */
+#define EMPBLK_CE_DIRTY		BIT(1)	/* newer than the donors' copy */
+#define EMPBLK_CE_WB		BIT(2)	/* a writeback of it is in flight */
+
+/**
+ * struct empblk_centry - one block-sized slot of the DRAM cache
+ * @hash: link in empblk_cache.hash while valid
+ * @list: on the free, clean (LRU order) or dirty (FIFO) list; on none
+ *	while written back
+ * @blk: device block it holds, while valid
+ * @gen: bumped by every write into it; a writeback that started at an
+ *	older generation leaves the block dirty
+ * @state: EMPBLK_CE_* bits
+ */
+struct empblk_centry {
+	struct hlist_node hash;
+	struct list_head list;
+	unsigned long blk;
+	u32 gen;
+	u32 state;
+};
+
+struct empblk_wb;
+
+/**
+ * struct empblk_wbwr - one RDMA WRITE of a writeback
+ * @wr: the work request
+ * @cqe: its completion
+ * @wb: the writeback it belongs to
+ * @donor: index of the donor it goes to
+ */
+struct empblk_wbwr {
+	struct ib_rdma_wr wr;
+	struct ib_cqe cqe;
+	struct empblk_wb *wb;
+	unsigned int donor;
+};
+
+/**
+ * struct empblk_wb - a writeback slot: one block on its way to the donors
+ * @dev: device
+ * @e: the entry written back
+ * @gen: its generation when the writeback started
+ * @pending: work requests not yet completed
+ * @failed: one of them failed
+ * @free: link on empblk_cache.wb_free while unused
+ * @sges: one per page of the block
+ * @wrs: at most one per page of the block
+ */
+struct empblk_wb {
+	struct empblk_dev *dev;
+	struct empblk_centry *e;
+	u32 gen;
+	atomic_t pending;
+	bool failed;
+	struct list_head free;
+	struct ib_sge *sges;
+	struct empblk_wbwr *wrs;
+};
+
+/* writebacks in flight per device: up to 64 blocks, at most 8 MiB */
+static inline unsigned int empblk_cache_nr_wb(u32 block_size)
+{
+	return clamp_t(u32, SZ_8M / block_size, 4, 64);
+}
+
+/**
+ * struct empblk_cache - the DRAM tier as a write-back cache before donors
+ * @blk_shift: log2 of the block size, the caching unit
+ * @ppb: pages per block
+ * @nr: entries (blocks the cache holds)
+ * @entries: the entries
+ * @pages: @ppb pages per entry, allocated when the device is created
+ * @dma: their DMA addresses for the RDMA device (mapped to the device)
+ * @hash: block -> entry
+ * @hash_bits: log2 of the buckets in @hash
+ * @lock: protects the hash, the lists, the counters and every entry's
+ *	fields and data
+ * @free: unused entries
+ * @clean: valid entries the donors hold a copy of, least recently used
+ *	first: the ones evicted
+ * @dirty: entries newer than the donors' copy, oldest first: the ones
+ *	written back
+ * @nr_free: entries on @free
+ * @nr_dirty: entries on @dirty
+ * @nr_wb: writeback slots in use
+ * @wb_start: dirty entries above which writeback starts
+ * @wb_stop: dirty entries writeback brings the cache down to
+ * @wb_paused: discards in progress; no writeback starts while nonzero
+ * @wb_free: unused writeback slots
+ * @wbs: the writeback slots
+ * @nr_wbs: entries in @wbs
+ * @wb_work: the writeback worker
+ * @wb_idle: woken when @nr_wb drops to zero
+ */
+struct empblk_cache {
+	unsigned int blk_shift;
+	unsigned int ppb;
+	unsigned long nr;
+	struct empblk_centry *entries;
+	struct page **pages;
+	u64 *dma;
+	struct hlist_head *hash;
+	unsigned int hash_bits;
+
+	spinlock_t lock;	/* see above */
+	struct list_head free;
+	struct list_head clean;
+	struct list_head dirty;
+	unsigned long nr_free;
+	unsigned long nr_dirty;
+	unsigned int nr_wb;
+	unsigned long wb_start;
+	unsigned long wb_stop;
+	unsigned int wb_paused;
+	struct list_head wb_free;
+
+	struct empblk_wb *wbs;
+	unsigned int nr_wbs;
+	struct work_struct wb_work;
+	wait_queue_head_t wb_idle;
+};
+
 /**
  * struct empblk_dram - the local DRAM tier
  * @pages: device page index -> struct page. Lookups run under RCU; pages
@@ -330,6 +464,7 @@ struct empblk_dram {
  * struct empblk_dev - a live device
  * @dram: DRAM tier (read-mostly in the I/O path)
  * @remote: remote tier (no donors: DRAM only)
+ * @cache: DRAM cache in front of the remote tier, or NULL
  * @stats: per-CPU counters
  * @disk: the gendisk
  * @defer_lock: protects @defer_list
@@ -345,6 +480,7 @@ struct empblk_dev {
 	/* read-mostly in the I/O path */
 	struct empblk_dram dram;
 	struct empblk_remote remote;
+	struct empblk_cache *cache;
 	struct empblk_stats __percpu *stats;
 	struct gendisk *disk;
 
@@ -421,10 +557,36 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 void empblk_remote_discard(struct empblk_dev *dev, struct request *rq);
 enum blk_eh_timer_return empblk_remote_timeout(struct empblk_dev *dev,
 					       struct request *rq);
+int empblk_remote_writeback(struct empblk_dev *dev, struct empblk_wb *wb);
+void empblk_remote_fail_all(struct empblk_dev *dev, const char *why);
+
+/* cache.c */
+int empblk_cache_init(struct empblk_dev *dev, u64 mb);
+void empblk_cache_exit(struct empblk_dev *dev);
+u64 empblk_cache_rw(struct empblk_dev *dev, struct request *rq);
+void empblk_cache_discard_begin(struct empblk_dev *dev, u64 start, u64 end);
+void empblk_cache_discard_end(struct empblk_dev *dev);
+void empblk_cache_wb_end(struct empblk_wb *wb, bool ok);
 
 static inline bool empblk_has_remote(struct empblk_dev *dev)
 {
 	return dev->remote.nr_donors;
+}
+
+/* blocks of the DRAM cache a request touches (at most 33: see cache.c) */
+static inline unsigned int empblk_rq_blocks(struct empblk_dev *dev,
+					    struct request *rq)
+{
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	unsigned int shift = dev->cache->blk_shift;
+
+	return ((pos + blk_rq_bytes(rq) - 1) >> shift) - (pos >> shift) + 1;
+}
+
+/* donors with dram:MB in front: the DRAM tier is their cache */
+static inline bool empblk_wants_cache(const struct empblk_params *p)
+{
+	return p->spec.nr_donors && p->spec.dram_mb;
 }
 
 /* configfs.c */

@@ -107,6 +107,11 @@ int empblk_params_validate(const struct empblk_params *p, const char *name)
 		       name, p->subblock_size, p->block_size);
 		return -EINVAL;
 	}
+	if (empblk_wants_cache(p) && p->block_size > EMPBLK_REMOTE_MAX_BYTES) {
+		pr_err("%s: a DRAM cache in front of donors needs block_size <= %u (the largest request); it is %u\n",
+		       name, EMPBLK_REMOTE_MAX_BYTES, p->block_size);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -340,6 +345,8 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	 */
 	del_gendisk(dev->disk);
 	cancel_work_sync(&dev->defer_work);
+	/* writebacks in flight complete on the donors' queues */
+	empblk_cache_exit(dev);
 	/* before put_disk(): CM events during disconnect name the disk */
 	empblk_remote_exit(dev);
 	put_disk(dev->disk);
@@ -407,7 +414,8 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		goto out_free_index;
 	}
 
-	ret = empblk_dram_init(dev, p->spec.dram_mb);
+	/* with donors, dram:MB is their cache, set up once they are connected */
+	ret = empblk_dram_init(dev, p->spec.nr_donors ? 0 : p->spec.dram_mb);
 	if (ret)
 		goto out_free_stats;
 
@@ -449,11 +457,19 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	if (ret)
 		goto out_put_disk;
 
+	if (empblk_wants_cache(p)) {
+		ret = empblk_cache_init(dev, p->spec.dram_mb);
+		if (ret)
+			goto out_remote_exit;
+	}
+
 	ret = device_add_disk(NULL, disk, empblk_disk_groups);
 	if (ret)
-		goto out_remote_exit;
+		goto out_cache_exit;
 	return dev;
 
+out_cache_exit:
+	empblk_cache_exit(dev);
 out_remote_exit:
 	empblk_remote_exit(dev);
 out_put_disk:

@@ -66,7 +66,22 @@ static void empblk_donor_fail(struct empblk_donor *d, const char *why)
 		return;
 	for (i = 0; i < d->nr_ioqs; i++)
 		ib_modify_qp(d->ioqs[i].cm_id->qp, &attr, IB_QP_STATE);
+	if (d->wbq.cm_id)
+		ib_modify_qp(d->wbq.cm_id->qp, &attr, IB_QP_STATE);
 	ib_modify_qp(d->admin.cm_id->qp, &attr, IB_QP_STATE);
+}
+
+/**
+ * empblk_remote_fail_all() - give up on every donor of a device
+ * @dev: device whose queues all exist
+ * @why: for the log
+ */
+void empblk_remote_fail_all(struct empblk_dev *dev, const char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->remote.nr_donors; i++)
+		empblk_donor_fail(&dev->remote.donors[i], why);
 }
 
 /* Connection management */
@@ -186,7 +201,8 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 		.ver_major	= cpu_to_le16(EMP_PROTO_VER_MAJOR),
 		.ver_minor	= cpu_to_le16(EMP_PROTO_VER_MINOR),
 		.qid		= cpu_to_le16(qid),
-		.nr_io_queues	= cpu_to_le16(d->nr_ioqs),
+		.nr_io_queues	= cpu_to_le16(d->nr_ioqs +
+					      empblk_wants_cache(&dev->params)),
 		.queue_depth	= cpu_to_le32(dev->params.queue_depth),
 		.cookie		= cpu_to_le64(d->cookie),
 	};
@@ -448,12 +464,28 @@ static void empblk_remote_locate(struct empblk_remote *r, u64 pos,
 }
 
 /*
- * For a write: 0 if every chunk the request touches exists; -EAGAIN if
- * one must be allocated first (with @may_sleep false); or the error of
- * that allocation.
+ * Whether the DRAM cache served the part of the request at @pos: @served
+ * is empblk_cache_rw()'s bitmap of the request's blocks.
+ */
+static bool empblk_served(struct empblk_dev *dev, u64 served,
+			  struct request *rq, u64 pos)
+{
+	unsigned int shift;
+
+	if (!served)
+		return false;
+	shift = dev->cache->blk_shift;
+	return served & BIT_ULL((pos >> shift) -
+				(((u64)blk_rq_pos(rq) << SECTOR_SHIFT) >> shift));
+}
+
+/*
+ * For a write: 0 if every chunk the request's uncached part touches
+ * exists; -EAGAIN if one must be allocated first (with @may_sleep false);
+ * or the error of that allocation.
  */
 static int empblk_remote_prepare(struct empblk_dev *dev, struct request *rq,
-				 bool may_sleep)
+				 u64 served, bool may_sleep)
 {
 	struct empblk_remote *r = &dev->remote;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
@@ -466,6 +498,10 @@ static int empblk_remote_prepare(struct empblk_dev *dev, struct request *rq,
 		unsigned int di;
 		u64 doff;
 
+		if (empblk_served(dev, served, rq, pos)) {
+			pos = round_down(pos, sb) + sb;
+			continue;
+		}
 		empblk_remote_locate(r, pos, &di, &doff);
 		c = doff >> EMP_CHUNK_SHIFT;
 		/* pairs with empblk_donor_get_chunk()'s release */
@@ -549,7 +585,7 @@ static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
  * CPU stores into a buffer mapped for the device would be lost at unmap.
  */
 static void empblk_remote_zero_holes(struct empblk_dev *dev,
-				     struct request *rq)
+				     struct request *rq, u64 served)
 {
 	struct empblk_remote *r = &dev->remote;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
@@ -559,12 +595,15 @@ static void empblk_remote_zero_holes(struct empblk_dev *dev,
 	while (done < blk_rq_bytes(rq)) {
 		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
 				round_down(pos, sb) + sb - pos);
+		struct empblk_rchunk *rc;
 		unsigned int di;
 		u64 doff;
 
 		empblk_remote_locate(r, pos, &di, &doff);
+		rc = &r->donors[di].chunks[doff >> EMP_CHUNK_SHIFT];
 		/* pairs with empblk_donor_get_chunk()'s release */
-		if (!smp_load_acquire(&r->donors[di].chunks[doff >> EMP_CHUNK_SHIFT].id))
+		if (!smp_load_acquire(&rc->id) &&
+		    !empblk_served(dev, served, rq, pos))
 			empblk_zero_rq_range(rq, done, len);
 		pos += len;
 		done += len;
@@ -593,11 +632,20 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	u64 sb = 1ULL << r->sb_shift;
 	unsigned int nwr = 0, nsge = 0, i;
 	struct scatterlist *sg;
-	u64 sg_used = 0, done = 0;
+	u64 sg_used = 0, done = 0, served = 0;
 	int nents, n, ret;
 
+	if (dev->cache) {
+		served = empblk_cache_rw(dev, rq);
+		if (served == GENMASK_ULL(empblk_rq_blocks(dev, rq) - 1, 0)) {
+			/* all in DRAM */
+			empblk_complete_rq(dev, rq, BLK_STS_OK);
+			return 0;
+		}
+	}
+
 	if (is_write) {
-		ret = empblk_remote_prepare(dev, rq, may_sleep);
+		ret = empblk_remote_prepare(dev, rq, served, may_sleep);
 		if (ret == -EAGAIN)
 			return -EAGAIN;
 		if (ret) {
@@ -611,7 +659,7 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	}
 
 	if (!is_write)
-		empblk_remote_zero_holes(dev, rq);
+		empblk_remote_zero_holes(dev, rq, served);
 
 	sg_init_table(cmd->sgl, EMPBLK_REMOTE_MAX_SEGS);
 	nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
@@ -639,9 +687,11 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
 		/* pairs with empblk_donor_get_chunk(): addr, rkey valid */
 		id = smp_load_acquire(&rc->id);
-		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		if (empblk_served(dev, served, rq, pos))
+			id = 0;	/* copied from or to the cache already */
+		else if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
 			goto out_unmap_ioerr;
-		if (!id && is_write) {
+		if (!id && is_write && !empblk_served(dev, served, rq, pos)) {
 			/* a racing discard gave the chunk back: start over */
 			ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents,
 					rq_dma_dir(rq));
@@ -649,7 +699,7 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 			return -EAGAIN;
 		}
 		if (!id) {
-			/* never written: zeroed before mapping, no network */
+			/* never written, or cached: done before mapping */
 			for (left = len; left; ) {
 				u64 take = min_t(u64, left,
 						 sg_dma_len(sg) - sg_used);
@@ -745,6 +795,111 @@ out_unmap_ioerr:
 	return 0;
 }
 
+static void empblk_wb_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_wbwr *w = container_of(wc->wr_cqe, struct empblk_wbwr,
+					     cqe);
+	struct empblk_wb *wb = w->wb;
+
+	if (unlikely(wc->status != IB_WC_SUCCESS)) {
+		struct empblk_rqueue *q = cq->cq_context;
+
+		WRITE_ONCE(wb->failed, true);
+		if (wc->status != IB_WC_WR_FLUSH_ERR)
+			empblk_donor_mark_dead(q->donor,
+					       ib_wc_status_msg(wc->status));
+	}
+	if (atomic_dec_and_test(&wb->pending))
+		empblk_cache_wb_end(wb, !READ_ONCE(wb->failed));
+}
+
+/**
+ * empblk_remote_writeback() - write a cached block to its donors
+ * @dev: device with a DRAM cache
+ * @wb: writeback slot holding the entry (its data stable enough: a write
+ *	racing the transfer bumps the entry's generation and it stays dirty)
+ *
+ * Called by the writeback worker, which may sleep: donor chunks the block
+ * needs are allocated here. The block's pages go out as RDMA WRITEs on
+ * each donor's writeback queue, one per run of pages contiguous on a
+ * donor; the last completion calls empblk_cache_wb_end().
+ *
+ * Return: 0 once posted (the completion reports the outcome), or a
+ * negative errno, with nothing posted.
+ */
+int empblk_remote_writeback(struct empblk_dev *dev, struct empblk_wb *wb)
+{
+	struct empblk_remote *r = &dev->remote;
+	struct empblk_cache *c = dev->cache;
+	unsigned long first = (wb->e - c->entries) * c->ppb;
+	u64 pos = (u64)wb->e->blk << c->blk_shift;
+	struct empblk_wbwr *w = NULL;
+	unsigned int i, nwr = 0;
+	u64 next_raddr = 0;
+	u32 rkey = 0;
+	int ret;
+
+	for (i = 0; i < c->ppb; i++) {
+		struct empblk_rchunk *rc;
+		struct empblk_donor *d;
+		struct ib_sge *sge;
+		unsigned int di;
+		u64 doff, raddr;
+
+		/* a page never straddles subblocks: both are multiples of 4K */
+		empblk_remote_locate(r, pos + ((u64)i << PAGE_SHIFT), &di,
+				     &doff);
+		d = &r->donors[di];
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+			return -ENOTCONN;
+		ret = empblk_donor_get_chunk(d, doff >> EMP_CHUNK_SHIFT);
+		if (ret)
+			return ret;
+		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
+		raddr = rc->addr + (doff & (EMP_CHUNK_SIZE - 1));
+		ib_dma_sync_single_for_device(r->ibdev, c->dma[first + i],
+					      PAGE_SIZE, DMA_TO_DEVICE);
+		if (!w || w->donor != di || raddr != next_raddr ||
+		    rc->rkey != rkey || w->wr.wr.num_sge == d->max_sge) {
+			w = &wb->wrs[nwr++];
+			w->wb = wb;
+			w->donor = di;
+			w->cqe.done = empblk_wb_done;
+			w->wr.wr.wr_cqe = &w->cqe;
+			w->wr.wr.opcode = IB_WR_RDMA_WRITE;
+			w->wr.wr.send_flags = IB_SEND_SIGNALED;
+			w->wr.wr.sg_list = &wb->sges[i];
+			w->wr.wr.num_sge = 0;
+			w->wr.wr.next = NULL;
+			w->wr.remote_addr = raddr;
+			w->wr.rkey = rc->rkey;
+			rkey = rc->rkey;
+		}
+		sge = &wb->sges[i];
+		sge->addr = c->dma[first + i];
+		sge->length = PAGE_SIZE;
+		sge->lkey = d->pd->local_dma_lkey;
+		w->wr.wr.num_sge++;
+		next_raddr = raddr + PAGE_SIZE;
+	}
+
+	WRITE_ONCE(wb->failed, false);
+	atomic_set(&wb->pending, nwr);
+	for (i = 0; i < nwr; i++) {
+		struct empblk_donor *d = &r->donors[wb->wrs[i].donor];
+
+		ret = ib_post_send(d->wbq.cm_id->qp, &wb->wrs[i].wr.wr, NULL);
+		if (unlikely(ret)) {
+			WRITE_ONCE(wb->failed, true);
+			empblk_donor_mark_dead(d, "post failed");
+			if (atomic_sub_and_test(nwr - i, &wb->pending))
+				empblk_cache_wb_end(wb, false);
+			return 0;
+		}
+	}
+	return 0;
+}
+
 /**
  * empblk_remote_timeout() - a remote request outlived the queue's timeout
  * @dev: device
@@ -796,8 +951,10 @@ void empblk_remote_discard(struct empblk_dev *dev, struct request *rq)
 	unsigned int sb_per_chunk = EMP_CHUNK_SIZE >> r->sb_shift;
 	unsigned int di;
 
+	if (dev->cache)
+		empblk_cache_discard_begin(dev, start, end);
 	if (g1 <= g0)
-		return;
+		goto out_cache;
 	for (di = 0; di < r->nr_donors; di++) {
 		struct empblk_donor *d = &r->donors[di];
 		u64 c, cfirst, clast;
@@ -813,6 +970,9 @@ void empblk_remote_discard(struct empblk_dev *dev, struct request *rq)
 			cond_resched();
 		}
 	}
+out_cache:
+	if (dev->cache)
+		empblk_cache_discard_end(dev);
 }
 
 /* Setup and teardown */
@@ -849,6 +1009,7 @@ static void empblk_donor_disconnect(struct empblk_donor *d)
 	set_bit(EMPBLK_DONOR_DEAD, &d->flags);
 	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
 		empblk_rqueue_destroy(&d->ioqs[i]);
+	empblk_rqueue_destroy(&d->wbq);
 	empblk_rqueue_destroy(&d->admin);
 	if (d->rx_dma)
 		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
@@ -901,6 +1062,16 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 	for (i = 0; i < d->nr_ioqs; i++) {
 		ret = empblk_rqueue_connect(d, &d->ioqs[i], i + 1, send_wr, 0,
 					    d->max_sge);
+		if (ret)
+			return ret;
+	}
+	if (empblk_wants_cache(&dev->params)) {
+		/* writebacks: at most one WR per page of each block in flight */
+		u32 wb_wr = empblk_cache_nr_wb(dev->params.block_size) *
+			    (dev->params.block_size >> PAGE_SHIFT);
+
+		ret = empblk_rqueue_connect(d, &d->wbq, d->nr_ioqs + 1, wb_wr,
+					    0, d->max_sge);
 		if (ret)
 			return ret;
 	}

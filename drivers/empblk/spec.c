@@ -207,9 +207,6 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		entry = next;
 	}
 	kfree(cursor);
-	if (!ret && parsed->nr_donors && parsed->dram_mb)
-		ret = spec_err(-EOPNOTSUPP, name, copy,
-			       "a DRAM cache in front of donors is not supported by this version: use dram:MB or donors");
 	if (!ret) {
 		parsed->total_mb = parsed->dram_mb;
 		for (i = 0; i < parsed->nr_donors; i++)

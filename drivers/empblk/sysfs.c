@@ -58,6 +58,13 @@ EMPBLK_STAT_ATTR(nospace_errors, NOSPACE_ERRORS);
 EMPBLK_STAT_ATTR(alloc_deferred, ALLOC_DEFERRED);
 EMPBLK_STAT_ATTR(alloc_failures, ALLOC_FAILURES);
 EMPBLK_STAT_ATTR(remote_errors, REMOTE_ERRORS);
+EMPBLK_STAT_ATTR(cache_read_hits, CACHE_READ_HITS);
+EMPBLK_STAT_ATTR(cache_read_misses, CACHE_READ_MISSES);
+EMPBLK_STAT_ATTR(cache_write_hits, CACHE_WRITE_HITS);
+EMPBLK_STAT_ATTR(cache_write_around, CACHE_WRITE_AROUND);
+EMPBLK_STAT_ATTR(cache_evictions, CACHE_EVICTIONS);
+EMPBLK_STAT_ATTR(cache_writebacks, CACHE_WRITEBACKS);
+EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
 
 static ssize_t donors_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
@@ -129,6 +136,9 @@ static ssize_t dram_budget_bytes_show(struct device *d,
 {
 	struct empblk_dev *dev = to_empblk_dev(d);
 
+	if (dev->cache)
+		return sysfs_emit(buf, "%llu\n",
+				  (u64)dev->cache->nr << dev->cache->blk_shift);
 	return sysfs_emit(buf, "%llu\n",
 			  (u64)dev->dram.budget_pages << PAGE_SHIFT);
 }
@@ -138,12 +148,33 @@ static ssize_t dram_used_bytes_show(struct device *d,
 				    struct device_attribute *attr, char *buf)
 {
 	struct empblk_dev *dev = to_empblk_dev(d);
+	struct empblk_cache *c = dev->cache;
 
+	if (c)
+		return sysfs_emit(buf, "%llu\n",
+				  (u64)(c->nr - READ_ONCE(c->nr_free)) <<
+				  c->blk_shift);
 	return sysfs_emit(buf, "%llu\n",
 			  (u64)atomic_long_read(&dev->dram.used_pages) <<
 			  PAGE_SHIFT);
 }
 static DEVICE_ATTR_RO(dram_used_bytes);
+
+/* blocks in the DRAM cache not yet on the donors (being written back too) */
+static ssize_t dram_dirty_bytes_show(struct device *d,
+				     struct device_attribute *attr, char *buf)
+{
+	struct empblk_cache *c = to_empblk_dev(d)->cache;
+	u64 n = 0;
+
+	if (c) {
+		spin_lock_bh(&c->lock);
+		n = (u64)(c->nr_dirty + c->nr_wb) << c->blk_shift;
+		spin_unlock_bh(&c->lock);
+	}
+	return sysfs_emit(buf, "%llu\n", n);
+}
+static DEVICE_ATTR_RO(dram_dirty_bytes);
 
 static ssize_t reserve_pages_show(struct device *d,
 				  struct device_attribute *attr, char *buf)
@@ -161,6 +192,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_subblock_size.attr,
 	&dev_attr_dram_budget_bytes.attr,
 	&dev_attr_dram_used_bytes.attr,
+	&dev_attr_dram_dirty_bytes.attr,
 	&dev_attr_reserve_pages.attr,
 	&empblk_stat_attr_reads.attr.attr,
 	&empblk_stat_attr_writes.attr.attr,
@@ -174,6 +206,13 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_alloc_deferred.attr.attr,
 	&empblk_stat_attr_alloc_failures.attr.attr,
 	&empblk_stat_attr_remote_errors.attr.attr,
+	&empblk_stat_attr_cache_read_hits.attr.attr,
+	&empblk_stat_attr_cache_read_misses.attr.attr,
+	&empblk_stat_attr_cache_write_hits.attr.attr,
+	&empblk_stat_attr_cache_write_around.attr.attr,
+	&empblk_stat_attr_cache_evictions.attr.attr,
+	&empblk_stat_attr_cache_writebacks.attr.attr,
+	&empblk_stat_attr_cache_writeback_errors.attr.attr,
 	&dev_attr_donors.attr,
 	&dev_attr_donors_connected.attr,
 	&dev_attr_remote_bytes_in_use.attr,

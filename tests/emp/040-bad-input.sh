@@ -49,8 +49,7 @@ raw_reject mem_path "dram:1,,dram:2" "invalid argument" "empty entry"
 raw_reject mem_path "dram:99999999999" "invalid argument" "must be 1"
 raw_reject mem_path "10.0.0.300:64:7000" "invalid argument" "neither dram"
 raw_reject mem_path "10.0.0.1:64:70000" "invalid argument" "port"
-raw_reject mem_path "dram:16|10.0.0.1:64:7000" "not supported" "DRAM cache in front of donors"
-raw_reject mem_path "10.0.0.1:64:7000|dram:16" "not supported" "DRAM cache in front of donors"
+raw_reject mem_path "dram:16|dram:8|10.0.0.1:64:7000" "invalid argument" "more than one dram"
 raw_reject mem_path "/dev/nvme0n1:64:0" "not supported" "SSD tier"
 raw_reject block_size 3000 "invalid argument" "power of two"
 raw_reject block_size 65537 "invalid argument" "power of two"
@@ -114,7 +113,9 @@ ctl_reject "block-size 3000" "power of two" create empblk2 --mem-path dram:16 --
 ctl_reject "block-size 4M" "4096..2097152" create empblk2 --mem-path dram:16 --block-size 4M
 ctl_reject "subblock-size 256K" "4096..131072" create empblk2 --mem-path dram:16 --subblock-size 256K
 ctl_reject "block < subblock" "larger than block_size" create empblk2 --mem-path dram:16 --block-size 4K --subblock-size 64K
-ctl_reject "DRAM cache with a donor" "not supported" create empblk2 --mem-path "dram:16|10.0.0.1:64:7000"
+ctl_reject "DRAM cache with 256K blocks" "needs block_size <= 131072" create empblk2 --mem-path "dram:16|10.0.0.1:64:7000" --block-size 256K
+# no RDMA link in this guest: with a DRAM cache too, enable says so
+ctl_reject "DRAM cache, unreachable donor" "no route over RDMA" create empblk2 --mem-path "dram:16|10.0.0.1:64:7000"
 # no RDMA link in this guest: the donor cannot be reached, enable says so
 ctl_reject "unreachable donor" "no route over RDMA" create empblk2 --mem-path 10.0.0.1:64:7000
 ctl_reject "destroy of a missing device" "no such device" destroy empblk2

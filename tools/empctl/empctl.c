@@ -159,11 +159,12 @@ static int cmd_target_show(const struct cmd *c, int argc, char **argv);
 static int cmd_target_list(const struct cmd *c, int argc, char **argv);
 
 #define MEM_PATH_HELP \
-	"  --mem-path SPEC        backing tiers (required): dram:MB, or donors\n" \
+	"  --mem-path SPEC        backing tiers (required): dram:MB, donors\n" \
 	"                         IP:MB:PORT ([IPv6]:MB:PORT) separated by '|'\n" \
-	"                         or ',', striped across the donors; e.g.\n" \
-	"                         dram:512 or\n" \
-	"                         '10.0.0.1:1024:19675|10.0.0.2:1024:19675'\n"
+	"                         or ',' and striped across, or both (dram:MB\n" \
+	"                         is then a write-back cache before the\n" \
+	"                         donors); e.g. dram:512 or\n" \
+	"                         'dram:64|10.0.0.1:1024:19675|10.0.0.2:1024:19675'\n"
 
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,

@@ -488,7 +488,8 @@ t_target_help() {
 t_create_help_mem_path() {
 	run help create && expect_rc 0 && out_has "IP:MB:PORT" &&
 		out_has "separated by '|'" &&
-		out_has "'10.0.0.1:1024:19675|10.0.0.2:1024:19675'"
+		out_has "write-back cache" &&
+		out_has "'dram:64|10.0.0.1:1024:19675|10.0.0.2:1024:19675'"
 }
 
 t_target_missing_module() {
