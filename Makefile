@@ -21,7 +21,7 @@ endif
 
 KMAKE_FLAGS := W=1
 
-.PHONY: all modules empctl test-progs clean lint checkpatch sparse install help check-kdirs
+.PHONY: all modules empctl test-progs unit check-debug clean lint checkpatch sparse install help check-kdirs
 
 all: modules empctl test-progs
 
@@ -41,6 +41,12 @@ modules: check-kdirs
 			$(SRC_DIRS) $$out/ ; \
 		echo "  BUILD   $$kv"; \
 		$(MAKE) -C $$k M=$$out $(KMAKE_FLAGS) modules; \
+		if [ "$(PLANTED)" = y ]; then \
+			mkdir -p $$out/planted; \
+			rsync -a --delete tests/debug/planted/ $$out/planted/; \
+			echo "  BUILD   $$kv planted-bug module (debug lane self-test)"; \
+			$(MAKE) -C $$k M=$$out/planted modules; \
+		fi; \
 	done
 
 empctl:
@@ -57,6 +63,23 @@ $(BUILD)/tests/empprobe: tests/src/empprobe.c include/emp/emp-proto.h
 $(BUILD)/tests/%: tests/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# Userspace unit tests of the modules' pure logic (spec.c, spec.h),
+# compiled unchanged against the stand-in headers in tests/unit/shim.
+UNIT_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -I tests/unit/shim
+
+$(BUILD)/tests/unit-spec: tests/unit/test-spec.c drivers/empblk/spec.c \
+		drivers/empblk/spec.h drivers/empblk/spec_test_cases.h \
+		$(wildcard tests/unit/shim/linux/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test-spec.c drivers/empblk/spec.c
+
+unit: $(BUILD)/tests/unit-spec
+	$(BUILD)/tests/unit-spec
+
+# The debug-kernel lane: KASAN, lockdep, kmemleak and KUnit (tests/run-debug).
+check-debug:
+	tests/run-debug
 
 # Static checks: checkpatch --strict over every source file, and sparse
 # (C=2 rechecks every file) with W=1 on each kernel.

@@ -4,7 +4,8 @@
  *
  *   /sys/kernel/config/empblk/features     what this version understands
  *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
- *       mem_path size_mb block_size subblock_size queue_depth enable
+ *       mem_path size_mb block_size subblock_size queue_depth poll_queues
+ *       enable
  *
  * "enable" is the commit point. Every other attribute is immutable while
  * the device is enabled (EBUSY). All values are validated as they are
@@ -155,6 +156,16 @@ static int parse_queue_depth(const char *page, u32 *val, const char *name)
 	return 0;
 }
 
+static int parse_poll_queues(const char *page, u32 *val, const char *name)
+{
+	if (kstrtou32(page, 10, val) || *val > EMPBLK_MAX_POLL_QUEUES) {
+		pr_err("%s: poll_queues \"%.*s\" must be 0..%u\n", name,
+		       empblk_quote_len(page), page, EMPBLK_MAX_POLL_QUEUES);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static ssize_t empblk_cfg_block_size_show(struct config_item *item,
 					  char *page)
 {
@@ -198,6 +209,21 @@ static ssize_t empblk_cfg_queue_depth_store(struct config_item *item,
 	return cfg_u32_store(item, page, count, "queue_depth",
 			     &to_empblk_cfg(item)->params.queue_depth,
 			     parse_queue_depth);
+}
+
+static ssize_t empblk_cfg_poll_queues_show(struct config_item *item,
+					   char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.poll_queues);
+}
+
+static ssize_t empblk_cfg_poll_queues_store(struct config_item *item,
+					    const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "poll_queues",
+			     &to_empblk_cfg(item)->params.poll_queues,
+			     parse_poll_queues);
 }
 
 static ssize_t empblk_cfg_enable_show(struct config_item *item, char *page)
@@ -279,6 +305,7 @@ CONFIGFS_ATTR(empblk_cfg_, enable);
 CONFIGFS_ATTR(empblk_cfg_, block_size);
 CONFIGFS_ATTR(empblk_cfg_, subblock_size);
 CONFIGFS_ATTR(empblk_cfg_, queue_depth);
+CONFIGFS_ATTR(empblk_cfg_, poll_queues);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,
@@ -286,6 +313,7 @@ static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_block_size,
 	&empblk_cfg_attr_subblock_size,
 	&empblk_cfg_attr_queue_depth,
+	&empblk_cfg_attr_poll_queues,
 	&empblk_cfg_attr_enable,
 	NULL,
 };
@@ -337,6 +365,7 @@ static struct empblk_cfg *empblk_cfg_alloc(const char *name)
 	cfg->params.block_size = empblk_default_block_size;
 	cfg->params.subblock_size = empblk_default_subblock_size;
 	cfg->params.queue_depth = empblk_default_queue_depth;
+	cfg->params.poll_queues = empblk_default_poll_queues;
 	config_group_init_type_name(&cfg->group, name, &empblk_cfg_type);
 	return cfg;
 }
@@ -367,7 +396,7 @@ static ssize_t empblk_group_features_show(struct config_item *item,
 					  char *page)
 {
 	return sysfs_emit(page,
-			  "mem_path size_mb block_size subblock_size queue_depth enable\n");
+			  "mem_path size_mb block_size subblock_size queue_depth poll_queues enable\n");
 }
 
 CONFIGFS_ATTR_RO(empblk_group_, features);

@@ -28,47 +28,21 @@
 
 #include <emp/emp-proto.h>
 
+#include "spec.h"
+
 #define EMPBLK_NAME		"empblk"
 #define EMPBLK_MAX_DEVICES	1024
 #define EMPBLK_SPEC_MAX		512	/* bytes of a mem_path string */
-#define EMPBLK_MAX_MB		BIT_ULL(24)	/* 16 TiB per tier or device */
 
 #define EMPBLK_MIN_BLOCK	SZ_4K
 #define EMPBLK_MAX_BLOCK	SZ_2M
 #define EMPBLK_MIN_SUBBLOCK	SZ_4K
 #define EMPBLK_MAX_SUBBLOCK	SZ_128K
 #define EMPBLK_MAX_QUEUE_DEPTH	4096
+#define EMPBLK_MAX_POLL_QUEUES	64
 #define EMPBLK_MAX_RESERVE_PAGES	16384
 /* larger discards are done by the worker, where they may yield the CPU */
 #define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
-
-#define EMPBLK_MAX_DONORS	16
-
-/**
- * struct empblk_donor_spec - one IP:MB:PORT entry of a mem_path
- * @addr: donor address and port
- * @mb: memory to use on that donor, MiB
- */
-struct empblk_donor_spec {
-	struct sockaddr_storage addr;
-	u64 mb;
-};
-
-/**
- * struct empblk_spec - a parsed mem_path
- * @dram_mb: size of the local DRAM tier in MiB (0: none)
- * @nr_donors: number of donor entries
- * @donors: donor entries, in mem_path order
- * @total_mb: device capacity the tiers give, MiB: the DRAM size for a
- *	DRAM-only device; with donors, the donors' memory striped evenly
- *	(nr_donors times the smallest donor entry)
- */
-struct empblk_spec {
-	u64 dram_mb;
-	unsigned int nr_donors;
-	struct empblk_donor_spec donors[EMPBLK_MAX_DONORS];
-	u64 total_mb;
-};
 
 /**
  * struct empblk_params - everything a device is enabled with
@@ -78,6 +52,7 @@ struct empblk_spec {
  * @block_size: cache and fetch unit in bytes
  * @subblock_size: transfer and striping unit in bytes
  * @queue_depth: tags per hardware queue
+ * @poll_queues: extra hardware queues for polled I/O (HCTX_TYPE_POLL)
  */
 struct empblk_params {
 	struct empblk_spec spec;
@@ -86,6 +61,7 @@ struct empblk_params {
 	u32 block_size;
 	u32 subblock_size;
 	u32 queue_depth;
+	u32 poll_queues;
 };
 
 /*
@@ -112,6 +88,7 @@ enum empblk_stat_item {
 	EMPBLK_STAT_CACHE_EVICTIONS,
 	EMPBLK_STAT_CACHE_WRITEBACKS,
 	EMPBLK_STAT_CACHE_WRITEBACK_ERRORS,
+	EMPBLK_STAT_POLLED_COMPLETIONS,
 	EMPBLK_NR_STATS,
 };
 
@@ -153,12 +130,15 @@ struct empblk_cmd;
  * @wr: the work request
  * @cqe: its completion
  * @cmd: the request it belongs to
+ * @rc: the chunk it holds a reference on (the first WR of each piece),
+ *	or NULL
  * @donor: index of the donor it goes to
  */
 struct empblk_rwr {
 	struct ib_rdma_wr wr;
 	struct ib_cqe cqe;
 	struct empblk_cmd *cmd;
+	struct empblk_rchunk *rc;
 	unsigned int donor;
 };
 
@@ -169,6 +149,8 @@ struct empblk_rwr {
  * @pending: RDMA work requests not yet completed
  * @failed: one of them failed
  * @nents: scatterlist entries DMA mapped (0: not mapped)
+ * @holes: pieces of a read (one bit per subblock it touches) that no
+ *	chunk backs: zeroed once the pages are unmapped
  * @nwr: work requests posted for the request (0: none in flight); the
  *	timeout handler finds the donors a stuck request waits for here
  * @sgl: the request's pages, mapped for the RDMA device
@@ -183,6 +165,7 @@ struct empblk_cmd {
 	atomic_t pending;
 	bool failed;
 	int nents;
+	u64 holes;
 	struct scatterlist sgl[EMPBLK_REMOTE_MAX_SEGS];
 	struct ib_sge sges[EMPBLK_REMOTE_MAX_SGES];
 	struct empblk_rwr rwrs[EMPBLK_REMOTE_MAX_WRS];
@@ -194,11 +177,15 @@ struct empblk_cmd {
  * @rkey: remote key
  * @id: donor's handle; 0 while not allocated. Published with a release
  *	store after @addr and @rkey, read with an acquire load.
+ * @inflight: transfers using @addr and @rkey now (empblk_rchunk_get());
+ *	a discard clears @id, then waits for this to drop to 0 before
+ *	the donor frees the chunk
  */
 struct empblk_rchunk {
 	u64 addr;
 	u32 rkey;
 	u32 id;
+	atomic_t inflight;
 };
 
 struct empblk_donor;
@@ -523,6 +510,7 @@ static inline int empblk_quote_len(const char *buf)
 extern unsigned int empblk_default_block_size;
 extern unsigned int empblk_default_subblock_size;
 extern unsigned int empblk_default_queue_depth;
+extern unsigned int empblk_default_poll_queues;
 extern unsigned int empblk_reserve_pages;
 extern struct workqueue_struct *empblk_wq;
 
@@ -535,10 +523,6 @@ int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
 struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 				     unsigned int index);
 int empblk_dev_remove(struct empblk_dev *dev, bool orphan_if_busy);
-
-/* spec.c */
-int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
-		      char *norm, size_t normlen, const char *name);
 
 /* dram.c */
 int empblk_dram_init(struct empblk_dev *dev, u64 budget_mb);
@@ -559,6 +543,7 @@ enum blk_eh_timer_return empblk_remote_timeout(struct empblk_dev *dev,
 					       struct request *rq);
 int empblk_remote_writeback(struct empblk_dev *dev, struct empblk_wb *wb);
 void empblk_remote_fail_all(struct empblk_dev *dev, const char *why);
+int empblk_remote_poll(struct empblk_dev *dev, unsigned int hctx_idx);
 
 /* cache.c */
 int empblk_cache_init(struct empblk_dev *dev, u64 mb);

@@ -37,6 +37,11 @@ module_param_named(queue_depth, empblk_default_queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth,
 		 "Default tags per hardware queue, 1..4096. Default: 128");
 
+unsigned int empblk_default_poll_queues;
+module_param_named(poll_queues, empblk_default_poll_queues, uint, 0444);
+MODULE_PARM_DESC(poll_queues,
+		 "Default number of polled hardware queues (for io_uring IOPOLL), 0..64. Default: 0");
+
 unsigned int empblk_reserve_pages = 256;
 module_param_named(reserve_pages, empblk_reserve_pages, uint, 0444);
 MODULE_PARM_DESC(reserve_pages,
@@ -278,6 +283,46 @@ static int empblk_init_request(struct blk_mq_tag_set *set,
 	return 0;
 }
 
+/*
+ * Hardware queues: one per possible CPU for interrupt-driven I/O, then
+ * poll_queues more for polled I/O (as null_blk and nvme lay them out).
+ */
+static void empblk_map_queues(struct blk_mq_tag_set *set)
+{
+	struct empblk_dev *dev = set->driver_data;
+	unsigned int i, qoff = 0;
+
+	for (i = 0; i < set->nr_maps; i++) {
+		struct blk_mq_queue_map *map = &set->map[i];
+
+		switch (i) {
+		case HCTX_TYPE_DEFAULT:
+			map->nr_queues = nr_cpu_ids;
+			break;
+		case HCTX_TYPE_POLL:
+			map->nr_queues = dev->params.poll_queues;
+			break;
+		default:
+			map->nr_queues = 0;
+			continue;
+		}
+		map->queue_offset = qoff;
+		qoff += map->nr_queues;
+		blk_mq_map_queues(map);
+	}
+}
+
+/* Reap the completions of a polled queue's CQs (one per donor). */
+static int empblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
+{
+	struct empblk_dev *dev = hctx->queue->queuedata;
+
+	/* the DRAM tier completes inline: nothing is ever pending */
+	if (!empblk_has_remote(dev))
+		return 0;
+	return empblk_remote_poll(dev, hctx->queue_num);
+}
+
 /* Only remote requests can be stuck; the DRAM tier completes inline. */
 static enum blk_eh_timer_return empblk_timeout(struct request *rq)
 {
@@ -285,6 +330,12 @@ static enum blk_eh_timer_return empblk_timeout(struct request *rq)
 
 	if (!empblk_has_remote(dev))
 		return BLK_EH_RESET_TIMER;
+	/* a polled request nobody polls for any more: reap it here */
+	if (rq->mq_hctx->type == HCTX_TYPE_POLL) {
+		empblk_remote_poll(dev, rq->mq_hctx->queue_num);
+		if (blk_mq_request_completed(rq))
+			return BLK_EH_DONE;
+	}
 	return empblk_remote_timeout(dev, rq);
 }
 
@@ -292,6 +343,8 @@ static const struct blk_mq_ops empblk_mq_ops = {
 	.queue_rq	= empblk_queue_rq,
 	.init_request	= empblk_init_request,
 	.timeout	= empblk_timeout,
+	.map_queues	= empblk_map_queues,
+	.poll		= empblk_poll,
 };
 
 /* Open and release, ordered against teardown by disk->open_mutex. */
@@ -420,8 +473,9 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		goto out_free_stats;
 
 	dev->tag_set.ops = &empblk_mq_ops;
-	/* one hardware queue per CPU; blk_mq_map_queues() maps them 1:1 */
-	dev->tag_set.nr_hw_queues = nr_cpu_ids;
+	/* one hardware queue per CPU, then the polled ones */
+	dev->tag_set.nr_hw_queues = nr_cpu_ids + p->poll_queues;
+	dev->tag_set.nr_maps = p->poll_queues ? HCTX_MAX_TYPES : 1;
 	dev->tag_set.queue_depth = p->queue_depth;
 	dev->tag_set.numa_node = NUMA_NO_NODE;
 	/* the remote tier's scatterlist and work requests: only with donors */
@@ -541,6 +595,11 @@ static int __init empblk_check_params(void)
 	    empblk_default_queue_depth > EMPBLK_MAX_QUEUE_DEPTH) {
 		pr_err("queue_depth=%u must be 1..%u\n",
 		       empblk_default_queue_depth, EMPBLK_MAX_QUEUE_DEPTH);
+		return -EINVAL;
+	}
+	if (empblk_default_poll_queues > EMPBLK_MAX_POLL_QUEUES) {
+		pr_err("poll_queues=%u must be 0..%u\n",
+		       empblk_default_poll_queues, EMPBLK_MAX_POLL_QUEUES);
 		return -EINVAL;
 	}
 	if (empblk_reserve_pages > EMPBLK_MAX_RESERVE_PAGES) {

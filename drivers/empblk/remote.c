@@ -247,8 +247,11 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 		goto out_destroy;
 	}
 
+	/* I/O queues past one per CPU serve polled hardware queues */
 	q->cq = ib_alloc_cq(d->ibdev, q, send_wr + recv_wr + 2,
-			    qid % d->ibdev->num_comp_vectors, IB_POLL_SOFTIRQ);
+			    qid % d->ibdev->num_comp_vectors,
+			    qid > nr_cpu_ids && qid <= d->nr_ioqs ?
+			    IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
 	if (IS_ERR(q->cq)) {
 		ret = PTR_ERR(q->cq);
 		q->cq = NULL;
@@ -444,6 +447,15 @@ static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 	id = rc->id;
 	if (id) {
 		WRITE_ONCE(rc->id, 0);
+		/*
+		 * Order the store before reading the references; pairs with
+		 * empblk_rchunk_get(). New transfers now see no chunk; wait
+		 * for those in flight (bounded: they complete, fail or time
+		 * out) before the donor frees and unregisters the memory.
+		 */
+		smp_mb();
+		while (atomic_read(&rc->inflight))
+			usleep_range(50, 200);
 		atomic_long_dec(&d->chunks_in_use);
 		/* a failed free only leaks until the session ends */
 		empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp);
@@ -456,11 +468,7 @@ static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 static void empblk_remote_locate(struct empblk_remote *r, u64 pos,
 				 unsigned int *donor, u64 *doff)
 {
-	u64 g = pos >> r->sb_shift;
-	u64 sb_off = pos & ((1ULL << r->sb_shift) - 1);
-
-	*donor = do_div(g, r->nr_donors);
-	*doff = (g << r->sb_shift) | sb_off;
+	empblk_stripe_locate(pos, r->sb_shift, r->nr_donors, donor, doff);
 }
 
 /*
@@ -517,7 +525,69 @@ static int empblk_remote_prepare(struct empblk_dev *dev, struct request *rq,
 	return 0;
 }
 
-/* All work requests of @cmd are done: unmap and end the request. */
+/* Zero the part of the request's data at [off, off + len). */
+static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
+{
+	struct req_iterator iter;
+	struct bio_vec bvec;
+	u64 at = 0;
+
+	rq_for_each_segment(bvec, rq, iter) {
+		u64 s = max(at, off), e = min(at + bvec.bv_len, off + len);
+
+		if (s < e) {
+			void *p = bvec_kmap_local(&bvec);
+
+			memset(p + (s - at), 0, e - s);
+			kunmap_local(p);
+		}
+		at += bvec.bv_len;
+		if (at >= off + len)
+			break;
+	}
+}
+
+/*
+ * Zero the pieces of a read no write has reached (cmd->holes, one bit per
+ * subblock the request touches). Runs after the pages are unmapped: with
+ * bounce buffering, CPU stores into a buffer mapped for the device would
+ * be lost at unmap.
+ */
+static void empblk_remote_zero_holes(struct empblk_dev *dev,
+				     struct empblk_cmd *cmd)
+{
+	struct request *rq = cmd->rq;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 sb = 1ULL << dev->remote.sb_shift;
+	u64 done = 0, zeroed = 0;
+	unsigned int i;
+
+	for (i = 0; done < blk_rq_bytes(rq); i++) {
+		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
+				round_down(pos, sb) + sb - pos);
+
+		if (cmd->holes & BIT_ULL(i)) {
+			empblk_zero_rq_range(rq, done, len);
+			zeroed += len;
+		}
+		pos += len;
+		done += len;
+	}
+	empblk_stat_add(dev, EMPBLK_STAT_UNWRITTEN_READS,
+			DIV_ROUND_UP(zeroed, PAGE_SIZE));
+}
+
+/* Drop the chunk references of the first @nwr work requests of @cmd. */
+static void empblk_cmd_put_chunks(struct empblk_cmd *cmd, unsigned int nwr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nwr; i++)
+		if (cmd->rwrs[i].rc)
+			atomic_dec(&cmd->rwrs[i].rc->inflight);
+}
+
+/* All work requests of @cmd are done (or none was needed): end it. */
 static void empblk_remote_finish(struct empblk_dev *dev,
 				 struct empblk_cmd *cmd)
 {
@@ -526,8 +596,11 @@ static void empblk_remote_finish(struct empblk_dev *dev,
 	ib_dma_unmap_sg(dev->remote.ibdev, cmd->sgl, cmd->nents,
 			rq_dma_dir(rq));
 	cmd->nents = 0;
+	empblk_cmd_put_chunks(cmd, cmd->nwr);
 	WRITE_ONCE(cmd->nwr, 0);
 	if (!READ_ONCE(cmd->failed)) {
+		if (cmd->holes)
+			empblk_remote_zero_holes(dev, cmd);
 		empblk_complete_rq(dev, rq, BLK_STS_OK);
 		return;
 	}
@@ -557,70 +630,51 @@ static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
 		empblk_remote_finish(cmd->rq->q->queuedata, cmd);
 }
 
-/* Zero the part of the request's data at [off, off + len). */
-static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
+/*
+ * Take a reference on chunk @rc for a transfer: 0 if it is allocated (its
+ * addr and rkey valid until the reference is dropped), -ENOENT if not.
+ * The reference is what empblk_donor_put_chunk() waits for before the
+ * donor frees the chunk, so a discard never frees memory under a transfer.
+ */
+static int empblk_rchunk_get(struct empblk_rchunk *rc)
 {
-	struct req_iterator iter;
-	struct bio_vec bvec;
-	u64 at = 0;
-
-	rq_for_each_segment(bvec, rq, iter) {
-		u64 s = max(at, off), e = min(at + bvec.bv_len, off + len);
-
-		if (s < e) {
-			void *p = bvec_kmap_local(&bvec);
-
-			memset(p + (s - at), 0, e - s);
-			kunmap_local(p);
-		}
-		at += bvec.bv_len;
-		if (at >= off + len)
-			break;
-	}
+	atomic_inc(&rc->inflight);
+	/* order the increment before the id load; pairs with put_chunk */
+	smp_mb__after_atomic();
+	/* pairs with empblk_donor_get_chunk()'s release: addr, rkey valid */
+	if (smp_load_acquire(&rc->id))
+		return 0;
+	atomic_dec(&rc->inflight);
+	return -ENOENT;
 }
 
-/*
- * A read of space no write has reached returns zeroes without the network.
- * Zero those parts before the pages are DMA mapped: with bounce buffering,
- * CPU stores into a buffer mapped for the device would be lost at unmap.
- */
-static void empblk_remote_zero_holes(struct empblk_dev *dev,
-				     struct request *rq, u64 served)
+/* Skip @len bytes of the mapped scatterlist at *@sg, *@sg_used. */
+static void empblk_sg_skip(struct scatterlist **sg, u64 *sg_used, u64 len)
 {
-	struct empblk_remote *r = &dev->remote;
-	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
-	u64 sb = 1ULL << r->sb_shift;
-	u64 done = 0;
+	while (len) {
+		u64 take = min_t(u64, len, sg_dma_len(*sg) - *sg_used);
 
-	while (done < blk_rq_bytes(rq)) {
-		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
-				round_down(pos, sb) + sb - pos);
-		struct empblk_rchunk *rc;
-		unsigned int di;
-		u64 doff;
-
-		empblk_remote_locate(r, pos, &di, &doff);
-		rc = &r->donors[di].chunks[doff >> EMP_CHUNK_SHIFT];
-		/* pairs with empblk_donor_get_chunk()'s release */
-		if (!smp_load_acquire(&rc->id) &&
-		    !empblk_served(dev, served, rq, pos))
-			empblk_zero_rq_range(rq, done, len);
-		pos += len;
-		done += len;
+		len -= take;
+		*sg_used += take;
+		if (*sg_used == sg_dma_len(*sg)) {
+			*sg = sg_next(*sg);
+			*sg_used = 0;
+		}
 	}
 }
 
 /**
- * empblk_remote_rw() - serve a read or write from the donors
+ * empblk_remote_rw() - serve a read or write from the DRAM cache and donors
  * @dev: device
  * @rq: request, already started
  * @hctx_idx: hardware queue, which selects the I/O queue of each donor
  * @may_sleep: called from the worker, which may allocate chunks
  *
  * Return: 0 when the request is taken care of (posted, completing from
- * the CQ, or already completed), or -EAGAIN, with the request untouched,
- * when a write needs a donor chunk allocated first: the caller defers it
- * to the worker, which calls again with @may_sleep.
+ * the CQ, or already completed), or -EAGAIN, with the request untouched
+ * (beyond what the DRAM cache took, which is idempotent), when a write
+ * needs a donor chunk allocated first: the caller defers it to the
+ * worker, which calls again with @may_sleep.
  */
 int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		     unsigned int hctx_idx, bool may_sleep)
@@ -630,7 +684,7 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	bool is_write = rq_data_dir(rq) == WRITE;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 sb = 1ULL << r->sb_shift;
-	unsigned int nwr = 0, nsge = 0, i;
+	unsigned int nwr = 0, nsge = 0, piece, i;
 	struct scatterlist *sg;
 	u64 sg_used = 0, done = 0, served = 0;
 	int nents, n, ret;
@@ -658,9 +712,6 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		}
 	}
 
-	if (!is_write)
-		empblk_remote_zero_holes(dev, rq, served);
-
 	sg_init_table(cmd->sgl, EMPBLK_REMOTE_MAX_SEGS);
 	nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
 	n = ib_dma_map_sg(r->ibdev, cmd->sgl, nents, rq_dma_dir(rq));
@@ -670,9 +721,10 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	}
 	cmd->nents = nents;
 	cmd->failed = false;
+	cmd->holes = 0;
 	sg = cmd->sgl;
 
-	while (done < blk_rq_bytes(rq)) {
+	for (piece = 0; done < blk_rq_bytes(rq); piece++) {
 		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
 				round_down(pos, sb) + sb - pos);
 		struct empblk_rwr *rwr;
@@ -680,38 +732,32 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		struct empblk_rchunk *rc;
 		unsigned int di;
 		u64 doff, left, rem;
-		u32 id;
 
+		if (empblk_served(dev, served, rq, pos)) {
+			/* copied from or to the DRAM cache already */
+			empblk_sg_skip(&sg, &sg_used, len);
+			goto next;
+		}
 		empblk_remote_locate(r, pos, &di, &doff);
 		d = &r->donors[di];
 		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
-		/* pairs with empblk_donor_get_chunk(): addr, rkey valid */
-		id = smp_load_acquire(&rc->id);
-		if (empblk_served(dev, served, rq, pos))
-			id = 0;	/* copied from or to the cache already */
-		else if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
-			goto out_unmap_ioerr;
-		if (!id && is_write && !empblk_served(dev, served, rq, pos)) {
-			/* a racing discard gave the chunk back: start over */
-			ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents,
-					rq_dma_dir(rq));
-			cmd->nents = 0;
-			return -EAGAIN;
-		}
-		if (!id) {
-			/* never written, or cached: done before mapping */
-			for (left = len; left; ) {
-				u64 take = min_t(u64, left,
-						 sg_dma_len(sg) - sg_used);
-
-				left -= take;
-				sg_used += take;
-				if (sg_used == sg_dma_len(sg)) {
-					sg = sg_next(sg);
-					sg_used = 0;
-				}
+		if (empblk_rchunk_get(rc)) {
+			if (is_write) {
+				/* a racing discard gave the chunk back */
+				empblk_cmd_put_chunks(cmd, nwr);
+				ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents,
+						rq_dma_dir(rq));
+				cmd->nents = 0;
+				return -EAGAIN;
 			}
+			/* never written: zeroes, after unmapping */
+			cmd->holes |= BIT_ULL(piece);
+			empblk_sg_skip(&sg, &sg_used, len);
 			goto next;
+		}
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags)) {
+			atomic_dec(&rc->inflight);
+			goto out_unmap_ioerr;
 		}
 
 		/* one WR per piece, split further if it needs too many SGEs */
@@ -722,9 +768,14 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 			struct ib_sge *sge;
 
 			if (!rwr || rwr->wr.wr.num_sge == d->max_sge) {
-				if (nwr == EMPBLK_REMOTE_MAX_WRS)
+				if (nwr == EMPBLK_REMOTE_MAX_WRS) {
+					if (!rwr)
+						atomic_dec(&rc->inflight);
 					goto out_unmap_ioerr;
+				}
+				/* the piece's first WR holds the reference */
 				rwr = &cmd->rwrs[nwr++];
+				rwr->rc = left == len ? rc : NULL;
 				rwr->cmd = cmd;
 				rwr->donor = di;
 				rwr->cqe.done = empblk_remote_done;
@@ -757,10 +808,8 @@ next:
 	}
 
 	if (!nwr) {
-		/* all zeroes: complete now */
-		ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents, rq_dma_dir(rq));
-		cmd->nents = 0;
-		empblk_complete_rq(dev, rq, BLK_STS_OK);
+		/* all zeroes (or cached): complete now */
+		empblk_remote_finish(dev, cmd);
 		return 0;
 	}
 
@@ -785,6 +834,7 @@ next:
 	return 0;
 
 out_unmap_ioerr:
+	empblk_cmd_put_chunks(cmd, nwr);
 	ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents, rq_dma_dir(rq));
 	cmd->nents = 0;
 	pr_err_ratelimited("%s: %s at sector %llu fails: its donor is disconnected\n",
@@ -901,6 +951,28 @@ int empblk_remote_writeback(struct empblk_dev *dev, struct empblk_wb *wb)
 }
 
 /**
+ * empblk_remote_poll() - reap completions of a polled hardware queue
+ * @dev: device
+ * @hctx_idx: a hardware queue of type HCTX_TYPE_POLL
+ *
+ * Its I/O queue on every donor has a CQ that only this polls.
+ *
+ * Return: work completions reaped.
+ */
+int empblk_remote_poll(struct empblk_dev *dev, unsigned int hctx_idx)
+{
+	struct empblk_remote *r = &dev->remote;
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < r->nr_donors; i++)
+		n += ib_process_cq_direct(r->donors[i].ioqs[hctx_idx].cq, -1);
+	if (n)
+		empblk_stat_add(dev, EMPBLK_STAT_POLLED_COMPLETIONS, n);
+	return n;
+}
+
+/**
  * empblk_remote_timeout() - a remote request outlived the queue's timeout
  * @dev: device
  * @rq: the request
@@ -957,14 +1029,11 @@ void empblk_remote_discard(struct empblk_dev *dev, struct request *rq)
 		goto out_cache;
 	for (di = 0; di < r->nr_donors; di++) {
 		struct empblk_donor *d = &r->donors[di];
-		u64 c, cfirst, clast;
+		u64 c, c0, c1;
 
-		/* donor-local subblocks of this donor inside [g0, g1) */
-		cfirst = DIV_ROUND_UP_ULL(g0 > di ? g0 - di : 0, r->nr_donors);
-		clast = g1 > di ? DIV_ROUND_UP_ULL(g1 - di, r->nr_donors) : 0;
-		/* chunks whose every subblock is in [cfirst, clast) */
-		for (c = DIV_ROUND_UP_ULL(cfirst, sb_per_chunk);
-		     (c + 1) * sb_per_chunk <= clast && c < d->nr_chunks; c++) {
+		empblk_stripe_chunks_covered(g0, g1, di, r->nr_donors,
+					     sb_per_chunk, &c0, &c1);
+		for (c = c0; c < c1 && c < d->nr_chunks; c++) {
 			if (READ_ONCE(d->chunks[c].id))
 				empblk_donor_put_chunk(d, c);
 			cond_resched();
@@ -1038,7 +1107,7 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 					dev->remote.nr_donors,
 					EMP_CHUNK_SIZE >> 20);
 	d->chunks = vzalloc(array_size(d->nr_chunks, sizeof(*d->chunks)));
-	d->nr_ioqs = nr_cpu_ids;
+	d->nr_ioqs = nr_cpu_ids + dev->params.poll_queues;
 	d->ioqs = kcalloc(d->nr_ioqs, sizeof(*d->ioqs), GFP_KERNEL);
 	mutex_init(&d->admin_lock);
 	if (!d->chunks || !d->ioqs)

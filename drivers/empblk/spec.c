@@ -12,29 +12,30 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "empblk.h"
+#include "spec.h"
 
 #define EMPBLK_SPEC_HELP "expected dram:MB, IP:MB:PORT or /dev/DEV:MB:OFFSET"
 
 static __printf(4, 5) int spec_err(int err, const char *name,
 				   const char *spec, const char *fmt, ...)
 {
-	struct va_format vaf;
+	char why[160];
 	va_list args;
 
 	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	pr_err("%s: invalid mem_path \"%s\": %pV\n", name, spec, &vaf);
+	vsnprintf(why, sizeof(why), fmt, args);
 	va_end(args);
+	pr_err("%s: invalid mem_path \"%s\": %s\n", name, spec, why);
 	return err;
 }
 
 /* A size in MiB: decimal, 1..EMPBLK_MAX_MB. */
 static int spec_parse_mb(const char *s, u64 *mb)
 {
-	if (kstrtou64(s, 10, mb))
-		return -EINVAL;
+	int ret = kstrtou64(s, 10, mb);
+
+	if (ret)
+		return ret;	/* -ERANGE for a number too large */
 	if (*mb == 0 || *mb > EMPBLK_MAX_MB)
 		return -ERANGE;
 	return 0;
@@ -159,7 +160,7 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		      char *norm, size_t normlen, const char *name)
 {
 	struct empblk_spec *parsed;
-	char *copy, *cursor, *entry;
+	char *copy, *trimmed, *cursor, *entry;
 	u64 min_mb = U64_MAX;
 	unsigned int i;
 	size_t len;
@@ -179,14 +180,14 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		ret = -ENOMEM;
 		goto out_free_parsed;
 	}
-	strim(copy);
-	if (!*copy) {
+	trimmed = strim(copy);
+	if (!*trimmed) {
 		pr_err("%s: empty mem_path (%s)\n", name, EMPBLK_SPEC_HELP);
 		ret = -EINVAL;
 		goto out_free_copy;
 	}
 	/* the original, for messages; @norm is only written on success */
-	cursor = kstrdup(copy, GFP_KERNEL);
+	cursor = kstrdup(trimmed, GFP_KERNEL);
 	if (!cursor) {
 		ret = -ENOMEM;
 		goto out_free_copy;
@@ -198,10 +199,10 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		if (next)
 			*next++ = '\0';
 		if (!*entry) {
-			ret = spec_err(-EINVAL, name, copy, "empty entry");
+			ret = spec_err(-EINVAL, name, trimmed, "empty entry");
 			break;
 		}
-		ret = spec_parse_entry(entry, parsed, name, copy);
+		ret = spec_parse_entry(entry, parsed, name, trimmed);
 		if (ret)
 			break;
 		entry = next;
@@ -214,13 +215,13 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		if (parsed->nr_donors)
 			parsed->total_mb = min_mb * parsed->nr_donors;
 		if (parsed->total_mb > EMPBLK_MAX_MB) {
-			ret = spec_err(-EINVAL, name, copy,
+			ret = spec_err(-EINVAL, name, trimmed,
 				       "tiers add up to more than %llu MiB",
 				       EMPBLK_MAX_MB);
 			goto out_free_copy;
 		}
 		*spec = *parsed;
-		strscpy(norm, copy, normlen);
+		strscpy(norm, trimmed, normlen);
 	}
 out_free_copy:
 	kfree(copy);

@@ -65,6 +65,7 @@ EMPBLK_STAT_ATTR(cache_write_around, CACHE_WRITE_AROUND);
 EMPBLK_STAT_ATTR(cache_evictions, CACHE_EVICTIONS);
 EMPBLK_STAT_ATTR(cache_writebacks, CACHE_WRITEBACKS);
 EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
+EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
 
 static ssize_t donors_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
@@ -213,6 +214,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_cache_evictions.attr.attr,
 	&empblk_stat_attr_cache_writebacks.attr.attr,
 	&empblk_stat_attr_cache_writeback_errors.attr.attr,
+	&empblk_stat_attr_polled_completions.attr.attr,
 	&dev_attr_donors.attr,
 	&dev_attr_donors_connected.attr,
 	&dev_attr_remote_bytes_in_use.attr,

@@ -81,6 +81,19 @@ compute)
 	emp_sync_post striped
 	emp_sync_wait checked 300
 	emp_tap_check "remote_bytes_in_use counts the chunks" test "$(cat /sys/block/empblk0/emp/remote_bytes_in_use)" -gt 0
+	# discards racing writes into the same chunks: a discard must not let
+	# the donor free memory a transfer is still using
+	fio --name=race --filename=/dev/empblk0 --direct=1 --ioengine=libaio --iodepth=8 \
+		--bs=4k --rw=randwrite --offset=32M --size=4M --time_based --runtime=20 \
+		--randrepeat=0 >/dev/null 2>&1 &
+	fio_pid=$!
+	n=0
+	while kill -0 $fio_pid 2>/dev/null; do
+		blkdiscard -o $((32 << 20)) -l $((4 << 20)) /dev/empblk0 && n=$((n + 1))
+	done
+	wait $fio_pid
+	emp_tap_check "$n discards raced writes to their chunks: no remote error, both donors connected" \
+		bash -c "[ \$(cat /sys/block/empblk0/emp/remote_errors) = 0 ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 2 ] && [ $n -gt 5 ]"
 	emp_tap_check "blkdiscard of the whole device" blkdiscard /dev/empblk0
 	emp_tap_check "remote_bytes_in_use back to 0" test "$(cat /sys/block/empblk0/emp/remote_bytes_in_use)" = 0
 	emp_sync_post discarded

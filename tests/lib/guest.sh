@@ -170,23 +170,33 @@ emp_require_empctl() {
 # and wait until its port is ACTIVE. Also loads the user-space access modules
 # (ib_uverbs, rdma_ucm) so that librdmacm programs (rping) work.
 emp_rxe_up() {
-	local dev=${1:-eth0} name=${2:-rxe0}
-	modprobe rdma_rxe || emp_fail "modprobe rdma_rxe failed"
+	local dev=${1:-eth0} name=${2:-rxe0} type=${EMP_TEST_RDMA:-rxe}
+	# EMP_TEST_RDMA=siw (the debug lane's iWARP pass): soft-iWARP instead
+	case $type in
+	rxe) modprobe rdma_rxe || emp_fail "modprobe rdma_rxe failed" ;;
+	siw)
+		modprobe siw 2>/dev/null || [[ -d /sys/module/siw ]] ||
+			emp_skip "soft-iWARP (siw) is not built for this kernel"
+		name=siw${name#rxe}
+		;;
+	*) emp_fail "EMP_TEST_RDMA=$type: want rxe or siw" ;;
+	esac
+	_emp_rdma_link=$name
 	modprobe -q ib_uverbs 2>/dev/null
 	modprobe -q rdma_ucm 2>/dev/null
 	ip link set "$dev" up
 	if ! rdma link show "$name/1" >/dev/null 2>&1; then
-		rdma link add "$name" type rxe netdev "$dev" || emp_fail "rdma link add $name type rxe netdev $dev failed"
+		rdma link add "$name" type "$type" netdev "$dev" || emp_fail "rdma link add $name type $type netdev $dev failed"
 	fi
 	emp_wait_for "rdma link show $name/1 2>/dev/null | grep -q 'state ACTIVE'" 30 ||
 		emp_fail "$name did not become ACTIVE: $(rdma link show 2>&1)"
 	emp_wait_for "[ -e /dev/infiniband/rdma_cm ]" 10 || emp_fail "/dev/infiniband/rdma_cm missing"
-	emp_log "rdma link $name on $dev is ACTIVE"
+	emp_log "rdma link $name ($type) on $dev is ACTIVE"
 }
 
-# emp_rxe_down [NAME=rxe0]
+# emp_rxe_down [NAME=rxe0]: the link emp_rxe_up made
 emp_rxe_down() {
-	rdma link delete "${1:-rxe0}" 2>/dev/null || true
+	rdma link delete "${_emp_rdma_link:-${1:-rxe0}}" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------

@@ -111,9 +111,13 @@ vm_discover_kernels() {
 vm_debug_deb() {
 	local deb=${EMP_DEBUG_KERNEL_DEB:-}
 	if [[ -z $deb ]]; then
-		local d=$EMP_REPO/../shared/kernels f
-		for f in "$d"/linux-image-*-empdbg_*.deb; do
-			[[ -f $f ]] && deb=$f
+		# a shared prebuilt kernel, else one tests/debug/build-kernel made
+		local d f
+		for d in "$EMP_REPO/../shared/kernels" "$EMP_CACHE/debug-kernel"; do
+			for f in "$d"/linux-image-*-empdbg_*.deb; do
+				[[ -f $f ]] && deb=$f
+			done
+			[[ -n $deb ]] && break
 		done
 	fi
 	[[ -n $deb && -f $deb ]] || return 1
@@ -308,7 +312,8 @@ vm_modtree() { # the tree prepared by vm_prepare_modtree for kver
 vm_our_modules() {
 	local kver=$1 b=$EMP_REPO/build/$1
 	[[ -d $b ]] || return 0
-	find "$b" -name '*.ko' -type f -not -path '*/.tmp*' 2>/dev/null | sort
+	# the debug lane's planted-bug module is loaded by path, never by name
+	find "$b" -name '*.ko' -type f -not -path '*/.tmp*' -not -path '*/planted/*' 2>/dev/null | sort
 }
 
 vm_prepare_modtree() {

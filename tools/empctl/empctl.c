@@ -169,7 +169,7 @@ static int cmd_target_list(const struct cmd *c, int argc, char **argv);
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "NAME --mem-path SPEC [--block-size SIZE] [--subblock-size SIZE]\n"
-	  "                     [--size SIZE] [--queue-depth N]",
+	  "                     [--size SIZE] [--queue-depth N] [--poll-queues N]",
 	  "Create device NAME (empblk<N>), configure it and enable it.",
 	  MEM_PATH_HELP
 	  "  --block-size SIZE      cache and fetch unit, e.g. 64K\n"
@@ -177,6 +177,8 @@ static const struct cmd cmds[] = {
 	  "  --size SIZE            capacity with a K, M, G or T suffix\n"
 	  "                         (none: MiB); default: sum of the tiers\n"
 	  "  --queue-depth N        tags per hardware queue\n"
+	  "  --poll-queues N        hardware queues for polled I/O (io_uring\n"
+	  "                         IOPOLL), 0..64\n"
 	  "  -h, --help             show this help\n"
 	  "Unset options keep the module defaults. On any error the device\n"
 	  "is removed again.\n" },
@@ -536,6 +538,7 @@ static const struct setting {
 	{ "block-size",    "block_size",    true },
 	{ "subblock-size", "subblock_size", true },
 	{ "queue-depth",   "queue_depth",   true },
+	{ "poll-queues",   "poll_queues",   true },
 	{ NULL,            "enable",        false },
 };
 

@@ -85,7 +85,7 @@ mkport() {
 make_tree() {
 	rm -rf "$T/tree"
 	mkdir -p "$CFG" "$BLK" "$T/tree/devices"
-	echo "mem_path size_mb block_size subblock_size queue_depth enable" \
+	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues enable" \
 		>"$CFG/features"
 	mkattrs "$CFG/empblk0" enable=1 mem_path=dram:512 size_mb=0 \
 		block_size=65536 subblock_size=4096 queue_depth=128

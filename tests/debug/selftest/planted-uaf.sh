@@ -1,0 +1,9 @@
+#!/bin/bash
+# A use-after-free: KASAN must report it,
+# and the lane must fail the test on the report.
+# kernels: debug
+# expect: fail dmesg
+. "$EMP_REPO/tests/lib/guest.sh"
+
+emp_tap_check "emp_planted bug=uaf loads" insmod "$EMP_REPO/build/$EMP_KVER/planted/emp_planted.ko" bug=uaf
+emp_tap_done

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Userspace unit tests of empblk's pure logic: drivers/empblk/spec.c and
+ * spec.h, compiled unchanged against the stand-in headers in shim/. The
+ * KUnit suite (drivers/empblk/spec_kunit.c) runs the same cases in the kernel.
+ * TAP output, exit status 1 if any case failed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "../../drivers/empblk/spec.h"
+#include "../../drivers/empblk/spec_test_cases.h"
+
+char shim_last_msg[512];
+
+static int n_run, n_failed;
+
+static void report(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	n_run++;
+	if (!ok)
+		n_failed++;
+	printf("%sok %d - ", ok ? "" : "not ", n_run);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+/* @s with newlines shown as \n, for one-line TAP descriptions */
+static const char *esc(const char *s)
+{
+	static char buf[4][600];
+	static int k;
+	char *o = buf[k++ % 4];
+	size_t i = 0;
+
+	for (; *s && i < sizeof(buf[0]) - 3; s++) {
+		if (*s == '\n') {
+			o[i++] = '\\';
+			o[i++] = 'n';
+		} else {
+			o[i++] = *s;
+		}
+	}
+	o[i] = '\0';
+	return o;
+}
+
+static void test_spec_case(const struct spec_case *c)
+{
+	struct empblk_spec spec;
+	char norm[512] = "untouched";
+	int ret;
+
+	memset(&spec, 0xa5, sizeof(spec));
+	shim_last_msg[0] = '\0';
+	ret = empblk_spec_parse(c->in, &spec, norm, sizeof(norm), "empblk9");
+	if (ret != c->ret) {
+		report(0, "mem_path \"%s\": returned %d, want %d (%s)", esc(c->in),
+		       ret, c->ret, esc(shim_last_msg));
+		return;
+	}
+	if (ret) {
+		int ok = strstr(shim_last_msg, c->msg) &&
+			 strstr(shim_last_msg, "empblk9: ") &&
+			 !strcmp(norm, "untouched");
+
+		report(ok, "mem_path \"%s\" rejected (%d): %s", esc(c->in), ret,
+		       shim_last_msg[0] ? esc(shim_last_msg) : "(no message)");
+		return;
+	}
+	report(spec.dram_mb == c->dram_mb && spec.nr_donors == c->nr_donors &&
+	       spec.total_mb == c->total_mb &&
+	       (!c->norm || !strcmp(norm, c->norm)),
+	       "mem_path \"%s\" accepted: dram %llu, donors %u, total %llu, \"%s\"",
+	       esc(c->in), (unsigned long long)spec.dram_mb, spec.nr_donors,
+	       (unsigned long long)spec.total_mb, norm);
+}
+
+/* a spec too long for the caller's buffer is refused whole */
+static void test_spec_too_long(void)
+{
+	struct empblk_spec spec;
+	char norm[10] = "untouched";
+	int ret = empblk_spec_parse("dram:12345", &spec, norm, sizeof(norm),
+				    "empblk9");
+
+	report(ret == -EINVAL && strstr(shim_last_msg, "longer than 9 bytes"),
+	       "a mem_path longer than the buffer is refused (%d: %s)", ret,
+	       esc(shim_last_msg));
+}
+
+static void test_donor_address(void)
+{
+	struct empblk_spec spec;
+	char norm[128];
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+	int ok;
+
+	ok = !empblk_spec_parse("10.1.2.3:64:19675|[fd00::2]:64:7",
+				&spec, norm, sizeof(norm), "empblk9");
+	sin = (const struct sockaddr_in *)&spec.donors[0].addr;
+	sin6 = (const struct sockaddr_in6 *)&spec.donors[1].addr;
+	ok = ok && sin->sin_family == AF_INET &&
+	     ntohs(sin->sin_port) == 19675 &&
+	     ntohl(sin->sin_addr.s_addr) == 0x0a010203 &&
+	     sin6->sin6_family == AF_INET6 && ntohs(sin6->sin6_port) == 7 &&
+	     sin6->sin6_addr.s6_addr[0] == 0xfd &&
+	     sin6->sin6_addr.s6_addr[15] == 2 &&
+	     spec.donors[0].mb == 64 && spec.donors[1].mb == 64;
+	report(ok, "donor addresses, ports and sizes are stored");
+}
+
+/* every byte of the device maps to exactly one donor byte */
+static void test_stripe_bijective(unsigned int sb_shift, unsigned int nr)
+{
+	const u64 sb = 1ULL << sb_shift, per_donor = 64 * sb;
+	unsigned char *seen = calloc(nr, per_donor / sb);
+	u64 g;
+	int ok = seen != NULL;
+
+	for (g = 0; ok && g < nr * (per_donor / sb); g++) {
+		unsigned int d, d2;
+		u64 off, off2;
+
+		empblk_stripe_locate(g * sb, sb_shift, nr, &d, &off);
+		empblk_stripe_locate(g * sb + sb - 1, sb_shift, nr, &d2, &off2);
+		ok = d < nr && d == g % nr && !(off & (sb - 1)) &&
+		     d2 == d && off2 == off + sb - 1 &&
+		     off < per_donor && !seen[d * (per_donor / sb) + off / sb]++;
+	}
+	free(seen);
+	report(ok, "striping over %u donors, %llu-byte subblocks, is one to one",
+	       nr, (unsigned long long)sb);
+}
+
+/* chunks_covered agrees with a brute-force check of every subblock */
+static void test_chunks_covered(unsigned int nr, unsigned int spc)
+{
+	unsigned int seed = 12345, i, d;
+	int ok = 1;
+
+	for (i = 0; ok && i < 2000; i++) {
+		u64 g0 = rand_r(&seed) % (nr * spc * 8);
+		u64 g1 = g0 + rand_r(&seed) % (nr * spc * 4);
+
+		for (d = 0; ok && d < nr; d++) {
+			u64 c0, c1, c;
+
+			empblk_stripe_chunks_covered(g0, g1, d, nr, spc, &c0, &c1);
+			for (c = 0; ok && c < 16; c++) {
+				/* chunk c of donor d: local sbs [c*spc, (c+1)*spc) */
+				u64 l, whole = 1;
+
+				for (l = c * spc; l < (c + 1) * spc; l++) {
+					u64 g = l * nr + d;
+
+					whole &= g >= g0 && g < g1;
+				}
+				ok = (c >= c0 && c < c1) == (int)whole;
+				if (!ok)
+					printf("# g [%llu, %llu) donor %u chunk %llu: covered %d, computed [%llu, %llu)\n",
+					       (unsigned long long)g0,
+					       (unsigned long long)g1, d,
+					       (unsigned long long)c, (int)whole,
+					       (unsigned long long)c0,
+					       (unsigned long long)c1);
+			}
+		}
+	}
+	report(ok, "discard frees exactly the chunks it covers (%u donors, %u subblocks per chunk)",
+	       nr, spc);
+}
+
+int main(void)
+{
+	size_t i;
+
+	printf("TAP version 13\n");
+	for (i = 0; i < sizeof(spec_cases) / sizeof(spec_cases[0]); i++)
+		test_spec_case(&spec_cases[i]);
+	test_spec_too_long();
+	test_donor_address();
+	test_stripe_bijective(12, 1);
+	test_stripe_bijective(12, 3);
+	test_stripe_bijective(17, 16);
+	test_chunks_covered(1, 4);
+	test_chunks_covered(2, 4);
+	test_chunks_covered(3, 8);
+	test_chunks_covered(16, 2);
+	printf("1..%d\n", n_run);
+	printf("%d passed, %d failed\n", n_run - n_failed, n_failed);
+	return n_failed ? 1 : 0;
+}
