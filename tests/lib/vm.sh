@@ -545,6 +545,12 @@ vm_prepare_kernel() {
 	vm_unlock
 	((rc == 0)) || return 1
 	_vm_run_vmlinuz=$(vm_kernel_dir "$kver")/boot/vmlinuz-$kver
+	# The debug kernel under TCG's "max" CPU boots with 5-level paging, and
+	# an interrupt during early CPU setup then makes KASAN report a wild
+	# access in the kernel's own IRQ code (seen at 1.2 s, intermittently):
+	# 4-level paging avoids that noise, which would fail any test.
+	_vm_run_cmdline=
+	vm_is_debug_kver "$kver" && _vm_run_cmdline=no5lvl
 	vm_probe_accel "$_vm_run_vmlinuz"
 	_vm_run_accel=$_vm_accel
 }
@@ -625,7 +631,7 @@ vm_start_guest() {
 		-m "$mem" -smp "$EMP_SMP" -display none -nodefaults -no-user-config -no-reboot
 		-serial "file:$resdir/console.log"
 		-kernel "$_vm_run_vmlinuz" -initrd "$_vm_run_initrd"
-		-append "$EMP_CMDLINE_BASE emp.init=$EMP_REPO/tests/lib/guest-init.sh $EMP_CMDLINE_EXTRA"
+		-append "$EMP_CMDLINE_BASE ${_vm_run_cmdline:-} emp.init=$EMP_REPO/tests/lib/guest-init.sh $EMP_CMDLINE_EXTRA"
 		-fsdev "local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap"
 		-device "virtio-9p-pci,fsdev=fsroot,mount_tag=emproot"
 		-fsdev "local,id=fsres,path=$resdir,security_model=none"

@@ -621,15 +621,26 @@ static int create_parse(const struct cmd *c, int argc, char **argv,
 	return CONTINUE;
 }
 
+/*
+ * Reads the features file of the configfs tree at @root into @features;
+ * false if there is none (an older module: let the kernel decide).
+ */
+static bool read_features(const char *root, char *path, size_t pathlen,
+			  char *features, size_t len)
+{
+	return path_join(path, pathlen, root, "features") == 0 &&
+	       read_attr(path, features, len) >= 0;
+}
+
 /* Refuses options the module does not list in its features file. */
 static int check_features(const char *const *values)
 {
 	char path[PATH_MAX], features[4096];
 	size_t i;
 
-	if (path_join(path, sizeof(path), configfs_root(), "features") < 0 ||
-	    read_attr(path, features, sizeof(features)) < 0)
-		return 0;	/* no features file: let the kernel decide */
+	if (!read_features(configfs_root(), path, sizeof(path), features,
+			   sizeof(features)))
+		return 0;
 	for (i = 0; i < ARRAY_SIZE(create_settings); i++) {
 		if (!values[i] || !create_settings[i].in_features ||
 		    word_in_list(features, create_settings[i].attr))
@@ -1390,9 +1401,9 @@ static int tstart_check_features(const char *const *values)
 	char path[PATH_MAX], features[4096];
 	size_t i;
 
-	if (path_join(path, sizeof(path), target_root(), "features") < 0 ||
-	    read_attr(path, features, sizeof(features)) < 0)
-		return 0;	/* no features file: let the kernel decide */
+	if (!read_features(target_root(), path, sizeof(path), features,
+			   sizeof(features)))
+		return 0;
 	for (i = 0; i < TS_COUNT; i++) {
 		if (!values[i] || word_in_list(features, tstart_settings[i].attr))
 			continue;

@@ -45,8 +45,15 @@ static noinline void planted_lock_inversion(void)
 
 static noinline void planted_leak(void)
 {
-	planted_leaked = kmalloc(1024, GFP_KERNEL);
-	/* forget the only reference: kmemleak finds it on its next scan */
+	int i;
+
+	/*
+	 * Forget the only reference to each: kmemleak finds them on its next
+	 * scan. Several, because a stale copy of a pointer on a stack that
+	 * kmemleak scans (a cached kernel stack, say) hides its object.
+	 */
+	for (i = 0; i < 16; i++)
+		WRITE_ONCE(planted_leaked, kmalloc(1024, GFP_KERNEL));
 	WRITE_ONCE(planted_leaked, NULL);
 }
 
