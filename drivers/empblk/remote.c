@@ -716,7 +716,12 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
 	n = ib_dma_map_sg(r->ibdev, cmd->sgl, nents, rq_dma_dir(rq));
 	if (!n) {
-		empblk_complete_rq(dev, rq, BLK_STS_RESOURCE);
+		/*
+		 * No mapping space now (bounce buffers, IOMMU): back-pressure,
+		 * not an error a swap-in would die of. Retry in a jiffy.
+		 */
+		blk_mq_requeue_request(rq, false);
+		blk_mq_delay_kick_requeue_list(rq->q, 1);
 		return 0;
 	}
 	cmd->nents = nents;

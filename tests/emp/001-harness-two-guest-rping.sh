@@ -1,6 +1,7 @@
 #!/bin/bash
-# Harness smoke test for the two-guest topology: soft-RoCE (rxe) on eth0 in
-# both guests, then rping from compute to donor over the UDP socket link.
+# Harness smoke test for the two-guest topology: soft-RoCE (rxe; soft-iWARP
+# with EMP_TEST_RDMA=siw) on eth0 in both guests, then rping from compute
+# to donor over the UDP socket link.
 # guests: 2
 # timeout: 300
 . "$EMP_REPO/tests/lib/guest.sh"
@@ -9,7 +10,7 @@ count=5
 command -v rping >/dev/null || emp_skip "rping not installed (rdmacm-utils)"
 
 emp_rxe_up eth0 rxe0
-emp_tap_ok "$EMP_ROLE: rxe0 on eth0 is ACTIVE"
+emp_tap_ok "$EMP_ROLE: $_emp_rdma_link on eth0 is ACTIVE"
 
 case $EMP_ROLE in
 donor)
