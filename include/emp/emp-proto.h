@@ -175,6 +175,7 @@ struct emp_msg_hdr {
  * @rkey: remote key of the chunk (CHUNK_ALLOC_RSP)
  * @addr: remote address of the chunk's first byte (CHUNK_ALLOC_RSP)
  * @len: chunk length in bytes (CHUNK_ALLOC_RSP)
+ * @rsvd0: zero (pads @budget_mb to 8 bytes)
  * @budget_mb: memory the donor may still give this session, MiB
  * @rsvd: zero
  */

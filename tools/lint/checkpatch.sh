@@ -1,16 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# checkpatch.pl --strict over every kernel source file of the project.
-# checkpatch comes from Debian's linux-source package (the header packages
-# do not ship it); it is unpacked once into .cache/.
+# checkpatch.pl --strict and kernel-doc -Wall over every kernel source file
+# of the project.
+# Both scripts come from Debian's linux-source package (the header packages
+# do not ship them); they are unpacked once into .cache/.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${EMP_CACHE:-$top/.cache}
 dir=$cache/checkpatch
 
-if [[ ! -x $dir/scripts/checkpatch.pl ]]; then
+if [[ ! -x $dir/scripts/checkpatch.pl || ! -f $dir/scripts/kernel-doc ]]; then
 	tarball=$(ls /usr/src/linux-source-6.12.tar.xz /usr/src/linux-source-6.1.tar.xz 2>/dev/null | head -n1 || true)
 	if [[ -z $tarball ]]; then
 		echo "checkpatch: apt-get install linux-source-6.12 first" >&2
@@ -19,7 +20,7 @@ if [[ ! -x $dir/scripts/checkpatch.pl ]]; then
 	mkdir -p "$dir"
 	tar -xJf "$tarball" -C "$dir" --strip-components=1 --wildcards \
 		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
-		'*/scripts/const_structs.checkpatch'
+		'*/scripts/const_structs.checkpatch' '*/scripts/kernel-doc'
 fi
 
 mapfile -t files < <(cd "$top" && git ls-files 'drivers/*.c' 'drivers/*.h' 'include/*.h' 2>/dev/null || \
@@ -44,8 +45,14 @@ for f in "${files[@]}"; do
 		fail=1
 	fi
 done
+# kernel-doc: every documented function, struct and member complete
+if ! out=$(perl "$dir/scripts/kernel-doc" -none -Wall "${files[@]}" 2>&1) || [[ -n $out ]]; then
+	echo "$out"
+	echo "kernel-doc: incomplete or malformed comments" >&2
+	fail=1
+fi
 if [[ $fail -ne 0 ]]; then
 	echo "checkpatch: problems found" >&2
 	exit 1
 fi
-echo "checkpatch: ${#files[@]} files clean"
+echo "checkpatch: ${#files[@]} files clean (checkpatch --strict, kernel-doc -Wall)"
