@@ -280,52 +280,26 @@ static ssize_t port_stat_show(struct config_item *item, char *page,
 			  atomic64_read(&to_emptgt_port(item)->stats[stat]));
 }
 
-static ssize_t emptgt_port_sessions_total_show(struct config_item *item,
-					       char *page)
-{
-	return port_stat_show(item, page, EMPTGT_STAT_SESSIONS_TOTAL);
-}
+/* one read-only file per counter of enum emptgt_port_stat */
+#define EMPTGT_PORT_STAT_ATTR(_name, _STAT)				\
+static ssize_t emptgt_port_##_name##_show(struct config_item *item,	\
+					  char *page)			\
+{									\
+	return port_stat_show(item, page, EMPTGT_STAT_##_STAT);		\
+}									\
+CONFIGFS_ATTR_RO(emptgt_port_, _name)
 
-static ssize_t emptgt_port_rejected_connects_show(struct config_item *item,
-						  char *page)
-{
-	return port_stat_show(item, page, EMPTGT_STAT_REJECTED_CONNECTS);
-}
-
-static ssize_t emptgt_port_bad_messages_show(struct config_item *item,
-					     char *page)
-{
-	return port_stat_show(item, page, EMPTGT_STAT_BAD_MESSAGES);
-}
-
-static ssize_t emptgt_port_chunks_allocated_show(struct config_item *item,
-						 char *page)
-{
-	return port_stat_show(item, page, EMPTGT_STAT_CHUNKS_ALLOCATED);
-}
-
-static ssize_t emptgt_port_chunks_freed_show(struct config_item *item,
-					     char *page)
-{
-	return port_stat_show(item, page, EMPTGT_STAT_CHUNKS_FREED);
-}
-
-static ssize_t emptgt_port_alloc_failures_show(struct config_item *item,
-					       char *page)
-{
-	return port_stat_show(item, page, EMPTGT_STAT_ALLOC_FAILURES);
-}
+EMPTGT_PORT_STAT_ATTR(sessions_total, SESSIONS_TOTAL);
+EMPTGT_PORT_STAT_ATTR(rejected_connects, REJECTED_CONNECTS);
+EMPTGT_PORT_STAT_ATTR(bad_messages, BAD_MESSAGES);
+EMPTGT_PORT_STAT_ATTR(chunks_allocated, CHUNKS_ALLOCATED);
+EMPTGT_PORT_STAT_ATTR(chunks_freed, CHUNKS_FREED);
+EMPTGT_PORT_STAT_ATTR(alloc_failures, ALLOC_FAILURES);
 
 CONFIGFS_ATTR_RO(emptgt_port_, listening);
 CONFIGFS_ATTR_RO(emptgt_port_, sessions);
 CONFIGFS_ATTR_RO(emptgt_port_, chunks_in_use);
 CONFIGFS_ATTR_RO(emptgt_port_, bytes_in_use);
-CONFIGFS_ATTR_RO(emptgt_port_, sessions_total);
-CONFIGFS_ATTR_RO(emptgt_port_, rejected_connects);
-CONFIGFS_ATTR_RO(emptgt_port_, bad_messages);
-CONFIGFS_ATTR_RO(emptgt_port_, chunks_allocated);
-CONFIGFS_ATTR_RO(emptgt_port_, chunks_freed);
-CONFIGFS_ATTR_RO(emptgt_port_, alloc_failures);
 
 static struct configfs_attribute *emptgt_port_attrs[] = {
 	&emptgt_port_attr_addr,
