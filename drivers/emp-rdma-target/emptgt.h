@@ -19,6 +19,7 @@
 
 #include <linux/configfs.h>
 #include <linux/inet.h>
+#include <linux/kobject.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -120,6 +121,8 @@ struct emptgt_queue;
  * @chunks: chunk id -> struct emptgt_chunk
  * @admin: the admin queue, NULL once it is gone
  * @queues: every queue of the session (emptgt_queue.entry)
+ * @nr_chunks: chunks registered for the client now
+ * @kobj: /sys/kernel/emp_target/sessions/<port>.<n>; owns the memory
  */
 struct emptgt_session {
 	struct kref ref;
@@ -133,6 +136,8 @@ struct emptgt_session {
 	struct xarray chunks;
 	struct emptgt_queue *admin;
 	struct list_head queues;
+	atomic_t nr_chunks;
+	struct kobject kobj;
 };
 
 /**
@@ -209,6 +214,13 @@ void emptgt_rdma_exit(void);
 /* configfs.c */
 int emptgt_configfs_init(void);
 void emptgt_configfs_exit(void);
+
+/* sysfs.c */
+int emptgt_sysfs_init(void);
+void emptgt_sysfs_exit(void);
+void emptgt_session_kobj_init(struct emptgt_session *sess);
+void emptgt_session_sysfs_add(struct emptgt_session *sess);
+void emptgt_session_sysfs_del(struct emptgt_session *sess);
 void emptgt_configfs_remove_device(struct ib_device *ibdev);
 
 #endif /* EMPTGT_H */

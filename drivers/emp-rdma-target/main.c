@@ -31,9 +31,12 @@ static int __init emptgt_init(void)
 	emptgt_wq = alloc_workqueue(EMPTGT_NAME, WQ_UNBOUND, 0);
 	if (!emptgt_wq)
 		return -ENOMEM;
-	ret = emptgt_rdma_init();
+	ret = emptgt_sysfs_init();
 	if (ret)
 		goto out_destroy_wq;
+	ret = emptgt_rdma_init();
+	if (ret)
+		goto out_sysfs_exit;
 	ret = emptgt_configfs_init();
 	if (ret)
 		goto out_rdma_exit;
@@ -41,6 +44,8 @@ static int __init emptgt_init(void)
 
 out_rdma_exit:
 	emptgt_rdma_exit();
+out_sysfs_exit:
+	emptgt_sysfs_exit();
 out_destroy_wq:
 	destroy_workqueue(emptgt_wq);
 	return ret;
@@ -51,6 +56,7 @@ static void __exit emptgt_exit(void)
 	/* configfs pins the module while any port exists */
 	emptgt_configfs_exit();
 	emptgt_rdma_exit();
+	emptgt_sysfs_exit();
 	destroy_workqueue(emptgt_wq);
 }
 

@@ -46,6 +46,7 @@ static void emptgt_chunk_destroy(struct emptgt_session *sess,
 	sg_free_table(&chunk->sgt);
 	kfree(chunk);
 	atomic64_dec(&sess->port->chunks_in_use);
+	atomic_dec(&sess->nr_chunks);
 }
 
 static void emptgt_chunk_free(struct emptgt_session *sess,
@@ -82,6 +83,7 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
 	atomic64_inc(&sess->port->chunks_in_use);
+	atomic_inc(&sess->nr_chunks);
 	ret = sg_alloc_table(&chunk->sgt, EMPTGT_PAGES_PER_CHUNK, GFP_KERNEL);
 	if (ret)
 		goto out_free;
@@ -155,11 +157,13 @@ static void emptgt_session_free(struct kref *ref)
 	struct emptgt_chunk *chunk;
 	unsigned long id;
 
+	/* waits for readers of its sysfs files */
+	emptgt_session_sysfs_del(sess);
 	xa_for_each(&sess->chunks, id, chunk)
 		emptgt_chunk_free(sess, chunk);
 	xa_destroy(&sess->chunks);
 	ib_dealloc_pd(sess->pd);
-	kfree(sess);
+	kobject_put(&sess->kobj);	/* frees the session */
 }
 
 static void emptgt_session_put(struct emptgt_session *sess)
@@ -183,6 +187,7 @@ static struct emptgt_session *emptgt_session_create(struct emptgt_port *port,
 		kfree(sess);
 		return ERR_PTR(ret);
 	}
+	emptgt_session_kobj_init(sess);
 	kref_init(&sess->ref);	/* the first (admin) queue's reference */
 	sess->port = port;
 	sess->cookie = cookie;
@@ -711,6 +716,7 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 		list_add_tail(&sess->entry, &port->sessions);
 		atomic_inc(&port->nr_sessions);
 		emptgt_stat_inc(port, EMPTGT_STAT_SESSIONS_TOTAL);
+		emptgt_session_sysfs_add(sess);
 	}
 	mutex_unlock(&port->sessions_lock);
 

@@ -32,12 +32,19 @@ donor)
 	emp_log "in use after random writes: p0 $a, p1 $b"
 	emp_tap_check "both donors hold memory ($a, $b bytes)" bash -c "[ $a -gt 0 ] && [ $b -gt 0 ]"
 	emp_tap_check "striping spreads: within 10% of each other" bash -c "d=\$(( $a > $b ? $a - $b : $b - $a )); [ \$((d * 10)) -le $(( a > b ? a : b )) ]"
+	# per client: one session directory per port, naming the client
+	for p in p0 p1; do
+		sd=$(ls -d /sys/kernel/emp_target/sessions/$p.* 2>/dev/null)
+		emp_tap_check "per-client state for $p: $(echo $sd | wc -w) session, peer $(cat $sd/peer 2>/dev/null), $(cat $sd/bytes_in_use 2>/dev/null) bytes, $(cat $sd/queues 2>/dev/null) queues" \
+			bash -c "[ \$(echo $sd | wc -w) = 1 ] && [ \$(cat $sd/peer) = $EMP_PEER_IP ] && [ \$(cat $sd/port) = $p ] && [ \$(cat $sd/bytes_in_use) = \$(cat $T/$p/bytes_in_use) ] && [ \$(cat $sd/chunks_in_use) = \$(cat $T/$p/chunks_in_use) ] && [ \$(cat $sd/queues) -ge 2 ] && [ -n \"\$(cat $sd/rdma_device)\" ]"
+	done
 	emp_sync_post checked
 
 	emp_sync_wait discarded 900
 	emp_tap_check "discard gave every chunk back (p0 $(in_use p0), p1 $(in_use p1))" bash -c "[ \$(cat $T/p0/bytes_in_use) = 0 ] && [ \$(cat $T/p1/bytes_in_use) = 0 ]"
 	emp_sync_wait done 900
 	emp_tap_check "sessions end when the device is destroyed" bash -c "[ \$(cat $T/p0/sessions) = 0 ] && [ \$(cat $T/p1/sessions) = 0 ]"
+	emp_tap_check "and their sysfs directories go" emp_wait_for "[ -z \"\$(ls /sys/kernel/emp_target/sessions)\" ]" 30 1
 	for p in 0 1; do rmdir $T/p$p; done
 	emp_tap_check "rmmod emp_rdma_target" rmmod emp_rdma_target
 	;;
