@@ -122,6 +122,9 @@ struct emptgt_queue;
  * @admin: the admin queue, NULL once it is gone
  * @queues: every queue of the session (emptgt_queue.entry)
  * @nr_chunks: chunks registered for the client now
+ * @chunk_order: page order of a chunk's pieces, so that a chunk fits in
+ *	one memory registration of the device (emptgt_chunk_order())
+ * @mr_page_size: page size of those registrations
  * @kobj: /sys/kernel/emp_target/sessions/<port>.<n>; owns the memory
  */
 struct emptgt_session {
@@ -137,6 +140,8 @@ struct emptgt_session {
 	struct emptgt_queue *admin;
 	struct list_head queues;
 	atomic_t nr_chunks;
+	unsigned int chunk_order;
+	unsigned int mr_page_size;
 	struct kobject kobj;
 };
 

@@ -42,7 +42,7 @@ static void emptgt_chunk_destroy(struct emptgt_session *sess,
 				chunk->sgt.orig_nents, DMA_BIDIRECTIONAL);
 	for_each_sg(chunk->sgt.sgl, sg, chunk->sgt.orig_nents, i)
 		if (sg_page(sg))
-			__free_page(sg_page(sg));
+			__free_pages(sg_page(sg), sess->chunk_order);
 	sg_free_table(&chunk->sgt);
 	kfree(chunk);
 	atomic64_dec(&sess->port->chunks_in_use);
@@ -67,6 +67,28 @@ static void emptgt_reg_done(struct ib_cq *cq, struct ib_wc *wc)
 }
 
 /*
+ * A chunk is registered as one MR, so that the client gets one rkey for
+ * it. A device takes at most max_fast_reg_page_list_len entries in one
+ * registration (siw: 256, rxe and most HCAs: more than a chunk's 512
+ * pages); with fewer, the chunk is made of higher-order pages, and the
+ * registration uses that page size where the device supports it (siw
+ * maps by scatterlist entry and ignores the page size).
+ */
+static void emptgt_chunk_order(struct emptgt_session *sess)
+{
+	u32 max = sess->ibdev->attrs.max_fast_reg_page_list_len;
+	unsigned int order = 0;
+
+	while (order < EMP_CHUNK_SHIFT - PAGE_SHIFT &&
+	       (EMPTGT_PAGES_PER_CHUNK >> order) > max)
+		order++;
+	sess->chunk_order = order;
+	sess->mr_page_size = PAGE_SIZE;
+	if (sess->ibdev->attrs.page_size_cap & (PAGE_SIZE << order))
+		sess->mr_page_size = PAGE_SIZE << order;
+}
+
+/*
  * Allocate, zero, map and register one chunk. Called from the admin
  * worker; the registration is posted on the admin QP and waited for (a QP
  * in error flushes it, so the wait always ends).
@@ -76,6 +98,7 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 	struct emptgt_session *sess = admin->sess;
 	struct ib_reg_wr reg_wr = {};
 	struct emptgt_chunk *chunk;
+	unsigned int pieces = EMPTGT_PAGES_PER_CHUNK >> sess->chunk_order;
 	struct scatterlist *sg;
 	int i, n, ret;
 
@@ -84,21 +107,22 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 		return ERR_PTR(-ENOMEM);
 	atomic64_inc(&sess->port->chunks_in_use);
 	atomic_inc(&sess->nr_chunks);
-	ret = sg_alloc_table(&chunk->sgt, EMPTGT_PAGES_PER_CHUNK, GFP_KERNEL);
+	ret = sg_alloc_table(&chunk->sgt, pieces, GFP_KERNEL);
 	if (ret)
 		goto out_free;
 	chunk->sgt.nents = 0;	/* not mapped yet */
 	for_each_sg(chunk->sgt.sgl, sg, chunk->sgt.orig_nents, i) {
 		/* a budget larger than the host can give fails, never OOMs */
-		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO |
-					       __GFP_NOWARN |
-					       __GFP_RETRY_MAYFAIL);
+		struct page *page = alloc_pages(GFP_KERNEL | __GFP_ZERO |
+						__GFP_NOWARN |
+						__GFP_RETRY_MAYFAIL,
+						sess->chunk_order);
 
 		if (!page) {
 			ret = -ENOMEM;
 			goto out_free;
 		}
-		sg_set_page(sg, page, PAGE_SIZE, 0);
+		sg_set_page(sg, page, PAGE_SIZE << sess->chunk_order, 0);
 	}
 	n = ib_dma_map_sg(sess->ibdev, chunk->sgt.sgl, chunk->sgt.orig_nents,
 			  DMA_BIDIRECTIONAL);
@@ -108,14 +132,14 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 	}
 	chunk->sgt.nents = n;
 
-	chunk->mr = ib_alloc_mr(sess->pd, IB_MR_TYPE_MEM_REG,
-				EMPTGT_PAGES_PER_CHUNK);
+	chunk->mr = ib_alloc_mr(sess->pd, IB_MR_TYPE_MEM_REG, pieces);
 	if (IS_ERR(chunk->mr)) {
 		ret = PTR_ERR(chunk->mr);
 		chunk->mr = NULL;
 		goto out_free;
 	}
-	if (ib_map_mr_sg(chunk->mr, chunk->sgt.sgl, n, NULL, PAGE_SIZE) != n) {
+	if (ib_map_mr_sg(chunk->mr, chunk->sgt.sgl, n, NULL,
+			 sess->mr_page_size) != n) {
 		ret = -EIO;
 		goto out_free;
 	}
@@ -192,6 +216,7 @@ static struct emptgt_session *emptgt_session_create(struct emptgt_port *port,
 	sess->port = port;
 	sess->cookie = cookie;
 	sess->ibdev = cm_id->device;
+	emptgt_chunk_order(sess);
 	memcpy(&sess->peer, &cm_id->route.addr.dst_addr, sizeof(sess->peer));
 	mutex_init(&sess->lock);
 	xa_init_flags(&sess->chunks, XA_FLAGS_ALLOC1);

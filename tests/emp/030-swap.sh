@@ -42,7 +42,7 @@ echo max >$CG/memory.swap.max 2>/dev/null
 w0=$(cat $S/writes)
 r0=$(cat $S/reads)
 emp_log "running memverify $WS_MB MiB with memory.max=$((WS_MB / 2))M"
-sh -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS_MB 100000 12345" >/tmp/mv.out 2>&1
+sh -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS_MB 40000 12345" >/tmp/mv.out 2>&1
 rc=$?
 cat /tmp/mv.out | sed 's/^/# /'
 emp_tap_check "memverify: 0 mismatched words (exit $rc)" test "$rc" = 0
@@ -57,7 +57,7 @@ emp_tap_check "no write failed" sh -c "[ \$(cat $S/nospace_errors) = 0 ] && [ \$
 # memory.high throttles instead of capping: same result expected
 echo max >$CG/memory.max
 echo $((WS_MB / 2))M >$CG/memory.high
-sh -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS_MB 50000 999" >/tmp/mv2.out 2>&1
+sh -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS_MB 20000 999" >/tmp/mv2.out 2>&1
 rc=$?
 emp_tap_check "memverify under memory.high: 0 mismatched words (exit $rc)" test "$rc" = 0
 rmdir $CG

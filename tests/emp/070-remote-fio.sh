@@ -71,16 +71,16 @@ compute)
 
 	"$EMPCTL" create empblk0 --mem-path "$D1" >/dev/null || emp_fail "create with one donor failed"
 	emp_tap_check "one donor: capacity 128 MiB, donor connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((128 << 20)) ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 1 ]"
-	for bs in 4k 64k 1m; do
-		emp_tap_check "one donor: fio randwrite+verify crc32c bs=$bs" fio_verify $bs 16M
+	for run in 4k:4M 64k:16M 1m:16M; do
+		emp_tap_check "one donor: fio randwrite+verify crc32c bs=${run%:*}" fio_verify ${run%:*} ${run#*:}
 	done
 	emp_tap_check "one donor: unwritten space reads zeroes" bash -c "dd if=/dev/empblk0 bs=1M skip=120 count=4 iflag=direct status=none | cmp -n $((4 << 20)) /dev/zero -"
 	"$EMPCTL" destroy empblk0 >/dev/null || emp_fail "destroy failed"
 
 	"$EMPCTL" create empblk0 --mem-path "$D1|$D2" --subblock-size 4K >/dev/null || emp_fail "create with two donors failed"
 	emp_tap_check "two donors: capacity 256 MiB, both connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((256 << 20)) ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 2 ]"
-	for bs in 4k 16k 256k 1m; do
-		emp_tap_check "two donors: fio randwrite+verify crc32c bs=$bs" fio_verify $bs 24M
+	for run in 4k:4M 16k:8M 256k:24M 1m:24M; do
+		emp_tap_check "two donors: fio randwrite+verify crc32c bs=${run%:*}" fio_verify ${run%:*} ${run#*:}
 	done
 	fio --name=spread --filename=/dev/empblk0 --direct=1 --ioengine=libaio --iodepth=16 \
 		--bs=4k --rw=randwrite --size=256M --io_size=8M --randrepeat=0 \

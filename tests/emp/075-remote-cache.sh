@@ -60,10 +60,11 @@ compute)
 	emp_sync_post small-written
 	emp_sync_wait small-checked 300
 
-	for bs in 4k 64k; do
-		emp_tap_check "fio randwrite+verify crc32c bs=$bs, 32 MiB through the 8 MiB cache" \
+	for run in 4k:16M 64k:32M; do
+		bs=${run%:*}
+		emp_tap_check "fio randwrite+verify crc32c bs=$bs, ${run#*:} through the 8 MiB cache" \
 			fio --name="c-$bs" --filename=/dev/empblk0 --direct=1 --ioengine=libaio \
-			--iodepth=16 --size=32M --offset=64M --bs=$bs --rw=randwrite \
+			--iodepth=16 --size=${run#*:} --offset=64M --bs=$bs --rw=randwrite \
 			--verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 \
 			--output-format=terse
 	done

@@ -40,13 +40,12 @@ compute)
 
 	"$EMPCTL" create empblk0 --mem-path "$D" --poll-queues 2 >/dev/null || emp_fail "create with poll queues failed"
 	emp_tap_check "the queue advertises polling" test "$(cat /sys/block/empblk0/queue/io_poll)" = 1
-	for run in 4k:8 64k:8 4k:1; do
-		bs=${run%:*}
-		qd=${run#*:}
+	for run in 4k:8:4M 64k:8:16M 4k:1:2M; do
+		IFS=: read -r bs qd size <<<"$run"
 		p0=$(cat $S/polled_completions)
 		emp_tap_check "fio io_uring IOPOLL randwrite+verify crc32c bs=$bs QD $qd" \
 			fio --name="p-$bs-$qd" --filename=/dev/empblk0 --direct=1 \
-			--ioengine=io_uring --hipri=1 --iodepth=$qd --size=16M --bs=$bs \
+			--ioengine=io_uring --hipri=1 --iodepth=$qd --size=$size --bs=$bs \
 			--rw=randwrite --verify=crc32c --verify_fatal=1 --do_verify=1 \
 			--randrepeat=0 --output-format=terse
 		emp_tap_check "bs=$bs QD $qd: completions reaped by polling ($(($(cat $S/polled_completions) - p0)))" \
@@ -60,7 +59,7 @@ compute)
 		test "$(cat /sys/block/empblk0/queue/io_poll)" = 0
 	emp_tap_check "and interrupt-driven I/O verifies" \
 		fio --name=np --filename=/dev/empblk0 --direct=1 --ioengine=io_uring \
-		--iodepth=8 --size=8M --bs=4k --rw=randwrite --verify=crc32c --verify_fatal=1 \
+		--iodepth=8 --size=4M --bs=4k --rw=randwrite --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 --randrepeat=0 --output-format=terse
 	emp_tap_check "with nothing polled" test "$(cat $S/polled_completions)" = 0
 	emp_tap_check "destroy" "$EMPCTL" destroy empblk0

@@ -46,7 +46,7 @@ compute)
 		echo $((WS * pct / 100))M >$CG/memory.max
 		w0=$(cat $S/writes)
 		r0=$(cat $S/reads)
-		bash -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS 4000 $pct" >/tmp/mv.out 2>&1
+		bash -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY $WS 2000 $pct" >/tmp/mv.out 2>&1
 		rc=$?
 		sed 's/^/# /' /tmp/mv.out
 		emp_tap_check "memory.max at $pct%: 0 mismatched words (exit $rc)" test "$rc" = 0
