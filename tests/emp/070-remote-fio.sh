@@ -3,7 +3,8 @@
 # guest, over rxe. fio crc32c verification with one donor and with two
 # (two ports of the donor guest, so two sessions, two protection domains),
 # bs 4K to 1M; striping spreads the in-use memory evenly; a discard gives
-# it all back; a donor that is not there is a clear error.
+# it all back; a donor that is not there is a clear error. Over siw
+# (EMP_TEST_RDMA=siw), an iWARP donor is refused with a clear message.
 # guests: 2
 # timeout: 1200
 # memory: 1536
@@ -25,6 +26,16 @@ donor)
 		echo 1 >$T/p$p/enable || emp_fail "cannot enable port p$p"
 	done
 	emp_sync_post target-up
+
+	if [[ ${EMP_TEST_RDMA:-rxe} == siw ]]; then
+		# empblk refuses iWARP (Documentation/testing.rst, known problems)
+		emp_sync_wait done 300
+		emp_tap_check "the refused client left nothing here" bash -c "[ \$(cat $T/p0/sessions) = 0 ] && [ \$(cat $T/p0/bytes_in_use) = 0 ]"
+		for p in 0 1; do rmdir $T/p$p; done
+		emp_tap_check "rmmod emp_rdma_target" rmmod emp_rdma_target
+		emp_rxe_down rxe0
+		emp_tap_done
+	fi
 
 	emp_sync_wait striped 900
 	a=$(in_use p0)
@@ -59,6 +70,16 @@ compute)
 	out=$("$EMPCTL" create empblk1 --mem-path "$EMP_PEER_IP:64:19999" 2>&1); rc=$?
 	echo "$out" | sed 's/^/# /'
 	emp_tap_check "a donor nobody listens on is refused (exit $rc)" bash -c "[ $rc = 1 ] && grep -q 'connection rejected\|cannot connect' <<<'$out' && [ ! -e /sys/block/empblk1 ]"
+
+	if [[ ${EMP_TEST_RDMA:-rxe} == siw ]]; then
+		out=$("$EMPCTL" create empblk0 --mem-path "$D1" 2>&1); rc=$?
+		echo "$out" | sed 's/^/# /'
+		emp_tap_check "an iWARP donor is refused with a clear message (exit $rc)" bash -c "[ $rc != 0 ] && grep -q 'iWARP device, which empblk does not support' <<<'$out' && [ ! -e /sys/block/empblk0 ]"
+		emp_sync_post done
+		emp_tap_check "rmmod empblk" rmmod empblk
+		emp_rxe_down rxe0
+		emp_tap_done
+	fi
 
 	fio_verify() {
 		local bs=$1 size=$2
