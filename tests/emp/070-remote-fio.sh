@@ -67,10 +67,6 @@ compute)
 	D1="$EMP_PEER_IP:128:19675"
 	D2="$EMP_PEER_IP:128:19676"
 
-	out=$("$EMPCTL" create empblk1 --mem-path "$EMP_PEER_IP:64:19999" 2>&1); rc=$?
-	echo "$out" | sed 's/^/# /'
-	emp_tap_check "a donor nobody listens on is refused (exit $rc)" bash -c "[ $rc = 1 ] && grep -q 'connection rejected\|cannot connect' <<<'$out' && [ ! -e /sys/block/empblk1 ]"
-
 	if [[ ${EMP_TEST_RDMA:-rxe} == siw ]]; then
 		out=$("$EMPCTL" create empblk0 --mem-path "$D1" 2>&1); rc=$?
 		echo "$out" | sed 's/^/# /'
@@ -80,6 +76,10 @@ compute)
 		emp_rxe_down rxe0
 		emp_tap_done
 	fi
+
+	out=$("$EMPCTL" create empblk1 --mem-path "$EMP_PEER_IP:64:19999" 2>&1); rc=$?
+	echo "$out" | sed 's/^/# /'
+	emp_tap_check "a donor nobody listens on is refused (exit $rc)" bash -c "[ $rc = 1 ] && grep -q 'connection rejected\|cannot connect' <<<'$out' && [ ! -e /sys/block/empblk1 ]"
 
 	fio_verify() {
 		local bs=$1 size=$2
