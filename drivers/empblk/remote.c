@@ -232,21 +232,20 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 		goto out_destroy;
 	}
 
-	/*
-	 * iWARP wants RDMA READ sinks registered with remote write access
-	 * (rdma_rw does it with a memory registration per READ); this
-	 * client reads into pages of the local DMA lkey, and over siw its
-	 * larger requests stall. Refuse rather than fail swap-ins later.
-	 */
-	if (rdma_protocol_iwarp(q->cm_id->device, q->cm_id->port_num)) {
-		pr_err("%s: donor %pISpc: %s is an iWARP device, which empblk does not support yet (use RoCE or InfiniBand)\n",
-		       empblk_rq_name(dev), &d->spec.addr,
-		       dev_name(&q->cm_id->device->dev));
-		ret = -EOPNOTSUPP;
-		goto out_destroy;
-	}
-
 	if (!d->ibdev) {
+		/*
+		 * iWARP wants RDMA READ sinks registered with remote write
+		 * access (rdma_rw registers memory for each READ); this client
+		 * reads into pages of the local DMA lkey, and over siw its
+		 * larger requests stall. Refuse now, not fail swap-ins later.
+		 */
+		if (rdma_protocol_iwarp(q->cm_id->device, q->cm_id->port_num)) {
+			pr_err("%s: donor %pISpc: %s is an iWARP device, which empblk does not support yet (use RoCE or InfiniBand)\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       dev_name(&q->cm_id->device->dev));
+			ret = -EOPNOTSUPP;
+			goto out_destroy;
+		}
 		d->ibdev = q->cm_id->device;
 		d->pd = ib_alloc_pd(d->ibdev, 0);
 		if (IS_ERR(d->pd)) {
