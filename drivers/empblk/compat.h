@@ -23,6 +23,7 @@
  * @max_discard_sectors: largest discard, in sectors (0: no discard)
  * @max_write_zeroes_sectors: largest write-zeroes, in sectors (0: none)
  * @discard_granularity: discard unit in bytes
+ * @virt_boundary_mask: segments may not have gaps at this boundary (0: none)
  * @write_cache: the device has a volatile write cache (accepts flushes)
  */
 struct empblk_limits {
@@ -33,6 +34,7 @@ struct empblk_limits {
 	unsigned int max_discard_sectors;
 	unsigned int max_write_zeroes_sectors;
 	unsigned int discard_granularity;
+	unsigned long virt_boundary_mask;
 	bool write_cache;
 };
 
@@ -51,6 +53,7 @@ empblk_compat_alloc_disk(struct blk_mq_tag_set *set,
 		.max_hw_discard_sectors	= el->max_discard_sectors,
 		.max_write_zeroes_sectors = el->max_write_zeroes_sectors,
 		.discard_granularity	= el->discard_granularity,
+		.virt_boundary_mask	= el->virt_boundary_mask,
 		/*
 		 * Non-rotational is the default since v6.11 (bd4a633b6f7c):
 		 * never set BLK_FEAT_ROTATIONAL. No BLK_FEAT_SYNCHRONOUS: a
@@ -82,6 +85,8 @@ empblk_compat_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_max_discard_sectors(q, el->max_discard_sectors);
 	blk_queue_max_write_zeroes_sectors(q, el->max_write_zeroes_sectors);
 	q->limits.discard_granularity = el->discard_granularity;
+	if (el->virt_boundary_mask)
+		blk_queue_virt_boundary(q, el->virt_boundary_mask);
 	/*
 	 * Before v6.11 a queue is rotational unless told otherwise, and swapon
 	 * only uses its SSD cluster allocator (SWP_SOLIDSTATE) on nonrot.

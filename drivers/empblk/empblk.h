@@ -89,6 +89,7 @@ enum empblk_stat_item {
 	EMPBLK_STAT_CACHE_WRITEBACKS,
 	EMPBLK_STAT_CACHE_WRITEBACK_ERRORS,
 	EMPBLK_STAT_POLLED_COMPLETIONS,
+	EMPBLK_STAT_READ_SINK_REGS,
 	EMPBLK_NR_STATS,
 };
 
@@ -122,6 +123,8 @@ enum empblk_dev_flags {
 #define EMPBLK_REMOTE_MAX_SGES	(2 * EMPBLK_REMOTE_MAX_SEGS + 1)
 /* one SGE per WR in the worst case (a device allowing only one) */
 #define EMPBLK_REMOTE_MAX_WRS	EMPBLK_REMOTE_MAX_SGES
+/* pages a request spans, and so the page list of a READ sink MR */
+#define EMPBLK_REMOTE_MAX_PAGES	(EMPBLK_REMOTE_MAX_SEGS + 1)
 
 struct empblk_cmd;
 
@@ -132,6 +135,7 @@ struct empblk_cmd;
  * @cmd: the request it belongs to
  * @rc: the chunk it holds a reference on (the first WR of each piece),
  *	or NULL
+ * @inv_mr: the READ sink MR this READ_WITH_INV invalidates, or NULL
  * @donor: index of the donor it goes to
  */
 struct empblk_rwr {
@@ -139,7 +143,33 @@ struct empblk_rwr {
 	struct ib_cqe cqe;
 	struct empblk_cmd *cmd;
 	struct empblk_rchunk *rc;
+	struct ib_mr *inv_mr;
 	unsigned int donor;
+};
+
+/**
+ * struct empblk_rmr - a read's sink registered for one donor
+ * @inv: LOCAL_INV of @mr, posted before @reg when its last use left it
+ *	valid (a failed transfer, or a device without READ_WITH_INV)
+ * @reg: the REG_MR work request
+ * @mr: from the I/O queue's pool (empblk_rqueue.sink_mrs)
+ * @q: that I/O queue
+ * @last: index in empblk_cmd.rwrs of the last READ into @mr
+ *
+ * iWARP puts a READ's sink on the wire as a steering tag, and the
+ * responder writes the data into it: the sink must be registered with
+ * remote write access, which the local DMA lkey does not have. Such a
+ * read registers the request's pages once per donor it reads from; every
+ * READ to that donor then has one SGE in the MR's address space, and the
+ * last one invalidates it (READ_WITH_INV). See rdma_rw.c, which does the
+ * same for nvmet and the other RDMA targets.
+ */
+struct empblk_rmr {
+	struct ib_send_wr inv;
+	struct ib_reg_wr reg;
+	struct ib_mr *mr;
+	struct empblk_rqueue *q;
+	unsigned int last;
 };
 
 /**
@@ -147,15 +177,18 @@ struct empblk_rwr {
  * @entry: link on empblk_dev.defer_list while deferred
  * @rq: the request (for the worker)
  * @pending: RDMA work requests not yet completed
- * @failed: one of them failed
+ * @failed: NULL, or why the first of them failed (a static string)
  * @nents: scatterlist entries DMA mapped (0: not mapped)
  * @holes: pieces of a read (one bit per subblock it touches) that no
  *	chunk backs: zeroed once the pages are unmapped
  * @nwr: work requests posted for the request (0: none in flight); the
  *	timeout handler finds the donors a stuck request waits for here
+ * @nmr: entries of @rmrs holding an MR
  * @sgl: the request's pages, mapped for the RDMA device
  * @sges: local segments of the work requests
  * @rwrs: the work requests
+ * @rmrs: READ sink registrations, one per donor a read goes to, on donors
+ *	that need them (empblk_donor.reg_sinks)
  */
 struct empblk_cmd {
 	struct list_head entry;
@@ -163,12 +196,14 @@ struct empblk_cmd {
 	unsigned int nwr;
 	/* remote tier only from here on (cmd_size) */
 	atomic_t pending;
-	bool failed;
+	const char *failed;
 	int nents;
+	unsigned int nmr;
 	u64 holes;
 	struct scatterlist sgl[EMPBLK_REMOTE_MAX_SEGS];
 	struct ib_sge sges[EMPBLK_REMOTE_MAX_SGES];
 	struct empblk_rwr rwrs[EMPBLK_REMOTE_MAX_WRS];
+	struct empblk_rmr rmrs[EMPBLK_MAX_DONORS];
 };
 
 /**
@@ -199,6 +234,9 @@ struct empblk_donor;
  * @cm_done: signalled when connection setup reaches its next state
  * @cm_error: result of the last connection step
  * @rej_status: emp_status the donor rejected us with, or -1
+ * @sink_mrs: pool of READ sink MRs, one per tag (I/O queues of donors
+ *	with empblk_donor.reg_sinks)
+ * @nr_sink_mrs: MRs in the pool when full
  */
 struct empblk_rqueue {
 	struct empblk_donor *donor;
@@ -208,6 +246,8 @@ struct empblk_rqueue {
 	struct completion cm_done;
 	int cm_error;
 	int rej_status;
+	struct list_head sink_mrs;
+	unsigned int nr_sink_mrs;
 };
 
 /*
@@ -236,6 +276,8 @@ enum empblk_donor_flags {
  * @ioqs: I/O queues, one per hardware queue
  * @nr_ioqs: entries in @ioqs
  * @max_sge: most SGEs in one RDMA READ or WRITE to this donor
+ * @reg_sinks: reads register their sinks (struct empblk_rmr): iWARP
+ * @read_inv: the device invalidates a sink with its READ (READ_WITH_INV)
  * @admin_lock: one admin exchange at a time; serialises chunk allocation
  * @wbq: writeback queue, when the device has a DRAM cache (cm_id NULL
  *	otherwise)
@@ -266,6 +308,8 @@ struct empblk_donor {
 	unsigned int nr_ioqs;
 	struct empblk_rqueue wbq;
 	u32 max_sge;
+	bool reg_sinks;
+	bool read_inv;
 
 	struct mutex admin_lock;	/* one admin exchange at a time */
 	union emp_msg *tx;
@@ -289,12 +333,14 @@ struct empblk_donor {
  * @donors: the donors
  * @ibdev: the one RDMA device every donor is reached through
  * @sb_shift: log2 of the subblock size, the striping unit
+ * @reg_sinks: reads register their sinks (empblk_donor.reg_sinks)
  */
 struct empblk_remote {
 	unsigned int nr_donors;
 	struct empblk_donor *donors;
 	struct ib_device *ibdev;
 	unsigned int sb_shift;
+	bool reg_sinks;
 };
 
 /* DRAM cache entry state bits (struct empblk_centry.state) */

@@ -491,6 +491,8 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		/* every request fits the WRs and SGEs preallocated per request */
 		lim.max_hw_sectors = EMPBLK_REMOTE_MAX_BYTES >> SECTOR_SHIFT;
 		lim.max_segments = EMPBLK_REMOTE_MAX_SEGS;
+		/* page-aligned gaps only: a READ sink MR maps it whole */
+		lim.virt_boundary_mask = PAGE_SIZE - 1;
 		/* zeroing remote memory would cost a full write: let it */
 		lim.max_write_zeroes_sectors = 0;
 	}

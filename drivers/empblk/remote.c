@@ -17,8 +17,11 @@
  * out of room. Completions arrive in softirq context (pooled polling).
  *
  * Zero copy. A request's pages are DMA mapped once and carved into work
- * requests at subblock boundaries; nothing is allocated in the I/O path:
- * scatterlist, SGEs and work requests live in the request payload.
+ * requests at subblock boundaries (consecutive pieces on one donor chunk
+ * share one); nothing is allocated in the I/O path: scatterlist, SGEs and
+ * work requests live in the request payload. Over iWARP a read's sink
+ * must be registered memory (struct empblk_rmr): each I/O queue keeps a
+ * pool of one MR per tag for that, allocated when it connects.
  *
  * Failure. A donor whose queue disconnects or errors is marked dead: its
  * in-flight work requests flush with errors, the requests fail with
@@ -32,6 +35,7 @@
 #include <linux/random.h>
 #include <linux/vmalloc.h>
 #include <rdma/ib_cm.h>
+#include <rdma/mr_pool.h>
 
 #include "empblk.h"
 
@@ -178,6 +182,9 @@ static void empblk_rqueue_destroy(struct empblk_rqueue *q)
 	if (q->cm_id->qp) {
 		rdma_disconnect(q->cm_id);
 		ib_drain_qp(q->cm_id->qp);
+		if (q->nr_sink_mrs)
+			ib_mr_pool_destroy(q->cm_id->qp, &q->sink_mrs);
+		q->nr_sink_mrs = 0;
 		rdma_destroy_qp(q->cm_id);
 	}
 	if (q->cq)
@@ -213,6 +220,7 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	q->donor = d;
 	q->qid = qid;
 	q->rej_status = -1;
+	INIT_LIST_HEAD(&q->sink_mrs);
 	init_completion(&q->cm_done);
 	q->cm_id = rdma_create_id(&init_net, empblk_cm_handler, q, RDMA_PS_TCP,
 				  IB_QPT_RC);
@@ -235,14 +243,28 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	if (!d->ibdev) {
 		/*
 		 * iWARP wants RDMA READ sinks registered with remote write
-		 * access (rdma_rw registers memory for each READ); this client
-		 * reads into pages of the local DMA lkey, and over siw its
-		 * larger requests stall. Refuse now, not fail swap-ins later.
+		 * access, and can invalidate them with the READ itself.
 		 */
-		if (rdma_protocol_iwarp(q->cm_id->device, q->cm_id->port_num)) {
-			pr_err("%s: donor %pISpc: %s is an iWARP device, which empblk does not support yet (use RoCE or InfiniBand)\n",
+		d->read_inv = rdma_cap_read_inv(q->cm_id->device,
+						q->cm_id->port_num);
+		d->reg_sinks = rdma_protocol_iwarp(q->cm_id->device,
+						   q->cm_id->port_num);
+		if (d->reg_sinks && !(q->cm_id->device->attrs.device_cap_flags &
+				      IB_DEVICE_MEM_MGT_EXTENSIONS)) {
+			pr_err("%s: donor %pISpc: %s cannot register memory with work requests, which reads over it need\n",
 			       empblk_rq_name(dev), &d->spec.addr,
 			       dev_name(&q->cm_id->device->dev));
+			ret = -EOPNOTSUPP;
+			goto out_destroy;
+		}
+		if (d->reg_sinks &&
+		    q->cm_id->device->attrs.max_fast_reg_page_list_len <
+		    EMPBLK_REMOTE_MAX_PAGES) {
+			pr_err("%s: donor %pISpc: %s registers at most %u pages at once; reads need %d\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       dev_name(&q->cm_id->device->dev),
+			       q->cm_id->device->attrs.max_fast_reg_page_list_len,
+			       EMPBLK_REMOTE_MAX_PAGES);
 			ret = -EOPNOTSUPP;
 			goto out_destroy;
 		}
@@ -600,16 +622,38 @@ static void empblk_cmd_put_chunks(struct empblk_cmd *cmd, unsigned int nwr)
 			atomic_dec(&cmd->rwrs[i].rc->inflight);
 }
 
+/* Give the READ sink MRs of @cmd back to their pools. */
+static void empblk_cmd_put_sinks(struct empblk_cmd *cmd)
+{
+	unsigned int i;
+
+	for (i = 0; i < cmd->nmr; i++) {
+		struct empblk_rmr *m = &cmd->rmrs[i];
+
+		ib_mr_pool_put(m->q->cm_id->qp, &m->q->sink_mrs, m->mr);
+		m->mr = NULL;
+	}
+	cmd->nmr = 0;
+}
+
+/* Undo the mapping, chunk references and sink MRs of a request not posted. */
+static void empblk_cmd_unprepare(struct empblk_dev *dev,
+				 struct empblk_cmd *cmd, unsigned int nwr)
+{
+	empblk_cmd_put_chunks(cmd, nwr);
+	empblk_cmd_put_sinks(cmd);
+	ib_dma_unmap_sg(dev->remote.ibdev, cmd->sgl, cmd->nents,
+			rq_dma_dir(cmd->rq));
+	cmd->nents = 0;
+}
+
 /* All work requests of @cmd are done (or none was needed): end it. */
 static void empblk_remote_finish(struct empblk_dev *dev,
 				 struct empblk_cmd *cmd)
 {
 	struct request *rq = cmd->rq;
 
-	ib_dma_unmap_sg(dev->remote.ibdev, cmd->sgl, cmd->nents,
-			rq_dma_dir(rq));
-	cmd->nents = 0;
-	empblk_cmd_put_chunks(cmd, cmd->nwr);
+	empblk_cmd_unprepare(dev, cmd, cmd->nwr);
 	WRITE_ONCE(cmd->nwr, 0);
 	if (!READ_ONCE(cmd->failed)) {
 		if (cmd->holes)
@@ -618,10 +662,11 @@ static void empblk_remote_finish(struct empblk_dev *dev,
 		return;
 	}
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
-	pr_err_ratelimited("%s: remote %s of %u bytes at sector %llu failed\n",
+	pr_err_ratelimited("%s: remote %s of %u bytes at sector %llu failed: %s\n",
 			   dev->disk->disk_name,
 			   rq_data_dir(rq) == WRITE ? "write" : "read",
-			   blk_rq_bytes(rq), (unsigned long long)blk_rq_pos(rq));
+			   blk_rq_bytes(rq), (unsigned long long)blk_rq_pos(rq),
+			   READ_ONCE(cmd->failed));
 	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
 }
 
@@ -634,13 +679,114 @@ static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
 		struct empblk_rqueue *q = cq->cq_context;
 
-		WRITE_ONCE(cmd->failed, true);
+		/* the first failure names the cause */
+		cmpxchg(&cmd->failed, NULL, ib_wc_status_msg(wc->status));
 		if (wc->status != IB_WC_WR_FLUSH_ERR)
 			empblk_donor_mark_dead(q->donor,
 					       ib_wc_status_msg(wc->status));
+	} else if (rwr->inv_mr) {
+		/* READ_WITH_INV: the sink is invalid again, ready to reuse */
+		rwr->inv_mr->need_inval = false;
 	}
 	if (atomic_dec_and_test(&cmd->pending))
 		empblk_remote_finish(cmd->rq->q->queuedata, cmd);
+}
+
+/* LOCAL_INV and REG_MR of a READ sink are unsignaled: only failures land */
+static void empblk_sink_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = cq->cq_context;
+
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+}
+
+static struct ib_cqe empblk_sink_cqe = { .done = empblk_sink_done };
+
+/*
+ * The READ sink of @cmd on I/O queue @q: on first use, an MR from the
+ * queue's pool with the request's @n mapped entries registered in it,
+ * its LOCAL_INV (when needed) and REG_MR prepared, not posted.
+ *
+ * Return: the registration, ERR_PTR(-EAGAIN) when the pool is empty
+ * (it holds one MR per tag, so not in practice), or ERR_PTR(-EINVAL) when
+ * the pages do not fit one MR.
+ */
+static struct empblk_rmr *empblk_sink_get(struct empblk_cmd *cmd,
+					  struct empblk_rqueue *q, int n)
+{
+	struct ib_qp *qp = q->cm_id->qp;
+	struct empblk_rmr *m;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cmd->nmr; i++)
+		if (cmd->rmrs[i].q == q)
+			return &cmd->rmrs[i];
+	if (WARN_ON_ONCE(cmd->nmr == ARRAY_SIZE(cmd->rmrs)))
+		return ERR_PTR(-EINVAL);
+	m = &cmd->rmrs[cmd->nmr];
+	m->mr = ib_mr_pool_get(qp, &q->sink_mrs);
+	if (!m->mr)
+		return ERR_PTR(-EAGAIN);
+	ret = ib_map_mr_sg(m->mr, cmd->sgl, n, NULL, PAGE_SIZE);
+	if (ret < n) {
+		ib_mr_pool_put(qp, &q->sink_mrs, m->mr);
+		m->mr = NULL;
+		return ERR_PTR(-EINVAL);
+	}
+	m->q = q;
+	cmd->nmr++;
+	empblk_stat_inc(q->donor->dev, EMPBLK_STAT_READ_SINK_REGS);
+
+	memset(&m->inv, 0, sizeof(m->inv));
+	if (m->mr->need_inval) {
+		/* the last use did not invalidate it: do that first */
+		m->inv.opcode = IB_WR_LOCAL_INV;
+		m->inv.ex.invalidate_rkey = m->mr->lkey;
+		m->inv.wr_cqe = &empblk_sink_cqe;
+		m->inv.next = &m->reg.wr;
+	}
+	ib_update_fast_reg_key(m->mr, ib_inc_rkey(m->mr->lkey));
+	memset(&m->reg, 0, sizeof(m->reg));
+	m->reg.wr.opcode = IB_WR_REG_MR;
+	m->reg.wr.wr_cqe = &empblk_sink_cqe;
+	m->reg.mr = m->mr;
+	m->reg.key = m->mr->lkey;
+	m->reg.access = IB_ACCESS_LOCAL_WRITE;
+	if (rdma_protocol_iwarp(qp->device, q->cm_id->port_num))
+		m->reg.access |= IB_ACCESS_REMOTE_WRITE;
+	return m;
+}
+
+/*
+ * Post the sink registrations of @cmd, each before the READs into it; the
+ * last READ into each sink invalidates it where the device can.
+ */
+static int empblk_post_sinks(struct empblk_dev *dev, struct empblk_cmd *cmd)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < cmd->nmr; i++) {
+		struct empblk_rmr *m = &cmd->rmrs[i];
+		struct empblk_rwr *last = &cmd->rwrs[m->last];
+
+		if (dev->remote.donors[last->donor].read_inv) {
+			last->wr.wr.opcode = IB_WR_RDMA_READ_WITH_INV;
+			last->wr.wr.ex.invalidate_rkey = m->mr->lkey;
+			last->inv_mr = m->mr;
+		}
+		ret = ib_post_send(m->q->cm_id->qp, m->mr->need_inval ?
+				   &m->inv : &m->reg.wr, NULL);
+		/* valid once registered, until a READ_WITH_INV completes */
+		m->mr->need_inval = true;
+		if (ret) {
+			empblk_donor_mark_dead(m->q->donor, "post failed");
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -698,8 +844,11 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 sb = 1ULL << r->sb_shift;
 	unsigned int nwr = 0, nsge = 0, piece, i;
+	struct empblk_rchunk *rwr_rc = NULL;
+	struct empblk_rwr *rwr = NULL;
 	struct scatterlist *sg;
-	u64 sg_used = 0, done = 0, served = 0;
+	u64 sg_used = 0, done = 0, served = 0, rwr_end = 0;
+	const char *why = "its donor is disconnected";
 	int nents, n, ret;
 
 	if (dev->cache) {
@@ -738,22 +887,25 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		return 0;
 	}
 	cmd->nents = nents;
-	cmd->failed = false;
+	cmd->failed = NULL;
 	cmd->holes = 0;
+	cmd->nmr = 0;
 	sg = cmd->sgl;
 
 	for (piece = 0; done < blk_rq_bytes(rq); piece++) {
 		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
 				round_down(pos, sb) + sb - pos);
-		struct empblk_rwr *rwr;
+		struct empblk_rmr *m = NULL;
+		struct empblk_rqueue *q;
 		struct empblk_donor *d;
-		struct empblk_rchunk *rc;
+		struct empblk_rchunk *rc, *ref;
 		unsigned int di;
-		u64 doff, left, rem;
+		u64 doff, left, raddr;
 
 		if (empblk_served(dev, served, rq, pos)) {
 			/* copied from or to the DRAM cache already */
 			empblk_sg_skip(&sg, &sg_used, len);
+			rwr = NULL;
 			goto next;
 		}
 		empblk_remote_locate(r, pos, &di, &doff);
@@ -762,38 +914,72 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 		if (empblk_rchunk_get(rc)) {
 			if (is_write) {
 				/* a racing discard gave the chunk back */
-				empblk_cmd_put_chunks(cmd, nwr);
-				ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents,
-						rq_dma_dir(rq));
-				cmd->nents = 0;
+				empblk_cmd_unprepare(dev, cmd, nwr);
 				return -EAGAIN;
 			}
 			/* never written: zeroes, after unmapping */
 			cmd->holes |= BIT_ULL(piece);
 			empblk_sg_skip(&sg, &sg_used, len);
+			rwr = NULL;
 			goto next;
 		}
 		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags)) {
 			atomic_dec(&rc->inflight);
 			goto out_unmap_ioerr;
 		}
+		raddr = rc->addr + (doff & (EMP_CHUNK_SIZE - 1));
+		q = &d->ioqs[hctx_idx % d->nr_ioqs];
 
-		/* one WR per piece, split further if it needs too many SGEs */
-		rem = (doff & (EMP_CHUNK_SIZE - 1));
-		rwr = NULL;
+		if (d->reg_sinks && !is_write) {
+			m = empblk_sink_get(cmd, q, n);
+			if (IS_ERR(m)) {
+				atomic_dec(&rc->inflight);
+				if (PTR_ERR(m) == -EAGAIN)
+					goto out_requeue;
+				why = "its pages do not fit one memory registration";
+				goto out_unmap_ioerr;
+			}
+		}
+
+		/*
+		 * Continue the previous WR when this piece follows it on the
+		 * same chunk (one donor, or a subblock as large as the
+		 * request); a WR of this request already holds that chunk.
+		 */
+		ref = rc;
+		if (rwr && rwr->donor == di && rwr_rc == rc &&
+		    rwr_end == raddr) {
+			atomic_dec(&rc->inflight);
+			ref = NULL;
+		} else {
+			rwr = NULL;
+		}
+		rwr_rc = rc;
+		rwr_end = raddr + len;
+
 		for (left = len; left; ) {
-			u64 take = min_t(u64, left, sg_dma_len(sg) - sg_used);
+			u64 take = m ? left : min_t(u64, left,
+						    sg_dma_len(sg) - sg_used);
 			struct ib_sge *sge;
 
+			if (m && rwr) {
+				/* a sink is contiguous: grow the one SGE */
+				rwr->wr.wr.sg_list[0].length += take;
+				empblk_sg_skip(&sg, &sg_used, take);
+				left -= take;
+				break;
+			}
 			if (!rwr || rwr->wr.wr.num_sge == d->max_sge) {
 				if (nwr == EMPBLK_REMOTE_MAX_WRS) {
-					if (!rwr)
-						atomic_dec(&rc->inflight);
+					if (ref)
+						atomic_dec(&ref->inflight);
 					goto out_unmap_ioerr;
 				}
-				/* the piece's first WR holds the reference */
+				/* the first WR of a piece holds its reference */
 				rwr = &cmd->rwrs[nwr++];
-				rwr->rc = left == len ? rc : NULL;
+				rwr->rc = ref;
+				ref = NULL;
+				rwr->inv_mr = NULL;
 				rwr->cmd = cmd;
 				rwr->donor = di;
 				rwr->cqe.done = empblk_remote_done;
@@ -804,21 +990,22 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 				rwr->wr.wr.sg_list = &cmd->sges[nsge];
 				rwr->wr.wr.num_sge = 0;
 				rwr->wr.wr.next = NULL;
-				rwr->wr.remote_addr = rc->addr + rem;
+				rwr->wr.remote_addr = raddr + (len - left);
 				rwr->wr.rkey = rc->rkey;
 			}
 			sge = &cmd->sges[nsge++];
-			sge->addr = sg_dma_address(sg) + sg_used;
-			sge->length = take;
-			sge->lkey = d->pd->local_dma_lkey;
-			rwr->wr.wr.num_sge++;
-			rem += take;
-			left -= take;
-			sg_used += take;
-			if (sg_used == sg_dma_len(sg)) {
-				sg = sg_next(sg);
-				sg_used = 0;
+			if (m) {
+				sge->addr = m->mr->iova + done;
+				sge->lkey = m->mr->lkey;
+				m->last = rwr - cmd->rwrs;
+			} else {
+				sge->addr = sg_dma_address(sg) + sg_used;
+				sge->lkey = d->pd->local_dma_lkey;
 			}
+			sge->length = take;
+			rwr->wr.wr.num_sge++;
+			left -= take;
+			empblk_sg_skip(&sg, &sg_used, take);
 		}
 next:
 		pos += len;
@@ -834,6 +1021,13 @@ next:
 	/* the last completion, in empblk_remote_done(), ends the request */
 	atomic_set(&cmd->pending, nwr);
 	WRITE_ONCE(cmd->nwr, nwr);
+	if (cmd->nmr && empblk_post_sinks(dev, cmd)) {
+		/* nothing counted was posted: every WR fails */
+		WRITE_ONCE(cmd->failed, "post failed");
+		if (atomic_sub_and_test(nwr, &cmd->pending))
+			empblk_remote_finish(dev, cmd);
+		return 0;
+	}
 	for (i = 0; i < nwr; i++) {
 		struct empblk_rwr *rwr = &cmd->rwrs[i];
 		struct empblk_donor *d = &r->donors[rwr->donor];
@@ -842,7 +1036,7 @@ next:
 		ret = ib_post_send(qp, &rwr->wr.wr, NULL);
 		if (unlikely(ret)) {
 			/* the unposted ones count as failed completions */
-			WRITE_ONCE(cmd->failed, true);
+			cmpxchg(&cmd->failed, NULL, "post failed");
 			empblk_donor_mark_dead(d, "post failed");
 			if (atomic_sub_and_test(nwr - i, &cmd->pending))
 				empblk_remote_finish(dev, cmd);
@@ -851,13 +1045,18 @@ next:
 	}
 	return 0;
 
+out_requeue:
+	/* no sink MR free now: back-pressure, like a full DMA mapping */
+	empblk_cmd_unprepare(dev, cmd, nwr);
+	blk_mq_requeue_request(rq, false);
+	blk_mq_delay_kick_requeue_list(rq->q, 1);
+	return 0;
+
 out_unmap_ioerr:
-	empblk_cmd_put_chunks(cmd, nwr);
-	ib_dma_unmap_sg(r->ibdev, cmd->sgl, cmd->nents, rq_dma_dir(rq));
-	cmd->nents = 0;
-	pr_err_ratelimited("%s: %s at sector %llu fails: its donor is disconnected\n",
+	empblk_cmd_unprepare(dev, cmd, nwr);
+	pr_err_ratelimited("%s: %s at sector %llu fails: %s\n",
 			   dev->disk->disk_name, is_write ? "write" : "read",
-			   (unsigned long long)blk_rq_pos(rq));
+			   (unsigned long long)blk_rq_pos(rq), why);
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
 	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
 	return 0;
@@ -1112,6 +1311,25 @@ static void empblk_donor_disconnect(struct empblk_donor *d)
 		ib_dealloc_pd(d->pd);
 }
 
+/* One READ sink MR per tag, so that a read never waits for one. */
+static int empblk_rqueue_sink_pool(struct empblk_donor *d,
+				   struct empblk_rqueue *q)
+{
+	u32 nr = d->dev->params.queue_depth;
+	int ret;
+
+	ret = ib_mr_pool_init(q->cm_id->qp, &q->sink_mrs, nr,
+			      IB_MR_TYPE_MEM_REG, EMPBLK_REMOTE_MAX_PAGES, 0);
+	if (ret) {
+		pr_err("%s: donor %pISpc: cannot allocate %u memory regions for RDMA READ sinks on %s: %d\n",
+		       d->dev->disk->disk_name, &d->spec.addr, nr,
+		       dev_name(&d->ibdev->dev), ret);
+		return ret;
+	}
+	q->nr_sink_mrs = nr;
+	return 0;
+}
+
 static int empblk_donor_connect(struct empblk_dev *dev,
 				struct empblk_donor *d)
 {
@@ -1151,6 +1369,11 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 					    d->max_sge);
 		if (ret)
 			return ret;
+		if (d->reg_sinks) {
+			ret = empblk_rqueue_sink_pool(d, &d->ioqs[i]);
+			if (ret)
+				return ret;
+		}
 	}
 	if (empblk_wants_cache(&dev->params)) {
 		/* writebacks: at most one WR per page of each block in flight */
@@ -1197,6 +1420,7 @@ int empblk_remote_init(struct empblk_dev *dev)
 		ret = empblk_donor_connect(dev, d);
 		if (ret)
 			goto out_disconnect;
+		r->reg_sinks |= d->reg_sinks;
 		if (!r->ibdev) {
 			r->ibdev = d->ibdev;
 		} else if (r->ibdev != d->ibdev) {

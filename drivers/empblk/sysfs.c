@@ -66,6 +66,7 @@ EMPBLK_STAT_ATTR(cache_evictions, CACHE_EVICTIONS);
 EMPBLK_STAT_ATTR(cache_writebacks, CACHE_WRITEBACKS);
 EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
 EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
+EMPBLK_STAT_ATTR(read_sink_registrations, READ_SINK_REGS);
 
 static ssize_t donors_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
@@ -99,6 +100,17 @@ static ssize_t remote_bytes_in_use_show(struct device *d,
 	return sysfs_emit(buf, "%llu\n", chunks * EMP_CHUNK_SIZE);
 }
 static DEVICE_ATTR_RO(remote_bytes_in_use);
+
+static ssize_t read_sinks_show(struct device *d,
+			       struct device_attribute *attr, char *buf)
+{
+	struct empblk_remote *r = &to_empblk_dev(d)->remote;
+
+	if (!r->nr_donors)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%s\n", r->reg_sinks ? "registered" : "local");
+}
+static DEVICE_ATTR_RO(read_sinks);
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
@@ -215,9 +227,11 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_cache_writebacks.attr.attr,
 	&empblk_stat_attr_cache_writeback_errors.attr.attr,
 	&empblk_stat_attr_polled_completions.attr.attr,
+	&empblk_stat_attr_read_sink_registrations.attr.attr,
 	&dev_attr_donors.attr,
 	&dev_attr_donors_connected.attr,
 	&dev_attr_remote_bytes_in_use.attr,
+	&dev_attr_read_sinks.attr,
 	NULL,
 };
 

@@ -3,8 +3,9 @@
 # guest, over rxe. fio crc32c verification with one donor and with two
 # (two ports of the donor guest, so two sessions, two protection domains),
 # bs 4K to 1M; striping spreads the in-use memory evenly; a discard gives
-# it all back; a donor that is not there is a clear error. Over siw
-# (EMP_TEST_RDMA=siw), an iWARP donor is refused with a clear message.
+# it all back; a donor that is not there is a clear error. Over rxe reads
+# use the local DMA key; over siw (EMP_TEST_RDMA=siw, the debug lane) they
+# register their sinks and invalidate them with READ_WITH_INV.
 # guests: 2
 # timeout: 1200
 # memory: 1536
@@ -26,16 +27,6 @@ donor)
 		echo 1 >$T/p$p/enable || emp_fail "cannot enable port p$p"
 	done
 	emp_sync_post target-up
-
-	if [[ ${EMP_TEST_RDMA:-rxe} == siw ]]; then
-		# empblk refuses iWARP (Documentation/testing.rst, known problems)
-		emp_sync_wait done 300
-		emp_tap_check "the refused client left nothing here" bash -c "[ \$(cat $T/p0/sessions) = 0 ] && [ \$(cat $T/p0/bytes_in_use) = 0 ]"
-		for p in 0 1; do rmdir $T/p$p; done
-		emp_tap_check "rmmod emp_rdma_target" rmmod emp_rdma_target
-		emp_rxe_down rxe0
-		emp_tap_done
-	fi
 
 	emp_sync_wait striped 900
 	a=$(in_use p0)
@@ -66,16 +57,9 @@ compute)
 	emp_sync_wait target-up 300
 	D1="$EMP_PEER_IP:128:19675"
 	D2="$EMP_PEER_IP:128:19676"
-
-	if [[ ${EMP_TEST_RDMA:-rxe} == siw ]]; then
-		out=$("$EMPCTL" create empblk0 --mem-path "$D1" 2>&1); rc=$?
-		echo "$out" | sed 's/^/# /'
-		emp_tap_check "an iWARP donor is refused with a clear message (exit $rc)" bash -c "[ $rc != 0 ] && grep -q 'iWARP device, which empblk does not support' <<<'$out' && [ ! -e /sys/block/empblk0 ]"
-		emp_sync_post done
-		emp_tap_check "rmmod empblk" rmmod empblk
-		emp_rxe_down rxe0
-		emp_tap_done
-	fi
+	S=/sys/block/empblk0/emp
+	iwarp=0
+	[[ ${EMP_TEST_RDMA:-rxe} == siw ]] && iwarp=1
 
 	out=$("$EMPCTL" create empblk1 --mem-path "$EMP_PEER_IP:64:19999" 2>&1); rc=$?
 	echo "$out" | sed 's/^/# /'
@@ -91,15 +75,35 @@ compute)
 	}
 
 	"$EMPCTL" create empblk0 --mem-path "$D1" >/dev/null || emp_fail "create with one donor failed"
-	emp_tap_check "one donor: capacity 128 MiB, donor connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((128 << 20)) ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 1 ]"
+	emp_tap_check "one donor: capacity 128 MiB, donor connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((128 << 20)) ] && [ \$(cat $S/donors_connected) = 1 ]"
+	if ((iwarp)); then
+		emp_tap_check "one donor over iWARP: reads register their sinks" test "$(cat $S/read_sinks)" = registered
+	else
+		emp_tap_check "one donor over RoCE: reads use the local DMA key" test "$(cat $S/read_sinks)" = local
+	fi
 	for run in 4k:4M 64k:16M 1m:16M; do
 		emp_tap_check "one donor: fio randwrite+verify crc32c bs=${run%:*}" fio_verify ${run%:*} ${run#*:}
 	done
 	emp_tap_check "one donor: unwritten space reads zeroes" bash -c "dd if=/dev/empblk0 bs=1M skip=120 count=4 iflag=direct status=none | cmp -n $((4 << 20)) /dev/zero -"
+	# over iWARP one registration per read but the 32 of unwritten space
+	regs=$(cat $S/read_sink_registrations)
+	reads=$(cat $S/reads)
+	if ((iwarp)); then
+		emp_tap_check "one donor: each remote read registered its sink ($regs of $reads reads)" \
+			bash -c "[ $regs -gt 1000 ] && [ $regs -ge $((reads - 32)) ] && [ $regs -le $reads ]"
+	else
+		emp_tap_check "one donor: no sink registered ($regs)" test "$regs" = 0
+	fi
+	emp_tap_check "one donor: no remote errors" test "$(cat $S/remote_errors)" = 0
 	"$EMPCTL" destroy empblk0 >/dev/null || emp_fail "destroy failed"
 
 	"$EMPCTL" create empblk0 --mem-path "$D1|$D2" --subblock-size 4K >/dev/null || emp_fail "create with two donors failed"
-	emp_tap_check "two donors: capacity 256 MiB, both connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((256 << 20)) ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 2 ]"
+	emp_tap_check "two donors: capacity 256 MiB, both connected" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((256 << 20)) ] && [ \$(cat $S/donors_connected) = 2 ]"
+	if ((iwarp)); then
+		emp_tap_check "two donors over iWARP: sinks registered" test "$(cat $S/read_sinks)" = registered
+	else
+		emp_tap_check "two donors over RoCE: sinks use the local DMA key" bash -c "[ \$(cat $S/read_sinks) = local ] && [ \$(cat $S/read_sink_registrations) = 0 ]"
+	fi
 	for run in 4k:4M 16k:8M 256k:24M 1m:24M; do
 		emp_tap_check "two donors: fio randwrite+verify crc32c bs=${run%:*}" fio_verify ${run%:*} ${run#*:}
 	done

@@ -119,10 +119,12 @@ emp_tap_done() {
 # Waiting
 
 # emp_wait_for COND [TIMEOUT_S=30] [INTERVAL_S=0.2]: evaluate COND (a shell
-# command string) until it succeeds; return 1 on timeout.
+# command string) until it succeeds; return 1 on timeout. Timeouts here and
+# in emp_sync_wait are written for Debian's kernels and multiplied by
+# EMP_TIME_FACTOR, which the harness sets for the slower debug kernel.
 emp_wait_for() {
 	local cond=$1 tmo=${2:-30} iv=${3:-0.2} end
-	end=$(($(date +%s) + tmo))
+	end=$(($(date +%s) + tmo * ${EMP_TIME_FACTOR:-1}))
 	while :; do
 		eval "$cond" && return 0
 		(($(date +%s) >= end)) && return 1
@@ -222,6 +224,7 @@ emp_sync_post() {
 emp_sync_wait() {
 	local name=$1 tmo=${2:-$EMP_SYNC_TIMEOUT} end f
 	_emp_sync_check
+	tmo=$((tmo * ${EMP_TIME_FACTOR:-1}))
 	end=$(($(date +%s) + tmo))
 	while [[ ! -e $EMP_SHARED/$name ]]; do
 		for f in "$EMP_SHARED"/.fail.* "$EMP_SHARED"/.skip.*; do

@@ -686,6 +686,7 @@ vm_run_test() {
 		"EMP_KVER=$kver" "EMP_REPO=$EMP_REPO" "EMP_TEST=$test" "EMP_TIMEOUT=$tmo"
 		"EMP_MODTREE=${_vm_modtrees[$kver]}/lib/modules/$kver" "EMP_GUESTS=$guests"
 		"EMP_VERBOSE=$EMP_VERBOSE" "EMP_KMEMLEAK=${EMP_KMEMLEAK:-1}"
+		"EMP_TIME_FACTOR=$(vm_is_debug_kver "$kver" && echo "${EMP_DEBUG_TIMEOUT_FACTOR:-4}" || echo 1)"
 	)
 	# test switches set on the host (EMP_TEST_*) reach the guests
 	local v
