@@ -41,6 +41,7 @@
 #define EMPBLK_MAX_QUEUE_DEPTH	4096
 #define EMPBLK_MAX_POLL_QUEUES	64
 #define EMPBLK_MAX_RESERVE_PAGES	16384
+#define EMPBLK_MAX_IO_TIMEOUT	3600	/* seconds */
 /* larger discards are done by the worker, where they may yield the CPU */
 #define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
 
@@ -275,7 +276,8 @@ enum empblk_donor_flags {
  * @admin: admin queue
  * @ioqs: I/O queues, one per hardware queue
  * @nr_ioqs: entries in @ioqs
- * @max_sge: most SGEs in one RDMA READ or WRITE to this donor
+ * @max_sge: most SGEs in one RDMA WRITE to this donor
+ * @max_rd_sge: most SGEs in one RDMA READ to this donor
  * @reg_sinks: reads register their sinks (struct empblk_rmr): iWARP
  * @read_inv: the device invalidates a sink with its READ (READ_WITH_INV)
  * @admin_lock: one admin exchange at a time; serialises chunk allocation
@@ -308,6 +310,7 @@ struct empblk_donor {
 	unsigned int nr_ioqs;
 	struct empblk_rqueue wbq;
 	u32 max_sge;
+	u32 max_rd_sge;
 	bool reg_sinks;
 	bool read_inv;
 

@@ -47,6 +47,11 @@ module_param_named(reserve_pages, empblk_reserve_pages, uint, 0444);
 MODULE_PARM_DESC(reserve_pages,
 		 "Emergency pages kept per device for writes when the host cannot allocate, 0..16384. Default: 256");
 
+static unsigned int empblk_io_timeout = 30;
+module_param_named(io_timeout, empblk_io_timeout, uint, 0444);
+MODULE_PARM_DESC(io_timeout,
+		 "Seconds a request may take before the device gives up on its donors (queue/io_timeout of new devices), 1..3600. Default: 30");
+
 /* deferred writes, reserve refill and orphan teardown; usable in reclaim */
 struct workqueue_struct *empblk_wq;
 
@@ -477,6 +482,7 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	dev->tag_set.nr_hw_queues = nr_cpu_ids + p->poll_queues;
 	dev->tag_set.nr_maps = p->poll_queues ? HCTX_MAX_TYPES : 1;
 	dev->tag_set.queue_depth = p->queue_depth;
+	dev->tag_set.timeout = empblk_io_timeout * HZ;
 	dev->tag_set.numa_node = NUMA_NO_NODE;
 	/* the remote tier's scatterlist and work requests: only with donors */
 	dev->tag_set.cmd_size = p->spec.nr_donors ? sizeof(struct empblk_cmd) :
@@ -607,6 +613,11 @@ static int __init empblk_check_params(void)
 	if (empblk_reserve_pages > EMPBLK_MAX_RESERVE_PAGES) {
 		pr_err("reserve_pages=%u must be 0..%u\n",
 		       empblk_reserve_pages, EMPBLK_MAX_RESERVE_PAGES);
+		return -EINVAL;
+	}
+	if (!empblk_io_timeout || empblk_io_timeout > EMPBLK_MAX_IO_TIMEOUT) {
+		pr_err("io_timeout=%u must be 1..%u\n", empblk_io_timeout,
+		       EMPBLK_MAX_IO_TIMEOUT);
 		return -EINVAL;
 	}
 	return 0;

@@ -969,7 +969,8 @@ int empblk_remote_rw(struct empblk_dev *dev, struct request *rq,
 				left -= take;
 				break;
 			}
-			if (!rwr || rwr->wr.wr.num_sge == d->max_sge) {
+			if (!rwr || rwr->wr.wr.num_sge ==
+				    (is_write ? d->max_sge : d->max_rd_sge)) {
 				if (nwr == EMPBLK_REMOTE_MAX_WRS) {
 					if (ref)
 						atomic_dec(&ref->inflight);
@@ -1361,9 +1362,10 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 		       dev_name(&d->ibdev->dev), d->ibdev->attrs.max_qp_wr);
 		return -EINVAL;
 	}
-	/* a WR carries at most this many SGEs, for writes and for reads */
-	d->max_sge = min3(EMPBLK_REMOTE_MAX_SGES, d->ibdev->attrs.max_send_sge,
-			  d->ibdev->attrs.max_sge_rd);
+	/* a WR carries at most this many SGEs (iWARP: one per READ) */
+	d->max_sge = min_t(u32, EMPBLK_REMOTE_MAX_SGES,
+			   d->ibdev->attrs.max_send_sge);
+	d->max_rd_sge = min_t(u32, d->max_sge, d->ibdev->attrs.max_sge_rd);
 	for (i = 0; i < d->nr_ioqs; i++) {
 		ret = empblk_rqueue_connect(d, &d->ioqs[i], i + 1, send_wr, 0,
 					    d->max_sge);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Load/unload and create/destroy loops through configfs and empctl, the
-# mem_path= module parameter, queue properties, and rmmod refused while a
+# mem_path= and io_timeout= module parameters, queue properties, and rmmod refused while a
 # device exists. No leak in the device's counters or in host memory.
 # guests: 1
 # timeout: 300
@@ -28,9 +28,11 @@ for i in 1 2 3 4 5; do
 	[[ ! -e $CFG ]] || { ok=0; break; }
 done
 if ((ok)); then emp_tap_ok "modprobe/rmmod x5"; else emp_tap_not_ok "modprobe/rmmod x5 (round $i)"; fi
+emp_tap_check "io_timeout=0 is refused at load, with the range" bash -c \
+	"! modprobe empblk io_timeout=0 2>/dev/null && dmesg | grep -q 'io_timeout=0 must be 1..3600' && [ ! -e $CFG ]"
 
 # --- the module-parameter device ---------------------------------------
-emp_modprobe_empblk mem_path=dram:64
+emp_modprobe_empblk mem_path=dram:64 io_timeout=45
 emp_tap_check "mem_path=dram:64 creates /dev/empblk0" dev_appears empblk0
 emp_tap_check "empblk0 is 64 MiB" test "$(blockdev --getsize64 /dev/empblk0)" -eq $((64 << 20))
 emp_tap_check "configfs shows empblk0 enabled" test "$(cat $CFG/empblk0/enable)" = 1
@@ -44,6 +46,7 @@ emp_tap_check "one hardware queue per possible CPU" test "$(ls /sys/block/empblk
 emp_tap_check "discard advertised" test "$(cat $q/discard_max_bytes)" -gt 0
 emp_tap_check "write-zeroes advertised" test "$(cat $q/write_zeroes_max_bytes)" -gt 0
 emp_tap_check "volatile write cache (flush accepted)" test "$(cat $q/write_cache)" = "write back"
+emp_tap_check "io_timeout from the module parameter (45 s)" test "$(cat $q/io_timeout)" = 45000
 emp_tap_check "no DRAM used before the first write" test "$(stat_of empblk0 dram_used_bytes)" = 0
 emp_tap_check "disable, reconfigure and re-enable the parameter device" sh -c \
 	"echo 0 > $CFG/empblk0/enable && echo dram:32 > $CFG/empblk0/mem_path && echo 1 > $CFG/empblk0/enable && [ \$(blockdev --getsize64 /dev/empblk0) -eq $((32 << 20)) ]"

@@ -150,7 +150,13 @@ emp_require_module() {
 emp_modprobe_empblk() {
 	emp_have_module empblk ||
 		emp_fail "empblk.ko not built for $EMP_KVER (expected $EMP_REPO/build/$EMP_KVER/drivers/empblk/empblk.ko; run make KDIR=/usr/src/linux-headers-$EMP_KVER)"
-	modprobe empblk "$@" || emp_fail "modprobe empblk $* failed"
+	local a args=("$@")
+	# the debug kernel is slower: give requests as much more time
+	if ((${EMP_TIME_FACTOR:-1} > 1)); then
+		for a in "$@"; do [[ $a == io_timeout=* ]] && break; done
+		[[ ${a:-} == io_timeout=* ]] || args+=("io_timeout=$((30 * EMP_TIME_FACTOR))")
+	fi
+	modprobe empblk "${args[@]}" || emp_fail "modprobe empblk ${args[*]} failed"
 }
 
 # emp_modprobe_target [PARAM=VALUE...]: load emp_rdma_target.
