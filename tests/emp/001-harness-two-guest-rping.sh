@@ -1,7 +1,7 @@
 #!/bin/bash
 # Harness smoke test for the two-guest topology: soft-RoCE (rxe; soft-iWARP
 # with EMP_TEST_RDMA=siw) on eth0 in both guests, then rping from compute
-# to donor over the UDP socket link.
+# to donor over the link between the guests.
 # guests: 2
 # timeout: 300
 . "$EMP_REPO/tests/lib/guest.sh"

@@ -725,13 +725,34 @@ vm_run_test() {
 		vm_write_env "$outdir/compute" "${common[@]}" EMP_ROLE=compute \
 			"EMP_SELF_IP=$EMP_NET_COMPUTE_IP" "EMP_PEER_IP=$EMP_NET_DONOR_IP" \
 			"EMP_NET_PREFIX=$EMP_NET_PREFIX" EMP_HOSTNAME=emp-compute EMP_SHARED=/emp-shared
-		echo "udp ports: donor=$pa compute=$pb" >"$outdir/ports"
+		# The link between the guests. unix (default): datagram sockets
+		# on the host, lossless: when the peer's queue is full the
+		# sender gets EAGAIN and QEMU holds the frame back (net/dgram.c)
+		# instead of the kernel dropping it, as it does on a UDP socket
+		# whose QEMU is slow to read (TCG under load: RDMA retransmits,
+		# siw's TCP backs off). udp: the QEMU socket netdev on loopback.
+		local nd_donor nd_compute sockdir=
+		case ${EMP_NET_LINK:-unix} in
+		unix)
+			# short paths: sun_path holds 108 bytes
+			sockdir=$(mktemp -d /tmp/emp-link.XXXXXX) || return 1
+			nd_donor="dgram,id=n0,local.type=unix,local.path=$sockdir/d,remote.type=unix,remote.path=$sockdir/c"
+			nd_compute="dgram,id=n0,local.type=unix,local.path=$sockdir/c,remote.type=unix,remote.path=$sockdir/d"
+			echo "unix datagram link: $sockdir" >"$outdir/ports"
+			;;
+		udp)
+			nd_donor="socket,id=n0,udp=127.0.0.1:$pb,localaddr=127.0.0.1:$pa"
+			nd_compute="socket,id=n0,udp=127.0.0.1:$pa,localaddr=127.0.0.1:$pb"
+			echo "udp ports: donor=$pa compute=$pb" >"$outdir/ports"
+			;;
+		*) vm_diag "EMP_NET_LINK=${EMP_NET_LINK}: want unix or udp"; return 1 ;;
+		esac
 		vm_start_guest donor "$outdir/donor" "$outdir/shared" "$mem" "$tmo" \
-			-netdev "socket,id=n0,udp=127.0.0.1:$pb,localaddr=127.0.0.1:$pa" \
+			-netdev "$nd_donor" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01
 		pid_of[donor]=$_vm_last_pid
 		vm_start_guest compute "$outdir/compute" "$outdir/shared" "$mem" "$tmo" \
-			-netdev "socket,id=n0,udp=127.0.0.1:$pa,localaddr=127.0.0.1:$pb" \
+			-netdev "$nd_compute" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02
 		pid_of[compute]=$_vm_last_pid
 	fi
@@ -771,6 +792,7 @@ vm_run_test() {
 		fi
 		sleep 0.2
 	done
+	[[ -n ${sockdir:-} ]] && rm -rf "$sockdir"
 	printf '%s\n' "${roles[@]}" >"$outdir/roles"
 	return 0
 }
