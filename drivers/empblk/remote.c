@@ -40,7 +40,6 @@
 #include "empblk.h"
 
 #define EMPBLK_CM_TIMEOUT_MS	3000
-#define EMPBLK_RPC_TIMEOUT	(10 * HZ)
 
 static const char *empblk_rq_name(struct empblk_dev *dev)
 {
@@ -414,7 +413,9 @@ static int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 		empblk_donor_mark_dead(d, "admin post failed");
 		return ret;
 	}
-	if (!wait_for_completion_timeout(&d->rsp_done, EMPBLK_RPC_TIMEOUT)) {
+	/* it serves a request: it gets as long (queue/io_timeout) */
+	if (!wait_for_completion_timeout(&d->rsp_done,
+					 READ_ONCE(d->dev->disk->queue->rq_timeout))) {
 		empblk_donor_fail(d, "admin request timed out");
 		return -ETIMEDOUT;
 	}
