@@ -151,7 +151,7 @@ struct empblk_rwr {
 /**
  * struct empblk_rmr - a read's sink registered for one donor
  * @inv: LOCAL_INV of @mr, posted before @reg when its last use left it
- *	valid (a failed transfer, or a device without READ_WITH_INV)
+ *	valid (its READ_WITH_INV did not complete)
  * @reg: the REG_MR work request
  * @mr: from the I/O queue's pool (empblk_rqueue.sink_mrs)
  * @q: that I/O queue
@@ -278,8 +278,8 @@ enum empblk_donor_flags {
  * @nr_ioqs: entries in @ioqs
  * @max_sge: most SGEs in one RDMA WRITE to this donor
  * @max_rd_sge: most SGEs in one RDMA READ to this donor
- * @reg_sinks: reads register their sinks (struct empblk_rmr): iWARP
- * @read_inv: the device invalidates a sink with its READ (READ_WITH_INV)
+ * @reg_sinks: reads register their sinks (struct empblk_rmr): iWARP,
+ *	which also invalidates them with the READ (READ_WITH_INV)
  * @admin_lock: one admin exchange at a time; serialises chunk allocation
  * @wbq: writeback queue, when the device has a DRAM cache (cm_id NULL
  *	otherwise)
@@ -312,7 +312,6 @@ struct empblk_donor {
 	u32 max_sge;
 	u32 max_rd_sge;
 	bool reg_sinks;
-	bool read_inv;
 
 	struct mutex admin_lock;	/* one admin exchange at a time */
 	union emp_msg *tx;
@@ -336,14 +335,12 @@ struct empblk_donor {
  * @donors: the donors
  * @ibdev: the one RDMA device every donor is reached through
  * @sb_shift: log2 of the subblock size, the striping unit
- * @reg_sinks: reads register their sinks (empblk_donor.reg_sinks)
  */
 struct empblk_remote {
 	unsigned int nr_donors;
 	struct empblk_donor *donors;
 	struct ib_device *ibdev;
 	unsigned int sb_shift;
-	bool reg_sinks;
 };
 
 /* DRAM cache entry state bits (struct empblk_centry.state) */

@@ -242,10 +242,9 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	if (!d->ibdev) {
 		/*
 		 * iWARP wants RDMA READ sinks registered with remote write
-		 * access, and can invalidate them with the READ itself.
+		 * access, and invalidates them with the READ itself
+		 * (rdma_cap_read_inv() is true exactly for iWARP).
 		 */
-		d->read_inv = rdma_cap_read_inv(q->cm_id->device,
-						q->cm_id->port_num);
 		d->reg_sinks = rdma_protocol_iwarp(q->cm_id->device,
 						   q->cm_id->port_num);
 		if (d->reg_sinks && !(q->cm_id->device->attrs.device_cap_flags &
@@ -754,17 +753,16 @@ static struct empblk_rmr *empblk_sink_get(struct empblk_cmd *cmd,
 	m->reg.wr.wr_cqe = &empblk_sink_cqe;
 	m->reg.mr = m->mr;
 	m->reg.key = m->mr->lkey;
-	m->reg.access = IB_ACCESS_LOCAL_WRITE;
-	if (rdma_protocol_iwarp(qp->device, q->cm_id->port_num))
-		m->reg.access |= IB_ACCESS_REMOTE_WRITE;
+	/* iWARP: the responder places the data through the sink's tag */
+	m->reg.access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE;
 	return m;
 }
 
 /*
  * Post the sink registrations of @cmd, each before the READs into it; the
- * last READ into each sink invalidates it where the device can.
+ * last READ into each sink invalidates it (iWARP has READ_WITH_INV).
  */
-static int empblk_post_sinks(struct empblk_dev *dev, struct empblk_cmd *cmd)
+static int empblk_post_sinks(struct empblk_cmd *cmd)
 {
 	unsigned int i;
 	int ret;
@@ -773,11 +771,9 @@ static int empblk_post_sinks(struct empblk_dev *dev, struct empblk_cmd *cmd)
 		struct empblk_rmr *m = &cmd->rmrs[i];
 		struct empblk_rwr *last = &cmd->rwrs[m->last];
 
-		if (dev->remote.donors[last->donor].read_inv) {
-			last->wr.wr.opcode = IB_WR_RDMA_READ_WITH_INV;
-			last->wr.wr.ex.invalidate_rkey = m->mr->lkey;
-			last->inv_mr = m->mr;
-		}
+		last->wr.wr.opcode = IB_WR_RDMA_READ_WITH_INV;
+		last->wr.wr.ex.invalidate_rkey = m->mr->lkey;
+		last->inv_mr = m->mr;
 		ret = ib_post_send(m->q->cm_id->qp, m->mr->need_inval ?
 				   &m->inv : &m->reg.wr, NULL);
 		/* valid once registered, until a READ_WITH_INV completes */
@@ -1023,7 +1019,7 @@ next:
 	/* the last completion, in empblk_remote_done(), ends the request */
 	atomic_set(&cmd->pending, nwr);
 	WRITE_ONCE(cmd->nwr, nwr);
-	if (cmd->nmr && empblk_post_sinks(dev, cmd)) {
+	if (cmd->nmr && empblk_post_sinks(cmd)) {
 		/* nothing counted was posted: every WR fails */
 		WRITE_ONCE(cmd->failed, "post failed");
 		if (atomic_sub_and_test(nwr, &cmd->pending))
@@ -1423,7 +1419,6 @@ int empblk_remote_init(struct empblk_dev *dev)
 		ret = empblk_donor_connect(dev, d);
 		if (ret)
 			goto out_disconnect;
-		r->reg_sinks |= d->reg_sinks;
 		if (!r->ibdev) {
 			r->ibdev = d->ibdev;
 		} else if (r->ibdev != d->ibdev) {

@@ -108,7 +108,9 @@ static ssize_t read_sinks_show(struct device *d,
 
 	if (!r->nr_donors)
 		return sysfs_emit(buf, "none\n");
-	return sysfs_emit(buf, "%s\n", r->reg_sinks ? "registered" : "local");
+	/* every donor is reached through the same RDMA device */
+	return sysfs_emit(buf, "%s\n",
+			  r->donors[0].reg_sinks ? "registered" : "local");
 }
 static DEVICE_ATTR_RO(read_sinks);
 
