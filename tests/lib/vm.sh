@@ -24,6 +24,13 @@ EMP_CMDLINE_EXTRA=${EMP_CMDLINE_EXTRA:-}
 #              AML interpreter hits its 30 s loop timeout three times
 EMP_CMDLINE_BASE=${EMP_CMDLINE_BASE:-console=ttyS0 panic=-1 norandmaps pci=noacpi}
 EMP_QEMU=${EMP_QEMU:-qemu-system-x86_64}
+# TCG runs all vCPUs of a guest in one host thread (EMP_TCG_THREAD=multi for
+# one thread per vCPU). Under multi-threaded TCG on a loaded host, 6.12
+# guests twice ran stale code after a live text patch (static keys): an
+# "Oops: int3" in get_page_from_freelist and a SIGSEGV that killed init.
+# With one thread, a vCPU never runs while another rewrites code, and on
+# two host cores running several guests nothing is lost in speed.
+EMP_TCG_THREAD=${EMP_TCG_THREAD:-single}
 
 # Guest-side addresses of the two-guest topology (and of the single guest's
 # isolated NIC).
@@ -625,9 +632,11 @@ vm_start_guest() {
 	local -a net=("$@")
 	local -a cmd
 	local cpu
+	local accel=$_vm_run_accel
 	cpu=$(vm_cpu_for_accel "$_vm_run_accel")
+	[[ $accel == tcg ]] && accel+=",thread=$EMP_TCG_THREAD"
 	cmd=(
-		"$EMP_QEMU" -name "emp-$name" -accel "$_vm_run_accel" -cpu "$cpu"
+		"$EMP_QEMU" -name "emp-$name" -accel "$accel" -cpu "$cpu"
 		-m "$mem" -smp "$EMP_SMP" -display none -nodefaults -no-user-config -no-reboot
 		-serial "file:$resdir/console.log"
 		-kernel "$_vm_run_vmlinuz" -initrd "$_vm_run_initrd"
