@@ -41,8 +41,28 @@ emp_log() {
 
 emp_kmsg() { echo "emp-test: $*" >/dev/kmsg 2>/dev/null || true; }
 
+# On the first failure of a test that brought up an RDMA link: the state
+# of its queue pairs and of the link, which is gone once the guest exits
+# (a stalled QP over rxe or siw is otherwise invisible afterwards).
+_emp_diag_done=0
+_emp_rdma_diag() {
+	[[ -n ${_emp_rdma_link:-} ]] && ((!_emp_diag_done)) || return 0
+	_emp_diag_done=1
+	{
+		echo "--- rdma res show qp"
+		rdma res show qp 2>&1 | head -n 40
+		echo "--- rdma statistic (non-zero)"
+		rdma statistic show link "$_emp_rdma_link/1" 2>&1 | tr ' ' '\n' | paste - - | grep -v '	0$' | head -n 40
+		echo "--- tcp (siw)"
+		[[ $_emp_rdma_link == siw* ]] && ss -tinm 2>&1 | head -n 40
+		echo "--- inflight"
+		grep -H . /sys/block/empblk*/inflight 2>/dev/null
+	} | sed 's/^/# diag: /'
+}
+
 # emp_fail MSG: fail the test now (and tell a two-guest peer).
 emp_fail() {
+	_emp_rdma_diag
 	echo "FAIL: $*"
 	emp_kmsg "FAIL: $*"
 	[[ -n $EMP_SHARED && -d $EMP_SHARED ]] && echo "$*" >"$EMP_SHARED/.fail.$EMP_ROLE" 2>/dev/null
@@ -86,6 +106,7 @@ emp_tap_not_ok() {
 	_emp_tap_failed=$((_emp_tap_failed + 1))
 	echo "not ok $_emp_tap_n - $*"
 	emp_kmsg "not ok $_emp_tap_n - $*"
+	_emp_rdma_diag
 }
 
 emp_tap_skip() {
