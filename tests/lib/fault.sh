@@ -89,7 +89,8 @@ emp_fault_sweep() {
 	echo "emp-fi: n=end" >/dev/kmsg
 	emp_log "$tried fault points tried: $failed writes failed (${#write_errors[@]} in the write, the rest in the open), $tolerated succeeded despite the failure"
 	emp_tap_check "the fault points ran out at $n of about $total" test "$_fi_left" != 0
-	emp_tap_check "enable failed at ${#write_errors[@]} of them in the write" test ${#write_errors[@]} -gt 10
+	# (a tenth at least: the rest fail in the open() or have a fallback)
+	emp_tap_check "enable failed at ${#write_errors[@]} of them in the write" test ${#write_errors[@]} -ge $((tried / 10)) -a ${#write_errors[@]} -gt 0
 	emp_tap_check "and each failure left nothing behind (${#bad[@]} did not)" test ${#bad[@]} = 0
 	((${#bad[@]})) && printf '# %s\n' "${bad[@]:0:20}"
 

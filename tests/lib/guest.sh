@@ -52,9 +52,20 @@ _emp_rdma_diag() {
 		echo "--- rdma res show qp"
 		rdma res show qp 2>&1 | head -n 40
 		echo "--- rdma statistic (non-zero)"
-		rdma statistic show link "$_emp_rdma_link/1" 2>&1 | tr ' ' '\n' | paste - - | grep -v '	0$' | head -n 40
+		rdma statistic show link "$_emp_rdma_link/1" 2>/dev/null | tr ' ' '\n' | paste - - | grep -v '	0$' | head -n 40
 		echo "--- tcp (siw)"
 		[[ $_emp_rdma_link == siw* ]] && ss -tinm 2>&1 | head -n 40
+		echo "--- link"
+		ip -s link show 2>&1 | grep -A5 'eth0:'
+		nstat -az 2>/dev/null | grep -E 'Drop|Prune|RcvbufErrors|InErrors|Retrans|TCPTimeouts' | grep -v ' 0 '
+		# is the peer reachable at all? (a closed port answers at once)
+		if [[ -n ${EMP_PEER_IP:-} ]]; then
+			timeout 5 bash -c "echo >/dev/tcp/$EMP_PEER_IP/9" 2>/dev/null
+			case $? in
+			124) echo "peer $EMP_PEER_IP: no answer in 5 s (the link is down)" ;;
+			*) echo "peer $EMP_PEER_IP: answers" ;;
+			esac
+		fi
 		echo "--- inflight"
 		grep -H . /sys/block/empblk*/inflight 2>/dev/null
 	} | sed 's/^/# diag: /'
