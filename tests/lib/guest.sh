@@ -155,20 +155,18 @@ emp_tap_done() {
 # Waiting
 #
 # The waits fork nothing of their own: on the debug kernel under TCG a
-# fork and exec costs tens of milliseconds of guest CPU, and a loop running
-# date(1) and sleep(1) five times a second took a third of both guests'
-# CPU away from the I/O under test.
+# fork and exec costs from tens of milliseconds of guest CPU to seconds
+# when guests share the host's CPUs, and a loop running date(1) and
+# sleep(1) five times a second took a third of both guests' CPU away from
+# the I/O under test.
 
-# emp_sleep SECONDS: sleep without a fork (a read with a timeout on a FIFO
-# nobody writes to).
+# emp_sleep SECONDS: sleep without a fork: a read with a timeout on the
+# FIFO nobody writes to that guest-init.sh's bsleep() also uses.
 _emp_sleep_fd=
 emp_sleep() {
 	if [[ -z $_emp_sleep_fd ]]; then
-		local fifo
-		fifo=$(mktemp -u /run/emp-sleep.XXXXXX)
-		mkfifo "$fifo" && exec {_emp_sleep_fd}<>"$fifo"
-		rm -f "$fifo"
-		[[ -n $_emp_sleep_fd ]] || { sleep "$1"; return 0; }
+		[[ -p /run/emp-sleep.fifo ]] || mkfifo /run/emp-sleep.fifo 2>/dev/null
+		exec {_emp_sleep_fd}<>/run/emp-sleep.fifo || { _emp_sleep_fd=; sleep "$1"; return 0; }
 	fi
 	read -rt "$1" -u "$_emp_sleep_fd" _ || :
 }
