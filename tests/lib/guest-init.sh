@@ -76,6 +76,11 @@ m tmpfs emp-tmp /tmp mode=1777
 m devpts devpts /dev/pts gid=5,mode=620,ptmxmode=666
 m tmpfs shm /dev/shm mode=1777
 [[ -e /dev/ptmx ]] || $BB ln -sf pts/ptmx /dev/ptmx
+# what udev makes on a real system; bash's <(...) opens /dev/fd/N
+[[ -e /dev/fd ]] || $BB ln -sf /proc/self/fd /dev/fd
+for _n in 0:stdin 1:stdout 2:stderr; do
+	[[ -e /dev/${_n#*:} ]] || $BB ln -sf "/proc/self/fd/${_n%%:*}" "/dev/${_n#*:}"
+done
 m 9p empres /emp-results trans=virtio,version=9p2000.L,msize=512000 ||
 	fatal "cannot mount the results share"
 [[ -f /emp-results/emp.env ]] || fatal "no /emp-results/emp.env"
