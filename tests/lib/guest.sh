@@ -58,11 +58,16 @@ _emp_rdma_diag() {
 		echo "--- link"
 		ip -s link show 2>&1 | grep -A5 'eth0:'
 		nstat -az 2>/dev/null | grep -E 'Drop|Prune|RcvbufErrors|InErrors|Retrans|TCPTimeouts' | grep -v ' 0 '
+		# frames held back in this guest (qdisc backlog, bytes the NIC
+		# has not completed) and memory left for receive buffers
+		tc -s qdisc show dev eth0 2>&1 | grep -E 'qdisc|Sent|backlog' | head -n 6
+		grep -H . /sys/class/net/eth0/queues/tx-*/byte_queue_limits/inflight 2>/dev/null
+		grep -E '^(MemFree|MemAvailable):' /proc/meminfo
 		# is the peer reachable at all? (a closed port answers at once)
 		if [[ -n ${EMP_PEER_IP:-} ]]; then
 			timeout 5 bash -c "echo >/dev/tcp/$EMP_PEER_IP/9" 2>/dev/null
 			case $? in
-			124) echo "peer $EMP_PEER_IP: no answer in 5 s (the link is down)" ;;
+			124) echo "peer $EMP_PEER_IP: no answer in 5 s (the link is down, or the peer has stopped)" ;;
 			*) echo "peer $EMP_PEER_IP: answers" ;;
 			esac
 		fi

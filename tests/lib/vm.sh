@@ -598,6 +598,17 @@ vm_cpu_for_accel() {
 	if [[ -n ${EMP_CPU:-} ]]; then echo "$EMP_CPU"; elif [[ $1 == kvm ]]; then echo host; else echo max; fi
 }
 
+# vm_net_dump_args DIR: with EMP_NET_DUMP=1, sets _vm_dump to the QEMU
+# options that record
+# every frame crossing the guest's netdev n0, both ways, in DIR/net.pcap
+# (the first EMP_NET_DUMP_SNAPLEN=160 bytes of each: the headers). Compare
+# the two guests' files to tell a frame the link lost from one never sent.
+vm_net_dump_args() {
+	_vm_dump=()
+	[[ ${EMP_NET_DUMP:-0} == 1 ]] || return 0
+	_vm_dump=(-object "filter-dump,id=nd0,netdev=n0,file=$1/net.pcap,maxlen=${EMP_NET_DUMP_SNAPLEN:-160}")
+}
+
 # ---------------------------------------------------------------------------
 # Ports for the two-guest UDP socket netdev
 
@@ -756,12 +767,14 @@ vm_run_test() {
 			;;
 		*) vm_diag "EMP_NET_LINK=${EMP_NET_LINK}: want unix or udp"; return 1 ;;
 		esac
+		vm_net_dump_args "$outdir/donor"
 		vm_start_guest donor "$outdir/donor" "$outdir/shared" "$mem" "$tmo" \
-			-netdev "$nd_donor" \
+			-netdev "$nd_donor" "${_vm_dump[@]}" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01
 		pid_of[donor]=$_vm_last_pid
+		vm_net_dump_args "$outdir/compute"
 		vm_start_guest compute "$outdir/compute" "$outdir/shared" "$mem" "$tmo" \
-			-netdev "$nd_compute" \
+			-netdev "$nd_compute" "${_vm_dump[@]}" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02
 		pid_of[compute]=$_vm_last_pid
 	fi
