@@ -26,9 +26,9 @@ export EMP_REPO EMPCTL EMP_ROLE EMP_SHARED EMP_RESULTS EMP_KVER
 
 EMP_SKIP_RC=4
 
-# Same patterns as the host-side check (tests/lib/vm.sh).
-EMP_DMESG_BAD='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|possible circular locking|lockdep|KASAN|UBSAN|kmemleak|Read-error on swap-device|Write-error on swap-device|soft lockup|hung_task|blocked for more than'
-EMP_DMESG_ALLOW='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started|KernelAddressSanitizer initialized|RCU lockdep checking is enabled|Lock dependency validator|MAX_LOCKDEP_|lock dependency info|hung_task_timeout_secs'
+# The host-side check's patterns and its fault-injection exemption.
+# shellcheck source=tests/lib/kmsg.sh
+. "$EMP_REPO/tests/lib/kmsg.sh"
 
 # ---------------------------------------------------------------------------
 # Messages and results
@@ -310,8 +310,8 @@ emp_sync_get() { cat "$EMP_SHARED/$1"; }
 # host-side check after the test is authoritative; this is for early exits.
 emp_dmesg_check() {
 	local bad
-	bad=$(dmesg 2>/dev/null | grep -aE "$EMP_DMESG_BAD" | grep -avE "$EMP_DMESG_ALLOW")
+	bad=$(dmesg 2>/dev/null | emp_kmsg_offenders)
 	[[ -z $bad ]] && return 0
-	printf '%s\n' "$bad" | head -n 40 | sed 's/^/# dmesg: /'
+	printf '%s\n' "$bad" | sed 's/^/# dmesg: /'
 	return 1
 }

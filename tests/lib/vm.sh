@@ -38,10 +38,10 @@ EMP_NET_DONOR_IP=10.77.0.1
 EMP_NET_COMPUTE_IP=10.77.0.2
 EMP_NET_PREFIX=24
 
-# Kernel-log patterns that fail a test (extended regexp, case-sensitive).
-EMP_DMESG_BAD='WARNING:|BUG:|Oops|Call Trace|general protection fault|kernel BUG|possible circular locking|lockdep|KASAN|UBSAN|kmemleak|Read-error on swap-device|Write-error on swap-device|soft lockup|hung_task|blocked for more than'
-# Known-benign boot lines that contain one of the words above (debug kernel).
-EMP_DMESG_ALLOW='kmemleak: Kernel memory leak detector initialized|kmemleak: Automatic memory scanning thread started|KernelAddressSanitizer initialized|RCU lockdep checking is enabled|Lock dependency validator|MAX_LOCKDEP_|lock dependency info|hung_task_timeout_secs'
+# Kernel-log patterns and the fault-injection exemption, shared with the
+# guest side.
+# shellcheck source=tests/lib/kmsg.sh
+. "$EMP_REPO/tests/lib/kmsg.sh"
 
 _vm_pids=()      # timeout(1) pids of running guests
 
@@ -822,28 +822,12 @@ vm_run_test() {
 # ---------------------------------------------------------------------------
 # Results
 
-# vm_dmesg_without_injected FILE: the kernel log minus the stack dumps of
-# allocation failures a fault-injection sweep caused (tests/lib/fault.sh
-# marks each injection "emp-fi: n=N", and "emp-fi: n=end" after the last).
-# After a "page allocation failure:" or "vmalloc error:" inside the sweep,
-# the dump's own lines (CPU, Hardware name, Call Trace, frames) are
-# dropped; any other line, a WARNING, BUG or KASAN report among them,
-# stays and fails the test.
-vm_dmesg_without_injected() {
-	awk '
-		/ emp-fi: n=end$/ { sweep = 0; dump = 0; print; next }
-		/ emp-fi: n=/ { sweep = 1; dump = 0; print; next }
-		sweep && /(page allocation failure: |vmalloc error: )/ { dump = 1; print; next }
-		dump && /^\[ *[0-9.]+\] +(([?] )?[A-Za-z0-9_.]+\+0x[0-9a-f]+\/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?|Call Trace:|<\/?TASK>|<\/?IRQ>|CPU: .*|Hardware name: .*|Tainted: .*)$/ { next }
-		{ dump = 0; print }' "$1"
-}
-
 # Offending kernel-log lines of a guest (dmesg.txt, else the console log).
 vm_dmesg_offenders() {
 	local d=$1 f
 	f=$d/dmesg.txt
 	[[ -f $f ]] || return 0
-	vm_dmesg_without_injected "$f" | grep -aE "$EMP_DMESG_BAD" | grep -avE "$EMP_DMESG_ALLOW" | head -n 40 || true
+	emp_kmsg_offenders "$f"
 }
 
 # vm_guest_verdict ROLEDIR TIMEOUT -> sets _v_res (pass|fail|skip) _v_why
