@@ -139,6 +139,46 @@ static void empblk_cache_mark_dirty(struct empblk_cache *c,
 	}
 }
 
+/*
+ * The entry for block @b, if the cache holds it. A write of the whole block
+ * (@whole) that misses takes a free or the least recently used clean entry;
+ * with none left it misses too and sets *@full. Reads and partial writes
+ * never insert.
+ */
+static struct empblk_centry *empblk_cache_claim(struct empblk_dev *dev,
+						unsigned long b, bool is_write,
+						bool whole, bool *full)
+{
+	struct empblk_cache *c = dev->cache;
+	struct empblk_centry *e;
+
+	lockdep_assert_held(&c->lock);
+	e = empblk_cache_find(c, b);
+	if (e || !is_write || !whole)
+		return e;
+	e = empblk_cache_get_entry(dev);
+	if (!e) {
+		*full = true;
+		return NULL;
+	}
+	e->blk = b;
+	e->gen = 0;
+	e->state = EMPBLK_CE_VALID;
+	hlist_add_head(&e->hash, empblk_cache_bucket(c, b));
+	return e;
+}
+
+/* A hit was served: a write dirties the entry, a read makes it recent. */
+static void empblk_cache_touch(struct empblk_cache *c, struct empblk_centry *e,
+			       bool is_write)
+{
+	lockdep_assert_held(&c->lock);
+	if (is_write)
+		empblk_cache_mark_dirty(c, e);
+	else if (!(e->state & (EMPBLK_CE_DIRTY | EMPBLK_CE_WB)))
+		list_move_tail(&e->list, &c->clean);
+}
+
 /**
  * empblk_cache_rw() - serve what the DRAM cache can of a read or write
  * @dev: device with a cache
@@ -170,25 +210,10 @@ u64 empblk_cache_rw(struct empblk_dev *dev, struct request *rq)
 		enum empblk_stat_item item;
 
 		spin_lock_bh(&c->lock);
-		e = empblk_cache_find(c, b);
-		if (!e && is_write && len == bsz) {
-			e = empblk_cache_get_entry(dev);
-			if (e) {
-				e->blk = b;
-				e->gen = 0;
-				e->state = EMPBLK_CE_VALID;
-				hlist_add_head(&e->hash,
-					       empblk_cache_bucket(c, b));
-			} else {
-				kick = true;
-			}
-		}
+		e = empblk_cache_claim(dev, b, is_write, len == bsz, &kick);
 		if (e) {
 			empblk_cache_copy(c, e, boff, rq, off, len, is_write);
-			if (is_write)
-				empblk_cache_mark_dirty(c, e);
-			else if (!(e->state & (EMPBLK_CE_DIRTY | EMPBLK_CE_WB)))
-				list_move_tail(&e->list, &c->clean);
+			empblk_cache_touch(c, e, is_write);
 			served |= BIT_ULL(b - b0);
 		}
 		if (c->nr_dirty > c->wb_start)
@@ -249,6 +274,30 @@ void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 }
 
 /*
+ * The next writeback, while more than wb_stop entries are dirty and a slot
+ * is free: the oldest dirty entry, taken off the lists until it ends.
+ */
+static struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
+{
+	struct empblk_centry *e;
+	struct empblk_wb *wb;
+
+	lockdep_assert_held(&c->lock);
+	if (c->nr_dirty <= c->wb_stop || list_empty(&c->wb_free))
+		return NULL;
+	e = list_first_entry(&c->dirty, struct empblk_centry, list);
+	list_del_init(&e->list);
+	c->nr_dirty--;
+	e->state |= EMPBLK_CE_WB;
+	wb = list_first_entry(&c->wb_free, struct empblk_wb, free);
+	list_del_init(&wb->free);
+	c->nr_wb++;
+	wb->e = e;
+	wb->gen = e->gen;
+	return wb;
+}
+
+/*
  * The writeback worker: oldest dirty blocks first, while more than wb_stop
  * are dirty and a slot is free. It sleeps only to have a donor chunk
  * allocated; it runs in a NOIO scope, as reclaim may be waiting on it.
@@ -258,27 +307,15 @@ static void empblk_cache_wb_work(struct work_struct *work)
 	struct empblk_cache *c = container_of(work, struct empblk_cache,
 					      wb_work);
 	unsigned int noio = memalloc_noio_save();
-	struct empblk_centry *e;
 	struct empblk_wb *wb;
 	int ret;
 
 	for (;;) {
 		spin_lock_bh(&c->lock);
-		if (c->wb_paused || c->nr_dirty <= c->wb_stop ||
-		    list_empty(&c->wb_free)) {
-			spin_unlock_bh(&c->lock);
-			break;
-		}
-		e = list_first_entry(&c->dirty, struct empblk_centry, list);
-		list_del_init(&e->list);
-		c->nr_dirty--;
-		e->state |= EMPBLK_CE_WB;
-		wb = list_first_entry(&c->wb_free, struct empblk_wb, free);
-		list_del_init(&wb->free);
-		c->nr_wb++;
-		wb->e = e;
-		wb->gen = e->gen;
+		wb = c->wb_paused ? NULL : empblk_cache_wb_pick(c);
 		spin_unlock_bh(&c->lock);
+		if (!wb)
+			break;
 
 		ret = empblk_remote_writeback(wb->dev, wb);
 		if (ret) {
@@ -290,7 +327,7 @@ static void empblk_cache_wb_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/* Drop every cached block inside [b0, b1): the data is discarded. */
+/* Drop one cached block, dirty or not: its data was discarded. */
 static void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e)
 {
 	lockdep_assert_held(&c->lock);
@@ -371,6 +408,37 @@ void empblk_cache_discard_end(struct empblk_dev *dev)
 		queue_work(empblk_wq, &c->wb_work);
 }
 
+/* Sizes, thresholds, lists and locks of a cache of @mb MiB. */
+static void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb)
+{
+	c->blk_shift = ilog2(block_size);
+	c->ppb = block_size >> PAGE_SHIFT;
+	c->nr = (mb << 20) >> c->blk_shift;
+	c->hash_bits = max(ilog2(roundup_pow_of_two(c->nr)), 4);
+	spin_lock_init(&c->lock);
+	INIT_LIST_HEAD(&c->free);
+	INIT_LIST_HEAD(&c->clean);
+	INIT_LIST_HEAD(&c->dirty);
+	INIT_LIST_HEAD(&c->wb_free);
+	INIT_WORK(&c->wb_work, empblk_cache_wb_work);
+	init_waitqueue_head(&c->wb_idle);
+	c->wb_start = c->nr - c->nr / 4;
+	c->wb_stop = c->nr / 2;
+	c->nr_wbs = empblk_cache_nr_wb(block_size);
+}
+
+/* Every entry on the free list (@entries and @hash allocated, zeroed). */
+static void empblk_cache_all_free(struct empblk_cache *c)
+{
+	unsigned long i;
+
+	for (i = 0; i < c->nr; i++) {
+		INIT_HLIST_NODE(&c->entries[i].hash);
+		list_add_tail(&c->entries[i].list, &c->free);
+	}
+	c->nr_free = c->nr;
+}
+
 static void empblk_cache_free(struct empblk_dev *dev)
 {
 	struct empblk_cache *c = dev->cache;
@@ -412,20 +480,7 @@ int empblk_cache_init(struct empblk_dev *dev, u64 mb)
 	if (!c)
 		return -ENOMEM;
 	dev->cache = c;
-	c->blk_shift = ilog2(dev->params.block_size);
-	c->ppb = dev->params.block_size >> PAGE_SHIFT;
-	c->nr = (mb << 20) >> c->blk_shift;
-	c->hash_bits = max(ilog2(roundup_pow_of_two(c->nr)), 4);
-	spin_lock_init(&c->lock);
-	INIT_LIST_HEAD(&c->free);
-	INIT_LIST_HEAD(&c->clean);
-	INIT_LIST_HEAD(&c->dirty);
-	INIT_LIST_HEAD(&c->wb_free);
-	INIT_WORK(&c->wb_work, empblk_cache_wb_work);
-	init_waitqueue_head(&c->wb_idle);
-	c->wb_start = c->nr - c->nr / 4;
-	c->wb_stop = c->nr / 2;
-	c->nr_wbs = empblk_cache_nr_wb(dev->params.block_size);
+	empblk_cache_setup(c, dev->params.block_size, mb);
 
 	n = c->nr * c->ppb;
 	c->entries = vzalloc(array_size(c->nr, sizeof(*c->entries)));
@@ -459,11 +514,7 @@ int empblk_cache_init(struct empblk_dev *dev, u64 mb)
 		if (!(i & 1023))
 			cond_resched();
 	}
-	for (i = 0; i < c->nr; i++) {
-		INIT_HLIST_NODE(&c->entries[i].hash);
-		list_add_tail(&c->entries[i].list, &c->free);
-	}
-	c->nr_free = c->nr;
+	empblk_cache_all_free(c);
 	return 0;
 
 out_nomem:
@@ -499,3 +550,7 @@ void empblk_cache_exit(struct empblk_dev *dev)
 	}
 	empblk_cache_free(dev);
 }
+
+#ifdef EMPBLK_KUNIT_TEST
+#include "cache_kunit.c"
+#endif
