@@ -283,7 +283,7 @@ static void empblk_cache_wb_overtaken_test(struct kunit *test)
 {
 	struct empblk_dev *dev = test->priv;
 	struct empblk_cache *c = dev->cache;
-	struct empblk_centry *e;
+	struct empblk_centry *e, *first;
 	struct empblk_wb *wb;
 
 	e = kc_write(dev, 3);
@@ -303,8 +303,8 @@ static void empblk_cache_wb_overtaken_test(struct kunit *test)
 	empblk_cache_wb_end(wb, true);
 	KUNIT_EXPECT_EQ(test, e->state, (u32)(EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
 	KUNIT_EXPECT_EQ(test, c->nr_dirty, 1UL);
-	KUNIT_EXPECT_PTR_EQ(test, list_first_entry(&c->dirty,
-						   struct empblk_centry, list), e);
+	first = list_first_entry(&c->dirty, struct empblk_centry, list);
+	KUNIT_EXPECT_PTR_EQ(test, first, e);
 
 	/* the next writeback carries the new data and cleans it */
 	kc_writeback(test, 3, true);

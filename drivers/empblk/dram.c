@@ -93,7 +93,12 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 
 	if (atomic_long_inc_return(&dram->used_pages) > dram->budget_pages) {
 		atomic_long_dec(&dram->used_pages);
-		return ERR_PTR(-ENOSPC);
+		/*
+		 * A writer racing for the same index may have taken the last
+		 * page of the budget for it: that page is as good as ours.
+		 */
+		page = xa_load(&dram->pages, idx);
+		return page ?: ERR_PTR(-ENOSPC);
 	}
 
 	/*
@@ -384,3 +389,7 @@ void empblk_dram_exit(struct empblk_dev *dev)
 	dram->reserve_nr = 0;
 	WARN_ON_ONCE(atomic_long_read(&dram->used_pages));
 }
+
+#ifdef EMPBLK_KUNIT_TEST
+#include "dram_kunit.c"
+#endif

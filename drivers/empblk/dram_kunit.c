@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite for the DRAM tier's allocator (dram.c): the budget is never
+ * exceeded, a page is counted once however many writers race for its
+ * index, a discard frees whole pages and zeroes the edges of partial
+ * ones, write-zeroes with REQ_NOUNMAP keeps the pages, and the emergency
+ * reserve is filled at creation and refilled after use. Included at the
+ * end of dram.c, whose helpers are static, when the module is built with
+ * EMPBLK_KUNIT=y; it runs when the module loads, on a device that has a
+ * DRAM tier and nothing else.
+ */
+#include <kunit/test.h>
+
+#define KD_BUDGET_MB	1
+#define KD_PAGES	(KD_BUDGET_MB << (20 - PAGE_SHIFT))
+
+static int empblk_dram_kunit_init(struct kunit *test)
+{
+	struct empblk_dev *dev = kunit_kzalloc(test, sizeof(*dev), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dev);
+	KUNIT_ASSERT_EQ(test, empblk_dram_init(dev, KD_BUDGET_MB), 0);
+	test->priv = dev;
+	return 0;
+}
+
+static void empblk_dram_kunit_exit(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+
+	if (dev)
+		empblk_dram_exit(dev);
+}
+
+/* a page of the tier filled with @v, or NULL */
+static struct page *kd_fill(struct kunit *test, pgoff_t idx, u8 v)
+{
+	struct empblk_dev *dev = test->priv;
+	struct page *page = empblk_dram_insert(dev, idx, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	memset_page(page, 0, v, PAGE_SIZE);
+	return page;
+}
+
+/* bytes [@off, @off + @len) of the page at @idx all equal @v */
+static bool kd_bytes_are(struct empblk_dev *dev, pgoff_t idx,
+			 unsigned int off, unsigned int len, u8 v)
+{
+	struct page *page = xa_load(&dev->dram.pages, idx);
+	u8 *p;
+	bool ok = true;
+	unsigned int i;
+
+	if (!page)
+		return false;
+	p = kmap_local_page(page);
+	for (i = off; i < off + len && ok; i++)
+		ok = p[i] == v;
+	kunmap_local(p);
+	return ok;
+}
+
+static void empblk_dram_budget_test(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = &dev->dram;
+	struct page *page;
+	pgoff_t i;
+
+	KUNIT_EXPECT_EQ(test, dram->budget_pages, (unsigned long)KD_PAGES);
+	for (i = 0; i < KD_PAGES; i++) {
+		page = empblk_dram_insert(dev, i * 3, GFP_KERNEL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages),
+			(long)KD_PAGES);
+	/* the budget is spent: a new index is refused, and nothing counted */
+	page = empblk_dram_insert(dev, 1, GFP_KERNEL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(page), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages),
+			(long)KD_PAGES);
+	KUNIT_EXPECT_NULL(test, xa_load(&dram->pages, 1));
+}
+
+static void empblk_dram_same_index_test(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = &dev->dram;
+	struct page *a, *b;
+
+	a = kd_fill(test, 7, 0xa5);
+	/* a second writer of the same index gets the page already there */
+	b = empblk_dram_insert(dev, 7, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, a, b);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 1L);
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 7, 0, PAGE_SIZE, 0xa5));
+	/* even when the racer took the last page of the budget for it */
+	dram->budget_pages = 1;
+	b = empblk_dram_insert(dev, 7, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, a, b);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 1L);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dev, 8,
+								 GFP_KERNEL)),
+			-ENOSPC);
+}
+
+static void empblk_dram_discard_test(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = &dev->dram;
+	unsigned int half = PAGE_SIZE / 2;
+	pgoff_t i;
+
+	for (i = 9; i <= 20; i++)
+		kd_fill(test, i, 0x5a);
+	KUNIT_ASSERT_EQ(test, atomic_long_read(&dram->used_pages), 12L);
+
+	/* from the middle of page 9 to the middle of page 20 */
+	empblk_dram_free_range(dev, (9 * PAGE_SIZE + half) >> SECTOR_SHIFT,
+			       (11 * PAGE_SIZE) >> SECTOR_SHIFT, false, true);
+	for (i = 10; i < 20; i++)
+		KUNIT_EXPECT_NULL(test, xa_load(&dram->pages, i));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 2L);
+	/* the edge pages stay, zeroed where the range covers them */
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, 0, half, 0x5a));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, half, half, 0));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 20, 0, half, 0));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 20, half, half, 0x5a));
+
+	/* a range inside one page frees nothing */
+	empblk_dram_free_range(dev, (9 * PAGE_SIZE) >> SECTOR_SHIFT, 1, false,
+			       true);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 2L);
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, 0, SECTOR_SIZE, 0));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, SECTOR_SIZE, 8, 0x5a));
+
+	/* the freed budget can be used again */
+	dram->budget_pages = 3;
+	kd_fill(test, 15, 1);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dev, 16,
+								 GFP_KERNEL)),
+			-ENOSPC);
+}
+
+static void empblk_dram_zero_keep_test(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = &dev->dram;
+	pgoff_t i;
+
+	for (i = 0; i < 4; i++)
+		kd_fill(test, i, 0xff);
+	/* write-zeroes with REQ_NOUNMAP: zeroed in place, still allocated */
+	empblk_dram_free_range(dev, 0, (4 * PAGE_SIZE) >> SECTOR_SHIFT, true,
+			       false);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 4L);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, i, 0, PAGE_SIZE, 0));
+}
+
+static void empblk_dram_reserve_test(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = &dev->dram;
+	struct page *a, *b;
+
+	/* filled when the tier is created (best effort, GFP_NOIO) */
+	KUNIT_EXPECT_EQ(test, dram->reserve_target, empblk_reserve_pages);
+	KUNIT_ASSERT_EQ(test, dram->reserve_nr, dram->reserve_target);
+	if (!dram->reserve_target)
+		kunit_skip(test, "module loaded with reserve_pages=0");
+
+	a = empblk_reserve_get(dram);
+	b = empblk_reserve_get(dram);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	KUNIT_EXPECT_PTR_NE(test, a, b);
+	/* taking from it schedules a refill, which tops it up again */
+	flush_work(&dram->refill_work);
+	KUNIT_EXPECT_EQ(test, dram->reserve_nr, dram->reserve_target);
+	/* a page given back is kept, above the target until used */
+	empblk_reserve_put(dram, a);
+	empblk_reserve_put(dram, b);
+	KUNIT_EXPECT_EQ(test, dram->reserve_nr, dram->reserve_target + 2);
+
+	/* a tier without a budget keeps no reserve */
+	empblk_dram_exit(dev);
+	KUNIT_ASSERT_EQ(test, empblk_dram_init(dev, 0), 0);
+	KUNIT_EXPECT_EQ(test, dram->reserve_nr, 0U);
+	KUNIT_EXPECT_NULL(test, empblk_reserve_get(dram));
+}
+
+static struct kunit_case empblk_dram_cases[] = {
+	KUNIT_CASE(empblk_dram_budget_test),
+	KUNIT_CASE(empblk_dram_same_index_test),
+	KUNIT_CASE(empblk_dram_discard_test),
+	KUNIT_CASE(empblk_dram_zero_keep_test),
+	KUNIT_CASE(empblk_dram_reserve_test),
+	{}
+};
+
+static struct kunit_suite empblk_dram_suite = {
+	.name = "empblk_dram",
+	.init = empblk_dram_kunit_init,
+	.exit = empblk_dram_kunit_exit,
+	.test_cases = empblk_dram_cases,
+};
+
+kunit_test_suite(empblk_dram_suite);
