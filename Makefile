@@ -21,7 +21,7 @@ endif
 
 KMAKE_FLAGS := W=1
 
-.PHONY: all modules empctl test-progs unit check-debug clean lint checkpatch sparse install help check-kdirs
+.PHONY: all modules empctl test-progs unit unit-spec unit-cache check-debug clean lint checkpatch sparse install help check-kdirs
 
 all: modules empctl test-progs
 
@@ -74,8 +74,19 @@ $(BUILD)/tests/unit-spec: tests/unit/test-spec.c drivers/empblk/spec.c \
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test-spec.c drivers/empblk/spec.c
 
-unit: $(BUILD)/tests/unit-spec
+$(BUILD)/tests/unit-cache: tests/unit/test-cache.c drivers/empblk/cache_policy.c \
+		drivers/empblk/cache_policy.h drivers/empblk/cache_policy_cases.h \
+		$(wildcard tests/unit/shim/linux/*.h tests/unit/shim/asm/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test-cache.c drivers/empblk/cache_policy.c
+
+unit: unit-spec unit-cache
+
+unit-spec: $(BUILD)/tests/unit-spec
 	$(BUILD)/tests/unit-spec
+
+unit-cache: $(BUILD)/tests/unit-cache
+	$(BUILD)/tests/unit-cache
 
 # The debug-kernel lane: KASAN, lockdep, kmemleak and KUnit (tests/run-debug).
 check-debug:
@@ -115,5 +126,6 @@ clean:
 help:
 	@echo "make [KDIR=/usr/src/linux-headers-<ver>]   build modules (per kernel, in build/<ver>/) and empctl"
 	@echo "make lint                                   checkpatch --strict and sparse/W=1 on every kernel"
+	@echo "make unit                                   userspace unit tests (mem_path, striping, cache policy)"
 	@echo "make install                                install modules (updates/), empctl, man page, udev rule"
 	@echo "tests/run-all                               install deps, build, lint and run the guest test suite"

@@ -25,7 +25,10 @@
  * inserted (the kernel's swap cache keeps the page). Writeback starts when
  * more than three quarters of the entries are dirty and brings that down
  * to one half, oldest first; a full cache kicks it too. Clean entries are
- * evicted least recently used first.
+ * evicted least recently used first. The policy is cache_policy.c, which
+ * has no data, lock or allocation of its own and is unit tested in
+ * userspace and by KUnit; this file adds the pages, the lock, the
+ * statistics and the writeback over RDMA.
  *
  * Locking. One spinlock per device (taken with bottom halves disabled,
  * since writeback completions arrive in softirq context) protects the
@@ -35,53 +38,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blk-mq.h>
-#include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
 #include <linux/vmalloc.h>
 
 #include "empblk.h"
-
-static struct hlist_head *empblk_cache_bucket(struct empblk_cache *c,
-					      unsigned long blk)
-{
-	return &c->hash[hash_long(blk, c->hash_bits)];
-}
-
-static struct empblk_centry *empblk_cache_find(struct empblk_cache *c,
-					       unsigned long blk)
-{
-	struct empblk_centry *e;
-
-	lockdep_assert_held(&c->lock);
-	hlist_for_each_entry(e, empblk_cache_bucket(c, blk), hash)
-		if (e->blk == blk)
-			return e;
-	return NULL;
-}
-
-/* A free entry, or the least recently used clean one, unhashed. */
-static struct empblk_centry *empblk_cache_get_entry(struct empblk_dev *dev)
-{
-	struct empblk_cache *c = dev->cache;
-	struct empblk_centry *e;
-
-	lockdep_assert_held(&c->lock);
-	e = list_first_entry_or_null(&c->free, struct empblk_centry, list);
-	if (e) {
-		c->nr_free--;
-	} else {
-		e = list_first_entry_or_null(&c->clean, struct empblk_centry,
-					     list);
-		if (!e)
-			return NULL;
-		hlist_del_init(&e->hash);
-		empblk_stat_inc(dev, EMPBLK_STAT_CACHE_EVICTIONS);
-	}
-	list_del_init(&e->list);
-	e->state = 0;
-	return e;
-}
 
 static struct page *empblk_cache_page(struct empblk_cache *c,
 				      struct empblk_centry *e, u64 boff)
@@ -125,60 +86,6 @@ static void empblk_cache_copy(struct empblk_cache *c, struct empblk_centry *e,
 	}
 }
 
-static void empblk_cache_mark_dirty(struct empblk_cache *c,
-				    struct empblk_centry *e)
-{
-	e->gen++;
-	if (e->state & EMPBLK_CE_DIRTY)
-		return;
-	e->state |= EMPBLK_CE_DIRTY;
-	/* while written back it is on no list; the completion requeues it */
-	if (!(e->state & EMPBLK_CE_WB)) {
-		list_move_tail(&e->list, &c->dirty);
-		c->nr_dirty++;
-	}
-}
-
-/*
- * The entry for block @b, if the cache holds it. A write of the whole block
- * (@whole) that misses takes a free or the least recently used clean entry;
- * with none left it misses too and sets *@full. Reads and partial writes
- * never insert.
- */
-static struct empblk_centry *empblk_cache_claim(struct empblk_dev *dev,
-						unsigned long b, bool is_write,
-						bool whole, bool *full)
-{
-	struct empblk_cache *c = dev->cache;
-	struct empblk_centry *e;
-
-	lockdep_assert_held(&c->lock);
-	e = empblk_cache_find(c, b);
-	if (e || !is_write || !whole)
-		return e;
-	e = empblk_cache_get_entry(dev);
-	if (!e) {
-		*full = true;
-		return NULL;
-	}
-	e->blk = b;
-	e->gen = 0;
-	e->state = EMPBLK_CE_VALID;
-	hlist_add_head(&e->hash, empblk_cache_bucket(c, b));
-	return e;
-}
-
-/* A hit was served: a write dirties the entry, a read makes it recent. */
-static void empblk_cache_touch(struct empblk_cache *c, struct empblk_centry *e,
-			       bool is_write)
-{
-	lockdep_assert_held(&c->lock);
-	if (is_write)
-		empblk_cache_mark_dirty(c, e);
-	else if (!(e->state & (EMPBLK_CE_DIRTY | EMPBLK_CE_WB)))
-		list_move_tail(&e->list, &c->clean);
-}
-
 /**
  * empblk_cache_rw() - serve what the DRAM cache can of a read or write
  * @dev: device with a cache
@@ -208,9 +115,11 @@ u64 empblk_cache_rw(struct empblk_dev *dev, struct request *rq)
 		u64 len = min(end - pos, bsz - boff);
 		struct empblk_centry *e;
 		enum empblk_stat_item item;
+		bool evicted = false;
 
 		spin_lock_bh(&c->lock);
-		e = empblk_cache_claim(dev, b, is_write, len == bsz, &kick);
+		e = empblk_cache_claim(c, b, is_write, len == bsz, &kick,
+				       &evicted);
 		if (e) {
 			empblk_cache_copy(c, e, boff, rq, off, len, is_write);
 			empblk_cache_touch(c, e, is_write);
@@ -219,6 +128,9 @@ u64 empblk_cache_rw(struct empblk_dev *dev, struct request *rq)
 		if (c->nr_dirty > c->wb_start)
 			kick = true;
 		spin_unlock_bh(&c->lock);
+
+		if (evicted)
+			empblk_stat_inc(dev, EMPBLK_STAT_CACHE_EVICTIONS);
 
 		if (is_write)
 			item = e ? EMPBLK_STAT_CACHE_WRITE_HITS :
@@ -246,55 +158,19 @@ void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 {
 	struct empblk_dev *dev = wb->dev;
 	struct empblk_cache *c = dev->cache;
-	struct empblk_centry *e = wb->e;
 	bool more;
 
 	spin_lock_bh(&c->lock);
-	e->state &= ~EMPBLK_CE_WB;
-	if (ok && e->gen == wb->gen) {
-		e->state &= ~EMPBLK_CE_DIRTY;
-		list_add_tail(&e->list, &c->clean);
-	} else {
-		/* written again meanwhile, or failed: still the only copy */
-		list_add_tail(&e->list, &c->dirty);
-		c->nr_dirty++;
-	}
-	wb->e = NULL;
-	list_add(&wb->free, &c->wb_free);
-	if (!--c->nr_wb)
+	more = empblk_cache_wb_done(c, wb, ok);
+	/* under the lock: the waiter frees the cache once it sees none */
+	if (!c->nr_wb)
 		wake_up_all(&c->wb_idle);
-	/* after a failure, the next write kicks writeback again */
-	more = ok && !c->wb_paused && c->nr_dirty > c->wb_stop;
 	spin_unlock_bh(&c->lock);
 
 	empblk_stat_inc(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
 			EMPBLK_STAT_CACHE_WRITEBACK_ERRORS);
 	if (more)
 		queue_work(empblk_wq, &c->wb_work);
-}
-
-/*
- * The next writeback, while more than wb_stop entries are dirty and a slot
- * is free: the oldest dirty entry, taken off the lists until it ends.
- */
-static struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
-{
-	struct empblk_centry *e;
-	struct empblk_wb *wb;
-
-	lockdep_assert_held(&c->lock);
-	if (c->nr_dirty <= c->wb_stop || list_empty(&c->wb_free))
-		return NULL;
-	e = list_first_entry(&c->dirty, struct empblk_centry, list);
-	list_del_init(&e->list);
-	c->nr_dirty--;
-	e->state |= EMPBLK_CE_WB;
-	wb = list_first_entry(&c->wb_free, struct empblk_wb, free);
-	list_del_init(&wb->free);
-	c->nr_wb++;
-	wb->e = e;
-	wb->gen = e->gen;
-	return wb;
 }
 
 /*
@@ -327,18 +203,6 @@ static void empblk_cache_wb_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/* Drop one cached block, dirty or not: its data was discarded. */
-static void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e)
-{
-	lockdep_assert_held(&c->lock);
-	if ((e->state & EMPBLK_CE_DIRTY) && !list_empty(&e->list))
-		c->nr_dirty--;
-	hlist_del_init(&e->hash);
-	list_move(&e->list, &c->free);
-	c->nr_free++;
-	e->state = 0;
-}
-
 /**
  * empblk_cache_discard_begin() - drop the cached blocks a discard covers
  * @dev: device with a cache
@@ -353,10 +217,9 @@ static void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e)
 void empblk_cache_discard_begin(struct empblk_dev *dev, u64 start, u64 end)
 {
 	struct empblk_cache *c = dev->cache;
-	unsigned long b0 = DIV_ROUND_UP_ULL(start, 1ULL << c->blk_shift);
-	unsigned long b1 = end >> c->blk_shift;
-	unsigned long b, i;
+	unsigned long b0, b1, b, i;
 
+	empblk_cache_covered(c, start, end, &b0, &b1);
 	spin_lock_bh(&c->lock);
 	c->wb_paused++;
 	spin_unlock_bh(&c->lock);
@@ -408,37 +271,6 @@ void empblk_cache_discard_end(struct empblk_dev *dev)
 		queue_work(empblk_wq, &c->wb_work);
 }
 
-/* Sizes, thresholds, lists and locks of a cache of @mb MiB. */
-static void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb)
-{
-	c->blk_shift = ilog2(block_size);
-	c->ppb = block_size >> PAGE_SHIFT;
-	c->nr = (mb << 20) >> c->blk_shift;
-	c->hash_bits = max(ilog2(roundup_pow_of_two(c->nr)), 4);
-	spin_lock_init(&c->lock);
-	INIT_LIST_HEAD(&c->free);
-	INIT_LIST_HEAD(&c->clean);
-	INIT_LIST_HEAD(&c->dirty);
-	INIT_LIST_HEAD(&c->wb_free);
-	INIT_WORK(&c->wb_work, empblk_cache_wb_work);
-	init_waitqueue_head(&c->wb_idle);
-	c->wb_start = c->nr - c->nr / 4;
-	c->wb_stop = c->nr / 2;
-	c->nr_wbs = empblk_cache_nr_wb(block_size);
-}
-
-/* Every entry on the free list (@entries and @hash allocated, zeroed). */
-static void empblk_cache_all_free(struct empblk_cache *c)
-{
-	unsigned long i;
-
-	for (i = 0; i < c->nr; i++) {
-		INIT_HLIST_NODE(&c->entries[i].hash);
-		list_add_tail(&c->entries[i].list, &c->free);
-	}
-	c->nr_free = c->nr;
-}
-
 static void empblk_cache_free(struct empblk_dev *dev)
 {
 	struct empblk_cache *c = dev->cache;
@@ -481,6 +313,9 @@ int empblk_cache_init(struct empblk_dev *dev, u64 mb)
 		return -ENOMEM;
 	dev->cache = c;
 	empblk_cache_setup(c, dev->params.block_size, mb);
+	spin_lock_init(&c->lock);
+	INIT_WORK(&c->wb_work, empblk_cache_wb_work);
+	init_waitqueue_head(&c->wb_idle);
 
 	n = c->nr * c->ppb;
 	c->entries = vzalloc(array_size(c->nr, sizeof(*c->entries)));
@@ -550,7 +385,3 @@ void empblk_cache_exit(struct empblk_dev *dev)
 	}
 	empblk_cache_free(dev);
 }
-
-#ifdef EMPBLK_KUNIT_TEST
-#include "cache_kunit.c"
-#endif

@@ -28,6 +28,7 @@
 
 #include <emp/emp-proto.h>
 
+#include "cache_policy.h"
 #include "spec.h"
 
 #define EMPBLK_NAME		"empblk"
@@ -343,29 +344,6 @@ struct empblk_remote {
 	unsigned int sb_shift;
 };
 
-/* DRAM cache entry state bits (struct empblk_centry.state) */
-#define EMPBLK_CE_VALID		BIT(0)	/* hashed: holds block @blk */
-#define EMPBLK_CE_DIRTY		BIT(1)	/* newer than the donors' copy */
-#define EMPBLK_CE_WB		BIT(2)	/* a writeback of it is in flight */
-
-/**
- * struct empblk_centry - one block-sized slot of the DRAM cache
- * @hash: link in empblk_cache.hash while valid
- * @list: on the free, clean (LRU order) or dirty (FIFO) list; on none
- *	while written back
- * @blk: device block it holds, while valid
- * @gen: bumped by every write into it; a writeback that started at an
- *	older generation leaves the block dirty
- * @state: EMPBLK_CE_* bits
- */
-struct empblk_centry {
-	struct hlist_node hash;
-	struct list_head list;
-	unsigned long blk;
-	u32 gen;
-	u32 state;
-};
-
 struct empblk_wb;
 
 /**
@@ -380,91 +358,6 @@ struct empblk_wbwr {
 	struct ib_cqe cqe;
 	struct empblk_wb *wb;
 	unsigned int donor;
-};
-
-/**
- * struct empblk_wb - a writeback slot: one block on its way to the donors
- * @dev: device
- * @e: the entry written back
- * @gen: its generation when the writeback started
- * @pending: work requests not yet completed
- * @failed: one of them failed
- * @free: link on empblk_cache.wb_free while unused
- * @sges: one per page of the block
- * @wrs: at most one per page of the block
- */
-struct empblk_wb {
-	struct empblk_dev *dev;
-	struct empblk_centry *e;
-	u32 gen;
-	atomic_t pending;
-	bool failed;
-	struct list_head free;
-	struct ib_sge *sges;
-	struct empblk_wbwr *wrs;
-};
-
-/* writebacks in flight per device: up to 64 blocks, at most 8 MiB */
-static inline unsigned int empblk_cache_nr_wb(u32 block_size)
-{
-	return clamp_t(u32, SZ_8M / block_size, 4, 64);
-}
-
-/**
- * struct empblk_cache - the DRAM tier as a write-back cache before donors
- * @blk_shift: log2 of the block size, the caching unit
- * @ppb: pages per block
- * @nr: entries (blocks the cache holds)
- * @entries: the entries
- * @pages: @ppb pages per entry, allocated when the device is created
- * @dma: their DMA addresses for the RDMA device (mapped to the device)
- * @hash: block -> entry
- * @hash_bits: log2 of the buckets in @hash
- * @lock: protects the hash, the lists, the counters and every entry's
- *	fields and data
- * @free: unused entries
- * @clean: valid entries the donors hold a copy of, least recently used
- *	first: the ones evicted
- * @dirty: entries newer than the donors' copy, oldest first: the ones
- *	written back
- * @nr_free: entries on @free
- * @nr_dirty: entries on @dirty
- * @nr_wb: writeback slots in use
- * @wb_start: dirty entries above which writeback starts
- * @wb_stop: dirty entries writeback brings the cache down to
- * @wb_paused: discards in progress; no writeback starts while nonzero
- * @wb_free: unused writeback slots
- * @wbs: the writeback slots
- * @nr_wbs: entries in @wbs
- * @wb_work: the writeback worker
- * @wb_idle: woken when @nr_wb drops to zero
- */
-struct empblk_cache {
-	unsigned int blk_shift;
-	unsigned int ppb;
-	unsigned long nr;
-	struct empblk_centry *entries;
-	struct page **pages;
-	u64 *dma;
-	struct hlist_head *hash;
-	unsigned int hash_bits;
-
-	spinlock_t lock;	/* see above */
-	struct list_head free;
-	struct list_head clean;
-	struct list_head dirty;
-	unsigned long nr_free;
-	unsigned long nr_dirty;
-	unsigned int nr_wb;
-	unsigned long wb_start;
-	unsigned long wb_stop;
-	unsigned int wb_paused;
-	struct list_head wb_free;
-
-	struct empblk_wb *wbs;
-	unsigned int nr_wbs;
-	struct work_struct wb_work;
-	wait_queue_head_t wb_idle;
 };
 
 /**

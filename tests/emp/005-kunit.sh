@@ -1,11 +1,12 @@
 #!/bin/bash
 # The KUnit suites of empblk's logic: empblk_spec (spec_kunit.c: mem_path
-# parsing and striping, the cases tests/unit runs in userspace) and
-# empblk_cache (cache_kunit.c: what the DRAM cache takes in, evicts and
-# writes back, and that a block whose writeback failed or was overtaken
-# stays dirty) and empblk_dram (dram_kunit.c: the DRAM tier's budget,
-# racing writers, discards and its emergency reserve). The debug lane builds the module with EMPBLK_KUNIT=y; the
-# suites run when it loads and report in KTAP in the kernel log.
+# parsing and striping), empblk_cache (cache_kunit.c: what the DRAM
+# cache takes in, evicts and writes back, and that a block whose writeback
+# failed or was overtaken stays dirty), both with the cases tests/unit
+# runs in userspace, and empblk_dram (dram_kunit.c: the DRAM tier's
+# budget, racing writers, discards and its emergency reserve). The debug
+# lane builds the module with EMPBLK_KUNIT=y; the suites run when it loads
+# and report in KTAP in the kernel log.
 # kernels: debug
 # timeout: 300
 . "$EMP_REPO/tests/lib/guest.sh"
@@ -17,7 +18,7 @@ log=$(dmesg)
 declare -A cases=(
 	[empblk_spec]="empblk_spec_table_test empblk_stripe_locate_test empblk_stripe_chunks_covered_test"
 	[empblk_cache]="empblk_cache_sizes_test empblk_cache_insert_test empblk_cache_full_of_dirty_test
-		empblk_cache_writeback_order_test empblk_cache_evict_lru_clean_test
+		empblk_cache_writeback_order_test empblk_cache_writeback_slots_test empblk_cache_evict_lru_clean_test
 		empblk_cache_wb_overtaken_test empblk_cache_wb_failed_test empblk_cache_discard_test"
 	[empblk_dram]="empblk_dram_budget_test empblk_dram_same_index_test empblk_dram_discard_test
 		empblk_dram_zero_keep_test empblk_dram_reserve_test"

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The DRAM cache's policy (see cache.c for why write-back is safe for swap
+ * and how the data moves). Whole-block writes are taken in; reads and
+ * partial writes are served only if the block is cached. A new block takes
+ * a free entry, else the least recently used clean one; dirty entries are
+ * never evicted, so a cache full of them sends writes around it. Writeback
+ * takes the oldest dirty entry first, from more than three quarters of the
+ * entries dirty down to one half. An entry whose writeback failed, or was
+ * written again while it ran, stays dirty: it may be the only copy.
+ *
+ * Every function here runs with empblk_cache.lock held and never sleeps or
+ * allocates; the same file is built in userspace by tests/unit/.
+ */
+#include <linux/hash.h>
+#include <linux/log2.h>
+
+#include "cache_policy.h"
+
+static struct hlist_head *empblk_cache_bucket(struct empblk_cache *c,
+					      unsigned long blk)
+{
+	return &c->hash[hash_long(blk, c->hash_bits)];
+}
+
+/**
+ * empblk_cache_setup() - size a cache and set its thresholds
+ * @c: zeroed cache
+ * @block_size: the caching unit, a power of two of at least a page
+ * @mb: cache size in MiB
+ *
+ * Sets the entry count, the hash size, the writeback thresholds and the
+ * number of writeback slots, and makes the lists empty. The caller then
+ * allocates the entries, the hash and the slots, initialises the lock,
+ * the work and the wait queue, and calls empblk_cache_all_free().
+ */
+void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb)
+{
+	c->blk_shift = ilog2(block_size);
+	c->ppb = block_size >> PAGE_SHIFT;
+	c->nr = (mb << 20) >> c->blk_shift;
+	c->hash_bits = max(ilog2(roundup_pow_of_two(c->nr)), 4);
+	INIT_LIST_HEAD(&c->free);
+	INIT_LIST_HEAD(&c->clean);
+	INIT_LIST_HEAD(&c->dirty);
+	INIT_LIST_HEAD(&c->wb_free);
+	c->wb_start = c->nr - c->nr / 4;
+	c->wb_stop = c->nr / 2;
+	c->nr_wbs = empblk_cache_nr_wb(block_size);
+}
+
+/**
+ * empblk_cache_all_free() - put every entry on the free list
+ * @c: cache after empblk_cache_setup(), its entries and hash allocated
+ *	and zeroed
+ */
+void empblk_cache_all_free(struct empblk_cache *c)
+{
+	unsigned long i;
+
+	for (i = 0; i < c->nr; i++) {
+		INIT_HLIST_NODE(&c->entries[i].hash);
+		list_add_tail(&c->entries[i].list, &c->free);
+	}
+	c->nr_free = c->nr;
+}
+
+/**
+ * empblk_cache_find() - the entry holding a block
+ * @c: cache, locked
+ * @blk: device block
+ *
+ * Return: the entry, or NULL if the block is not cached.
+ */
+struct empblk_centry *empblk_cache_find(struct empblk_cache *c,
+					unsigned long blk)
+{
+	struct empblk_centry *e;
+
+	lockdep_assert_held(&c->lock);
+	hlist_for_each_entry(e, empblk_cache_bucket(c, blk), hash)
+		if (e->blk == blk)
+			return e;
+	return NULL;
+}
+
+/* A free entry, or the least recently used clean one, unhashed. */
+static struct empblk_centry *empblk_cache_get_entry(struct empblk_cache *c,
+						    bool *evicted)
+{
+	struct empblk_centry *e;
+
+	e = list_first_entry_or_null(&c->free, struct empblk_centry, list);
+	if (e) {
+		c->nr_free--;
+	} else {
+		e = list_first_entry_or_null(&c->clean, struct empblk_centry,
+					     list);
+		if (!e)
+			return NULL;
+		hlist_del_init(&e->hash);
+		*evicted = true;
+	}
+	list_del_init(&e->list);
+	e->state = 0;
+	return e;
+}
+
+/**
+ * empblk_cache_claim() - the entry a read or write of a block uses
+ * @c: cache, locked
+ * @b: device block
+ * @is_write: the request writes
+ * @whole: it covers the whole block
+ * @full: set when a whole-block write found no free or clean entry
+ * @evicted: set when a clean block was evicted to make room
+ *
+ * A block the cache holds is always served from it. A whole-block write
+ * that misses takes a free or the least recently used clean entry, marked
+ * valid and hashed (the caller then copies the data in and calls
+ * empblk_cache_touch()). Reads and partial writes never insert.
+ *
+ * Return: the entry, or NULL: the request goes to the donors.
+ */
+struct empblk_centry *empblk_cache_claim(struct empblk_cache *c,
+					 unsigned long b, bool is_write,
+					 bool whole, bool *full, bool *evicted)
+{
+	struct empblk_centry *e;
+
+	lockdep_assert_held(&c->lock);
+	e = empblk_cache_find(c, b);
+	if (e || !is_write || !whole)
+		return e;
+	e = empblk_cache_get_entry(c, evicted);
+	if (!e) {
+		*full = true;
+		return NULL;
+	}
+	e->blk = b;
+	e->gen = 0;
+	e->state = EMPBLK_CE_VALID;
+	hlist_add_head(&e->hash, empblk_cache_bucket(c, b));
+	return e;
+}
+
+/**
+ * empblk_cache_touch() - account a hit the caller has served
+ * @c: cache, locked
+ * @e: the entry read or written
+ * @is_write: it was written
+ *
+ * A write bumps the entry's generation and makes it dirty (the newest on
+ * the dirty list, unless a writeback of it is in flight: its completion
+ * requeues it); a read of a clean entry makes it the most recently used.
+ */
+void empblk_cache_touch(struct empblk_cache *c, struct empblk_centry *e,
+			bool is_write)
+{
+	lockdep_assert_held(&c->lock);
+	if (!is_write) {
+		if (!(e->state & (EMPBLK_CE_DIRTY | EMPBLK_CE_WB)))
+			list_move_tail(&e->list, &c->clean);
+		return;
+	}
+	e->gen++;
+	if (e->state & EMPBLK_CE_DIRTY)
+		return;
+	e->state |= EMPBLK_CE_DIRTY;
+	if (!(e->state & EMPBLK_CE_WB)) {
+		list_move_tail(&e->list, &c->dirty);
+		c->nr_dirty++;
+	}
+}
+
+/**
+ * empblk_cache_wb_pick() - start the next writeback
+ * @c: cache, locked
+ *
+ * While more than @c->wb_stop entries are dirty and a slot is free, the
+ * oldest dirty entry is taken off the lists and given a slot, with its
+ * generation recorded. Pausing (@c->wb_paused) is the caller's check.
+ *
+ * Return: the slot, or NULL when there is nothing to write back now.
+ */
+struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
+{
+	struct empblk_centry *e;
+	struct empblk_wb *wb;
+
+	lockdep_assert_held(&c->lock);
+	if (c->nr_dirty <= c->wb_stop || list_empty(&c->wb_free))
+		return NULL;
+	e = list_first_entry(&c->dirty, struct empblk_centry, list);
+	list_del_init(&e->list);
+	c->nr_dirty--;
+	e->state |= EMPBLK_CE_WB;
+	wb = list_first_entry(&c->wb_free, struct empblk_wb, free);
+	list_del_init(&wb->free);
+	c->nr_wb++;
+	wb->e = e;
+	wb->gen = e->gen;
+	return wb;
+}
+
+/**
+ * empblk_cache_wb_done() - end a writeback
+ * @c: cache, locked
+ * @wb: the slot empblk_cache_wb_pick() gave
+ * @ok: the block reached the donors
+ *
+ * The entry becomes clean (the most recently used) only if the writeback
+ * succeeded and nothing was written into it meanwhile; otherwise it goes
+ * back on the dirty list, the newest. The slot is freed.
+ *
+ * Return: true if more writeback is due (it succeeded, writeback is not
+ * paused and more than @c->wb_stop entries are dirty). After a failure
+ * the next write kicks writeback again.
+ */
+bool empblk_cache_wb_done(struct empblk_cache *c, struct empblk_wb *wb,
+			  bool ok)
+{
+	struct empblk_centry *e = wb->e;
+
+	lockdep_assert_held(&c->lock);
+	e->state &= ~EMPBLK_CE_WB;
+	if (ok && e->gen == wb->gen) {
+		e->state &= ~EMPBLK_CE_DIRTY;
+		list_add_tail(&e->list, &c->clean);
+	} else {
+		list_add_tail(&e->list, &c->dirty);
+		c->nr_dirty++;
+	}
+	wb->e = NULL;
+	list_add(&wb->free, &c->wb_free);
+	c->nr_wb--;
+	return ok && !c->wb_paused && c->nr_dirty > c->wb_stop;
+}
+
+/**
+ * empblk_cache_covered() - the blocks a byte range covers whole
+ * @c: cache
+ * @start: first byte
+ * @end: first byte after the range
+ * @b0: first block covered whole
+ * @b1: first block after them; no block is covered when @b1 <= @b0
+ */
+void empblk_cache_covered(struct empblk_cache *c, u64 start, u64 end,
+			  unsigned long *b0, unsigned long *b1)
+{
+	u64 bsz = 1ULL << c->blk_shift;
+
+	*b0 = (start + bsz - 1) >> c->blk_shift;
+	*b1 = end >> c->blk_shift;
+}
+
+/**
+ * empblk_cache_drop() - forget a cached block, dirty or not
+ * @c: cache, locked
+ * @e: a valid entry with no writeback in flight
+ *
+ * For a discard: the block's data is gone, so is the entry's.
+ */
+void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e)
+{
+	lockdep_assert_held(&c->lock);
+	if ((e->state & EMPBLK_CE_DIRTY) && !list_empty(&e->list))
+		c->nr_dirty--;
+	hlist_del_init(&e->hash);
+	list_move(&e->list, &c->free);
+	c->nr_free++;
+	e->state = 0;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The DRAM cache's policy: which entry holds which block, which entries are
+ * evicted and which are written back. No data, no memory allocation and no
+ * lock of its own: the caller holds empblk_cache.lock. Pure enough to be
+ * built in userspace too (tests/unit/test-cache.c); cache.c adds the pages,
+ * the lock, the statistics and the RDMA writeback.
+ */
+#ifndef EMPBLK_CACHE_POLICY_H
+#define EMPBLK_CACHE_POLICY_H
+
+#include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/list.h>
+#include <linux/minmax.h>
+#include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include <asm/page.h>
+
+struct empblk_dev;
+struct empblk_wbwr;
+struct ib_sge;
+struct page;
+
+/* DRAM cache entry state bits (struct empblk_centry.state) */
+#define EMPBLK_CE_VALID		BIT(0)	/* hashed: holds block @blk */
+#define EMPBLK_CE_DIRTY		BIT(1)	/* newer than the donors' copy */
+#define EMPBLK_CE_WB		BIT(2)	/* a writeback of it is in flight */
+
+/**
+ * struct empblk_centry - one block-sized slot of the DRAM cache
+ * @hash: link in empblk_cache.hash while valid
+ * @list: on the free, clean (LRU order) or dirty (FIFO) list; on none
+ *	while written back
+ * @blk: device block it holds, while valid
+ * @gen: bumped by every write into it; a writeback that started at an
+ *	older generation leaves the block dirty
+ * @state: EMPBLK_CE_* bits
+ */
+struct empblk_centry {
+	struct hlist_node hash;
+	struct list_head list;
+	unsigned long blk;
+	u32 gen;
+	u32 state;
+};
+
+/**
+ * struct empblk_wb - a writeback slot: one block on its way to the donors
+ * @dev: device
+ * @e: the entry written back
+ * @gen: its generation when the writeback started
+ * @pending: work requests not yet completed
+ * @failed: one of them failed
+ * @free: link on empblk_cache.wb_free while unused
+ * @sges: one per page of the block
+ * @wrs: at most one per page of the block
+ */
+struct empblk_wb {
+	struct empblk_dev *dev;
+	struct empblk_centry *e;
+	u32 gen;
+	atomic_t pending;
+	bool failed;
+	struct list_head free;
+	struct ib_sge *sges;
+	struct empblk_wbwr *wrs;
+};
+
+/* writebacks in flight per device: up to 64 blocks, at most 8 MiB */
+static inline unsigned int empblk_cache_nr_wb(u32 block_size)
+{
+	return clamp_t(u32, SZ_8M / block_size, 4, 64);
+}
+
+/**
+ * struct empblk_cache - the DRAM tier as a write-back cache before donors
+ * @blk_shift: log2 of the block size, the caching unit
+ * @ppb: pages per block
+ * @nr: entries (blocks the cache holds)
+ * @entries: the entries
+ * @pages: @ppb pages per entry, allocated when the device is created
+ * @dma: their DMA addresses for the RDMA device (mapped to the device)
+ * @hash: block -> entry
+ * @hash_bits: log2 of the buckets in @hash
+ * @lock: protects the hash, the lists, the counters and every entry's
+ *	fields and data
+ * @free: unused entries
+ * @clean: valid entries the donors hold a copy of, least recently used
+ *	first: the ones evicted
+ * @dirty: entries newer than the donors' copy, oldest first: the ones
+ *	written back
+ * @nr_free: entries on @free
+ * @nr_dirty: entries on @dirty
+ * @nr_wb: writeback slots in use
+ * @wb_start: dirty entries above which writeback starts
+ * @wb_stop: dirty entries writeback brings the cache down to
+ * @wb_paused: discards in progress; no writeback starts while nonzero
+ * @wb_free: unused writeback slots
+ * @wbs: the writeback slots
+ * @nr_wbs: entries in @wbs
+ * @wb_work: the writeback worker
+ * @wb_idle: woken when @nr_wb drops to zero
+ */
+struct empblk_cache {
+	unsigned int blk_shift;
+	unsigned int ppb;
+	unsigned long nr;
+	struct empblk_centry *entries;
+	struct page **pages;
+	u64 *dma;
+	struct hlist_head *hash;
+	unsigned int hash_bits;
+
+	spinlock_t lock;	/* see above */
+	struct list_head free;
+	struct list_head clean;
+	struct list_head dirty;
+	unsigned long nr_free;
+	unsigned long nr_dirty;
+	unsigned int nr_wb;
+	unsigned long wb_start;
+	unsigned long wb_stop;
+	unsigned int wb_paused;
+	struct list_head wb_free;
+
+	struct empblk_wb *wbs;
+	unsigned int nr_wbs;
+	struct work_struct wb_work;
+	wait_queue_head_t wb_idle;
+};
+
+void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb);
+void empblk_cache_all_free(struct empblk_cache *c);
+struct empblk_centry *empblk_cache_find(struct empblk_cache *c,
+					unsigned long blk);
+struct empblk_centry *empblk_cache_claim(struct empblk_cache *c,
+					 unsigned long b, bool is_write,
+					 bool whole, bool *full, bool *evicted);
+void empblk_cache_touch(struct empblk_cache *c, struct empblk_centry *e,
+			bool is_write);
+struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c);
+bool empblk_cache_wb_done(struct empblk_cache *c, struct empblk_wb *wb,
+			  bool ok);
+void empblk_cache_covered(struct empblk_cache *c, u64 start, u64 end,
+			  unsigned long *b0, unsigned long *b1);
+void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e);
+
+#endif /* EMPBLK_CACHE_POLICY_H */

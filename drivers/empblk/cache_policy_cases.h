@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Test cases for the DRAM cache's policy (cache_policy.c), written once and
+ * run twice: by the KUnit suite empblk_cache (cache_kunit.c, in the debug
+ * kernel) and by the userspace unit tests (tests/unit/test-cache.c, in the
+ * normal suite). The includer defines:
+ *
+ *   CT_T			the type of a case's handle
+ *   CT_EXPECT(t, cond)		a check; the case goes on if it fails
+ *   CT_ASSERT(t, cond)		a check that ends the case if it fails
+ *				(used only in the case functions themselves)
+ *   ct_zalloc(t, size)		zeroed memory that lives until the case ends
+ *
+ * Each case gets a cache of 16 entries of 64 KiB blocks: writeback starts
+ * above 12 dirty entries and stops at 8. The cache has no pages: the policy
+ * never touches data.
+ */
+#ifndef EMPBLK_CACHE_POLICY_CASES_H
+#define EMPBLK_CACHE_POLICY_CASES_H
+
+#define CT_BS	SZ_64K
+#define CT_NR	16UL
+
+static struct empblk_cache *ct_cache(CT_T t)
+{
+	struct empblk_cache *c = ct_zalloc(t, sizeof(*c));
+	unsigned int i;
+
+	if (!c)
+		return NULL;
+	empblk_cache_setup(c, CT_BS, 1);
+	spin_lock_init(&c->lock);
+	c->entries = ct_zalloc(t, c->nr * sizeof(*c->entries));
+	c->hash = ct_zalloc(t, (1UL << c->hash_bits) * sizeof(*c->hash));
+	c->wbs = ct_zalloc(t, c->nr_wbs * sizeof(*c->wbs));
+	if (c->nr != CT_NR || !c->entries || !c->hash || !c->wbs)
+		return NULL;
+	for (i = 0; i < c->nr_wbs; i++)
+		list_add_tail(&c->wbs[i].free, &c->wb_free);
+	empblk_cache_all_free(c);
+	return c;
+}
+
+/* A read or write of block @b, as empblk_cache_rw() does it, data aside. */
+static struct empblk_centry *ct_io(struct empblk_cache *c, unsigned long b,
+				   bool is_write, bool whole, bool *full,
+				   unsigned int *evictions)
+{
+	struct empblk_centry *e;
+	bool f = false, ev = false;
+
+	spin_lock_bh(&c->lock);
+	e = empblk_cache_claim(c, b, is_write, whole, &f, &ev);
+	if (e)
+		empblk_cache_touch(c, e, is_write);
+	spin_unlock_bh(&c->lock);
+	if (full)
+		*full = f;
+	if (evictions && ev)
+		(*evictions)++;
+	return e;
+}
+
+static struct empblk_centry *ct_write(struct empblk_cache *c, unsigned long b)
+{
+	return ct_io(c, b, true, true, NULL, NULL);
+}
+
+static struct empblk_centry *ct_read(struct empblk_cache *c, unsigned long b)
+{
+	return ct_io(c, b, false, true, NULL, NULL);
+}
+
+static struct empblk_centry *ct_find(struct empblk_cache *c, unsigned long b)
+{
+	struct empblk_centry *e;
+
+	spin_lock_bh(&c->lock);
+	e = empblk_cache_find(c, b);
+	spin_unlock_bh(&c->lock);
+	return e;
+}
+
+static struct empblk_wb *ct_pick(struct empblk_cache *c)
+{
+	struct empblk_wb *wb;
+
+	spin_lock_bh(&c->lock);
+	wb = empblk_cache_wb_pick(c);
+	spin_unlock_bh(&c->lock);
+	return wb;
+}
+
+static bool ct_done(struct empblk_cache *c, struct empblk_wb *wb, bool ok)
+{
+	bool more;
+
+	spin_lock_bh(&c->lock);
+	more = empblk_cache_wb_done(c, wb, ok);
+	spin_unlock_bh(&c->lock);
+	return more;
+}
+
+/*
+ * Write back the oldest dirty block now, whatever the thresholds, ending
+ * it with @ok. Return: the block written back, or -1 if none was picked.
+ */
+static long ct_writeback(struct empblk_cache *c, bool ok)
+{
+	unsigned long stop = c->wb_stop, b;
+	struct empblk_wb *wb;
+
+	c->wb_stop = 0;
+	wb = ct_pick(c);
+	c->wb_stop = stop;
+	if (!wb)
+		return -1;
+	b = wb->e->blk;
+	ct_done(c, wb, ok);
+	return b;
+}
+
+static void empblk_cache_sizes_test(CT_T t)
+{
+	struct empblk_cache *c = ct_zalloc(t, sizeof(*c));
+
+	CT_ASSERT(t, c);
+	empblk_cache_setup(c, SZ_4K, 1);
+	CT_EXPECT(t, c->nr == 256);
+	CT_EXPECT(t, c->ppb == 1);
+	CT_EXPECT(t, c->wb_start == 192);
+	CT_EXPECT(t, c->wb_stop == 128);
+	CT_EXPECT(t, c->nr_wbs == 64);
+	CT_EXPECT(t, (1UL << c->hash_bits) >= c->nr);
+
+	memset(c, 0, sizeof(*c));
+	empblk_cache_setup(c, SZ_2M, 16);
+	CT_EXPECT(t, c->nr == 8);
+	CT_EXPECT(t, c->ppb == SZ_2M >> PAGE_SHIFT);
+	CT_EXPECT(t, c->wb_start == 6);
+	CT_EXPECT(t, c->wb_stop == 4);
+	/* 8 MiB of writeback in flight at most, but never fewer than 4 */
+	CT_EXPECT(t, c->nr_wbs == 4);
+	CT_EXPECT(t, c->hash_bits == 4);
+}
+
+static void empblk_cache_insert_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_centry *e;
+	bool full = true;
+
+	CT_ASSERT(t, c);
+	/* a read miss and a partial write go to the donors, not the cache */
+	CT_EXPECT(t, !ct_io(c, 5, false, true, &full, NULL));
+	CT_EXPECT(t, !full);
+	CT_EXPECT(t, !ct_io(c, 5, true, false, &full, NULL));
+	CT_EXPECT(t, !full);
+	CT_EXPECT(t, c->nr_free == CT_NR);
+	CT_EXPECT(t, !ct_find(c, 5));
+
+	/* a whole-block write is taken in, dirty */
+	e = ct_write(c, 5);
+	CT_ASSERT(t, e);
+	CT_EXPECT(t, e->blk == 5);
+	CT_EXPECT(t, e->state == (EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
+	CT_EXPECT(t, e->gen == 1);
+	CT_EXPECT(t, c->nr_free == CT_NR - 1);
+	CT_EXPECT(t, c->nr_dirty == 1);
+
+	/* then reads and partial writes of it hit the same entry */
+	CT_EXPECT(t, ct_read(c, 5) == e);
+	CT_EXPECT(t, ct_io(c, 5, true, false, NULL, NULL) == e);
+	CT_EXPECT(t, e->gen == 2);
+	CT_EXPECT(t, c->nr_dirty == 1);
+	CT_EXPECT(t, ct_find(c, 5) == e);
+	CT_EXPECT(t, !ct_find(c, 5 + (1UL << c->hash_bits)));
+}
+
+static void empblk_cache_full_of_dirty_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	unsigned int evictions = 0;
+	bool full = false;
+	unsigned long b;
+
+	CT_ASSERT(t, c);
+	for (b = 0; b < CT_NR; b++)
+		CT_EXPECT(t, ct_write(c, b * 7));
+	CT_EXPECT(t, c->nr_free == 0);
+	CT_EXPECT(t, c->nr_dirty == CT_NR);
+
+	/* no free or clean entry: the write goes around and kicks writeback */
+	CT_EXPECT(t, !ct_io(c, 1000, true, true, &full, &evictions));
+	CT_EXPECT(t, full);
+	/* and no dirty block was evicted for it */
+	CT_EXPECT(t, evictions == 0);
+	for (b = 0; b < CT_NR; b++)
+		CT_EXPECT(t, ct_find(c, b * 7));
+}
+
+static void empblk_cache_writeback_order_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_wb *wbs[16];
+	unsigned int i, n;
+	unsigned long b;
+
+	CT_ASSERT(t, c);
+	for (b = 0; b < CT_NR; b++)
+		ct_write(c, 100 - b);
+	/* oldest dirty first, from 16 dirty down to wb_stop (8) */
+	for (n = 0; n < CT_NR; n++) {
+		wbs[n] = ct_pick(c);
+		if (!wbs[n])
+			break;
+	}
+	CT_ASSERT(t, n == CT_NR - c->wb_stop);
+	for (i = 0; i < n; i++) {
+		CT_EXPECT(t, wbs[i]->e->blk == 100 - i);
+		CT_EXPECT(t, wbs[i]->e->state & EMPBLK_CE_WB);
+		CT_EXPECT(t, list_empty(&wbs[i]->e->list));
+	}
+	CT_EXPECT(t, c->nr_wb == n);
+	CT_EXPECT(t, c->nr_dirty == c->wb_stop);
+
+	/* done, each is clean; no more writeback is due at wb_stop */
+	for (i = 0; i < n; i++)
+		CT_EXPECT(t, !ct_done(c, wbs[i], true));
+	CT_EXPECT(t, c->nr_wb == 0);
+	CT_EXPECT(t, c->nr_dirty == c->wb_stop);
+	for (i = 0; i < n; i++) {
+		struct empblk_centry *e = ct_find(c, 100 - i);
+
+		CT_ASSERT(t, e);
+		CT_EXPECT(t, e->state == EMPBLK_CE_VALID);
+	}
+}
+
+static void empblk_cache_writeback_slots_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_wb *wb;
+	unsigned long b;
+
+	CT_ASSERT(t, c);
+	for (b = 0; b < CT_NR; b++)
+		ct_write(c, b);
+	/* no slot free: nothing starts, nothing leaves the dirty list */
+	c->nr_wbs = 1;
+	INIT_LIST_HEAD(&c->wb_free);
+	list_add(&c->wbs[0].free, &c->wb_free);
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb);
+	CT_EXPECT(t, !ct_pick(c));
+	CT_EXPECT(t, c->nr_dirty == CT_NR - 1);
+	/* a success with more than wb_stop dirty asks for more writeback */
+	CT_EXPECT(t, ct_done(c, wb, true));
+	/* a failure does not: the next write kicks it again */
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb);
+	CT_EXPECT(t, !ct_done(c, wb, false));
+	/* nor does a success while a discard has paused writeback */
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb);
+	c->wb_paused = 1;
+	CT_EXPECT(t, !ct_done(c, wb, true));
+}
+
+static void empblk_cache_evict_lru_clean_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	unsigned int evictions = 0;
+	bool full = false;
+	unsigned long b;
+
+	CT_ASSERT(t, c);
+	/* blocks 0..7 written back (clean, in that order), 8..15 dirty */
+	for (b = 0; b < CT_NR; b++)
+		ct_write(c, b);
+	for (b = 0; b < CT_NR / 2; b++)
+		CT_EXPECT(t, ct_writeback(c, true) == (long)b);
+	CT_ASSERT(t, c->nr_dirty == CT_NR / 2);
+
+	/* a read makes block 0 the most recently used clean one */
+	CT_EXPECT(t, ct_read(c, 0));
+	/* a new block takes the least recently used clean entry: block 1 */
+	CT_EXPECT(t, ct_io(c, 200, true, true, NULL, &evictions));
+	CT_EXPECT(t, !ct_find(c, 1));
+	CT_EXPECT(t, ct_find(c, 0));
+	CT_EXPECT(t, evictions == 1);
+
+	/* six more take blocks 2..7, the seventh takes block 0 */
+	for (b = 201; b < 208; b++)
+		CT_EXPECT(t, ct_io(c, b, true, true, NULL, &evictions));
+	for (b = 0; b < CT_NR / 2; b++)
+		CT_EXPECT(t, !ct_find(c, b));
+	CT_EXPECT(t, evictions == 8);
+	/* only dirty entries are left: the next block goes around */
+	CT_EXPECT(t, !ct_io(c, 300, true, true, &full, &evictions));
+	CT_EXPECT(t, full);
+	for (b = CT_NR / 2; b < CT_NR; b++)
+		CT_EXPECT(t, ct_find(c, b));
+	CT_EXPECT(t, evictions == 8);
+}
+
+static void empblk_cache_wb_overtaken_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_centry *e, *first;
+	struct empblk_wb *wb;
+
+	CT_ASSERT(t, c);
+	e = ct_write(c, 3);
+	CT_ASSERT(t, e);
+	c->wb_stop = 0;
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb && wb->e == e);
+	CT_EXPECT(t, wb->gen == 1);
+	CT_EXPECT(t, c->nr_dirty == 0);
+
+	/* written again while its writeback is in flight: on no list yet */
+	CT_EXPECT(t, ct_write(c, 3) == e);
+	CT_EXPECT(t, e->gen == 2);
+	CT_EXPECT(t, list_empty(&e->list));
+	CT_EXPECT(t, c->nr_dirty == 0);
+
+	/* the older data reached the donors: the block is still dirty */
+	ct_done(c, wb, true);
+	CT_EXPECT(t, e->state == (EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
+	CT_EXPECT(t, c->nr_dirty == 1);
+	first = list_first_entry(&c->dirty, struct empblk_centry, list);
+	CT_EXPECT(t, first == e);
+
+	/* the next writeback carries the new data and cleans it */
+	CT_EXPECT(t, ct_writeback(c, true) == 3);
+	CT_EXPECT(t, e->state == EMPBLK_CE_VALID);
+	CT_EXPECT(t, c->nr_dirty == 0);
+}
+
+static void empblk_cache_wb_failed_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_centry *e;
+	bool full = false;
+	unsigned long b;
+
+	CT_ASSERT(t, c);
+	e = ct_write(c, 9);
+	CT_ASSERT(t, e);
+	CT_EXPECT(t, ct_writeback(c, false) == 9);
+	/* a failed writeback leaves the only copy dirty, and never evicted */
+	CT_EXPECT(t, e->state == (EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
+	CT_EXPECT(t, c->nr_dirty == 1);
+	for (b = 0; b < CT_NR - 1; b++)
+		CT_EXPECT(t, ct_write(c, 50 + b));
+	CT_EXPECT(t, !ct_io(c, 99, true, true, &full, NULL));
+	CT_EXPECT(t, full);
+	CT_EXPECT(t, ct_find(c, 9) == e);
+	/* it is written back first once the donors answer again */
+	CT_EXPECT(t, ct_writeback(c, true) == 9);
+	CT_EXPECT(t, e->state == EMPBLK_CE_VALID);
+	CT_EXPECT(t, c->nr_wb == 0);
+}
+
+static void empblk_cache_discard_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	unsigned long b, b0, b1;
+
+	CT_ASSERT(t, c);
+	/* only blocks covered whole count */
+	empblk_cache_covered(c, CT_BS + 1, 5 * CT_BS, &b0, &b1);
+	CT_EXPECT(t, b0 == 2 && b1 == 5);
+	empblk_cache_covered(c, CT_BS, 2 * CT_BS, &b0, &b1);
+	CT_EXPECT(t, b0 == 1 && b1 == 2);
+	empblk_cache_covered(c, CT_BS + 1, 2 * CT_BS - 1, &b0, &b1);
+	CT_EXPECT(t, b1 <= b0);
+
+	for (b = 0; b < 6; b++)
+		ct_write(c, b);
+	CT_EXPECT(t, ct_writeback(c, true) == 0);
+	CT_EXPECT(t, ct_writeback(c, true) == 1);
+	CT_ASSERT(t, c->nr_dirty == 4);
+
+	/* dirty or clean, a dropped block is gone and its entry free */
+	spin_lock_bh(&c->lock);
+	empblk_cache_drop(c, empblk_cache_find(c, 1));
+	empblk_cache_drop(c, empblk_cache_find(c, 2));
+	empblk_cache_drop(c, empblk_cache_find(c, 3));
+	spin_unlock_bh(&c->lock);
+	CT_EXPECT(t, ct_find(c, 0));
+	CT_EXPECT(t, !ct_find(c, 1));
+	CT_EXPECT(t, !ct_find(c, 2));
+	CT_EXPECT(t, !ct_find(c, 3));
+	CT_EXPECT(t, ct_find(c, 4));
+	CT_EXPECT(t, c->nr_dirty == 2);
+	CT_EXPECT(t, c->nr_free == CT_NR - 3);
+	/* writeback takes the dirty ones left, and only those */
+	CT_EXPECT(t, ct_writeback(c, true) == 4);
+	CT_EXPECT(t, ct_writeback(c, true) == 5);
+	CT_EXPECT(t, ct_writeback(c, true) == -1);
+	/* a dropped block written again is a new dirty entry */
+	CT_EXPECT(t, ct_write(c, 2));
+	CT_EXPECT(t, c->nr_dirty == 1);
+}
+
+#endif /* EMPBLK_CACHE_POLICY_CASES_H */
