@@ -139,7 +139,7 @@ static void empblk_cache_sizes_test(CT_T t)
 	CT_EXPECT(t, c->ppb == SZ_2M >> PAGE_SHIFT);
 	CT_EXPECT(t, c->wb_start == 6);
 	CT_EXPECT(t, c->wb_stop == 4);
-	/* 8 MiB of writeback in flight at most, but never fewer than 4 */
+	/* 8 MiB of writeback in flight at most: 4 slots of 2 MiB */
 	CT_EXPECT(t, c->nr_wbs == 4);
 	CT_EXPECT(t, c->hash_bits == 4);
 }
@@ -170,6 +170,9 @@ static void empblk_cache_insert_test(CT_T t)
 
 	/* then reads and partial writes of it hit the same entry */
 	CT_EXPECT(t, ct_read(c, 5) == e);
+	/* a read leaves a dirty entry dirty, never on the evictable list */
+	CT_EXPECT(t, list_first_entry(&c->dirty, struct empblk_centry, list) == e);
+	CT_EXPECT(t, list_empty(&c->clean));
 	CT_EXPECT(t, ct_io(c, 5, true, false, NULL, NULL) == e);
 	CT_EXPECT(t, e->gen == 2);
 	CT_EXPECT(t, c->nr_dirty == 1);
@@ -313,26 +316,35 @@ static void empblk_cache_wb_overtaken_test(CT_T t)
 	CT_ASSERT(t, c);
 	e = ct_write(c, 3);
 	CT_ASSERT(t, e);
+	CT_ASSERT(t, ct_write(c, 4));
 	c->wb_stop = 0;
 	wb = ct_pick(c);
 	CT_ASSERT(t, wb && wb->e == e);
 	CT_EXPECT(t, wb->gen == 1);
-	CT_EXPECT(t, c->nr_dirty == 0);
+	CT_EXPECT(t, c->nr_dirty == 1);
 
-	/* written again while its writeback is in flight: on no list yet */
+	/* read and written again while its writeback is in flight: the
+	 * entry stays on no list, neither clean nor dirty
+	 */
+	CT_EXPECT(t, ct_read(c, 3) == e);
+	CT_EXPECT(t, list_empty(&e->list));
 	CT_EXPECT(t, ct_write(c, 3) == e);
 	CT_EXPECT(t, e->gen == 2);
 	CT_EXPECT(t, list_empty(&e->list));
-	CT_EXPECT(t, c->nr_dirty == 0);
+	CT_EXPECT(t, c->nr_dirty == 1);
 
-	/* the older data reached the donors: the block is still dirty */
+	/* the older data reached the donors: the block is still dirty, now
+	 * the newest on the dirty list
+	 */
 	ct_done(c, wb, true);
 	CT_EXPECT(t, e->state == (EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
-	CT_EXPECT(t, c->nr_dirty == 1);
+	CT_EXPECT(t, c->nr_dirty == 2);
 	first = list_first_entry(&c->dirty, struct empblk_centry, list);
-	CT_EXPECT(t, first == e);
+	CT_EXPECT(t, first->blk == 4);
+	CT_EXPECT(t, list_last_entry(&c->dirty, struct empblk_centry, list) == e);
 
-	/* the next writeback carries the new data and cleans it */
+	/* the next writebacks carry the new data and clean it */
+	CT_EXPECT(t, ct_writeback(c, true) == 4);
 	CT_EXPECT(t, ct_writeback(c, true) == 3);
 	CT_EXPECT(t, e->state == EMPBLK_CE_VALID);
 	CT_EXPECT(t, c->nr_dirty == 0);
@@ -348,16 +360,20 @@ static void empblk_cache_wb_failed_test(CT_T t)
 	CT_ASSERT(t, c);
 	e = ct_write(c, 9);
 	CT_ASSERT(t, e);
+	CT_ASSERT(t, ct_write(c, 10));
 	CT_EXPECT(t, ct_writeback(c, false) == 9);
-	/* a failed writeback leaves the only copy dirty, and never evicted */
+	/* a failed writeback leaves the only copy dirty, retried last */
 	CT_EXPECT(t, e->state == (EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
-	CT_EXPECT(t, c->nr_dirty == 1);
-	for (b = 0; b < CT_NR - 1; b++)
+	CT_EXPECT(t, c->nr_dirty == 2);
+	CT_EXPECT(t, list_last_entry(&c->dirty, struct empblk_centry, list) == e);
+	/* and never evicted, however full the cache gets */
+	for (b = 0; b < CT_NR - 2; b++)
 		CT_EXPECT(t, ct_write(c, 50 + b));
 	CT_EXPECT(t, !ct_io(c, 99, true, true, &full, NULL));
 	CT_EXPECT(t, full);
 	CT_EXPECT(t, ct_find(c, 9) == e);
-	/* it is written back first once the donors answer again */
+	/* once the donors answer again it is written back in its turn */
+	CT_EXPECT(t, ct_writeback(c, true) == 10);
 	CT_EXPECT(t, ct_writeback(c, true) == 9);
 	CT_EXPECT(t, e->state == EMPBLK_CE_VALID);
 	CT_EXPECT(t, c->nr_wb == 0);

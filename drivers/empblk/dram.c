@@ -95,7 +95,9 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 		atomic_long_dec(&dram->used_pages);
 		/*
 		 * A writer racing for the same index may have taken the last
-		 * page of the budget for it: that page is as good as ours.
+		 * page of the budget for it: once it has inserted the page,
+		 * that page is as good as ours. (Before that, this write
+		 * still fails with ENOSPC.)
 		 */
 		page = xa_load(&dram->pages, idx);
 		return page ?: ERR_PTR(-ENOSPC);

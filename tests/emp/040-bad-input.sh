@@ -40,9 +40,10 @@ kmsg_find() {
 	done
 	return 1
 }
-ERRF=$(mktemp)
 emp_require_empctl
 emp_modprobe_empblk
+ERRF=$(mktemp)
+trap 'rm -f "$ERRF"' EXIT
 
 # raw_reject ATTR VALUE ERRNO_TEXT KMSG_REGEX: the write fails with that
 # errno, the attribute keeps its value, the kernel logged the reason.
@@ -50,6 +51,7 @@ raw_reject() {
 	local attr=$1 val=$2 err=$3 re="empblk: empblk1: .*$4" d=$CFG/empblk1 before='' after='' out=''
 	read -r before <"$d/$attr"
 	if { echo "$val" >"$d/$attr"; } 2>"$ERRF"; then
+		kmsg_new
 		emp_tap_not_ok "$attr='$val' accepted"
 		return
 	fi
@@ -199,6 +201,5 @@ else
 fi
 
 "$EMPCTL" destroy empblk1 >/dev/null
-rm -f "$ERRF"
 emp_tap_check "rmmod empblk" rmmod empblk
 emp_tap_done
