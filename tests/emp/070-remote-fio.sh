@@ -126,9 +126,11 @@ compute)
 	emp_sync_wait checked 300
 	emp_tap_check "remote_bytes_in_use counts the chunks" test "$(cat /sys/block/empblk0/emp/remote_bytes_in_use)" -gt 0
 	# discards racing writes into the same chunks: a discard must not let
-	# the donor free memory a transfer is still using
+	# the donor free memory a transfer is still using (for as many
+	# seconds more on the debug kernel: a discard there takes about 4 s)
 	fio --name=race --filename=/dev/empblk0 --direct=1 --ioengine=libaio --iodepth=8 \
-		--bs=4k --rw=randwrite --offset=32M --size=4M --time_based --runtime=20 \
+		--bs=4k --rw=randwrite --offset=32M --size=4M --time_based \
+		--runtime=$((20 * ${EMP_TIME_FACTOR:-1})) \
 		--randrepeat=0 >/dev/null 2>&1 &
 	fio_pid=$!
 	n=0
