@@ -344,8 +344,6 @@ struct empblk_remote {
 	unsigned int sb_shift;
 };
 
-struct empblk_wb;
-
 /**
  * struct empblk_wbwr - one RDMA WRITE of a writeback
  * @wr: the work request
