@@ -83,25 +83,29 @@ static void empblk_reserve_refill(struct work_struct *work)
  * Insert a page at @idx. Returns the page now at @idx (ours or one a racing
  * writer inserted first), ERR_PTR(-ENOSPC) when the budget is spent or
  * ERR_PTR(-EAGAIN) when memory could not be had with @gfp.
+ *
+ * The budget is checked and charged under the xarray's lock, in the same
+ * critical section that stores the page: of two writers racing for the
+ * same missing page with one page of budget left, the loser finds the
+ * winner's page instead of failing, and the budget is never overrun. The
+ * page itself (and any xarray node) is allocated outside the lock.
  */
 static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 				       gfp_t gfp)
 {
 	struct empblk_dram *dram = &dev->dram;
+	XA_STATE(xas, &dram->pages, idx);
 	bool from_reserve = false;
 	struct page *page, *old;
 
-	if (atomic_long_inc_return(&dram->used_pages) > dram->budget_pages) {
-		atomic_long_dec(&dram->used_pages);
-		/*
-		 * A writer racing for the same index may have taken the last
-		 * page of the budget for it: once it has inserted the page,
-		 * that page is as good as ours. (Before that, this write
-		 * still fails with ENOSPC.)
-		 */
-		page = xa_load(&dram->pages, idx);
-		return page ?: ERR_PTR(-ENOSPC);
-	}
+	/* spare the allocation when the page is there or cannot be had */
+	rcu_read_lock();
+	old = xas_load(&xas);
+	rcu_read_unlock();
+	if (old)
+		return old;
+	if (atomic_long_read(&dram->used_pages) >= dram->budget_pages)
+		goto check_locked;
 
 	/*
 	 * Zeroed: the page is visible to readers before the write's data is
@@ -111,26 +115,42 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 	if (!page) {
 		page = empblk_reserve_get(dram);
 		if (!page)
-			goto out_unreserve;
+			return ERR_PTR(-EAGAIN);
 		clear_highpage(page);
 		from_reserve = true;
 	}
 
-	old = xa_cmpxchg(&dram->pages, idx, NULL, page, gfp | __GFP_NOWARN);
-	if (!old)
+	/* xas_nomem() allocates a missing node outside the lock, then retry */
+	xas_reset(&xas);	/* the first walk was under RCU only */
+	do {
+		xas_lock(&xas);
+		old = xas_load(&xas);
+		if (!old && atomic_long_read(&dram->used_pages) >=
+			    dram->budget_pages)
+			old = ERR_PTR(-ENOSPC);
+		if (!old) {
+			xas_store(&xas, page);
+			if (!xas_error(&xas))
+				atomic_long_inc(&dram->used_pages);
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp | __GFP_NOWARN));
+
+	if (!old && !xas_error(&xas))
 		return page;
 	if (from_reserve)
 		empblk_reserve_put(dram, page);
 	else
 		__free_page(page);
-	atomic_long_dec(&dram->used_pages);
-	if (xa_is_err(old))
-		return ERR_PTR(-EAGAIN);
-	return old;
+	return old ?: ERR_PTR(-EAGAIN);
 
-out_unreserve:
-	atomic_long_dec(&dram->used_pages);
-	return ERR_PTR(-EAGAIN);
+check_locked:
+	/* the budget is spent, unless the page went in since the first look */
+	xas_reset(&xas);
+	xas_lock(&xas);
+	old = xas_load(&xas);
+	xas_unlock(&xas);
+	return old ?: ERR_PTR(-ENOSPC);
 }
 
 /*
@@ -330,11 +350,14 @@ void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
 			empblk_dram_zero(dram, idx, 0, PAGE_SIZE);
 		} else {
 			/* only the page xa_erase() hands back is ours to free */
-			page = xa_erase(&dram->pages, idx);
-			if (page) {
+			/* uncharged with the erase: see empblk_dram_insert() */
+			xa_lock(&dram->pages);
+			page = __xa_erase(&dram->pages, idx);
+			if (page)
 				atomic_long_dec(&dram->used_pages);
+			xa_unlock(&dram->pages);
+			if (page)
 				call_rcu(&page->rcu_head, empblk_free_page_rcu);
-			}
 		}
 		if (may_sleep && !(++visited % 1024))
 			cond_resched();

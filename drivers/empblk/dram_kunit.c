@@ -2,8 +2,10 @@
 /*
  * KUnit suite for the DRAM tier's allocator (dram.c): the budget is never
  * exceeded, a page is counted once when a second writer of its index
- * comes after the first inserted it (even with the budget spent), a
- * discard frees whole pages and zeroes the edges of partial ones,
+ * comes after the first inserted it (even with the budget spent), two
+ * writers racing with one page of budget left both get it when it is the
+ * same page and never overrun the budget when they are two, a discard
+ * frees whole pages and zeroes the edges of partial ones,
  * write-zeroes with REQ_NOUNMAP keeps the pages, and the emergency reserve
  * is filled at creation and refilled after use. Included at the end of
  * dram.c, whose helpers are static, when the module is built with
@@ -11,6 +13,7 @@
  * DRAM tier and nothing else.
  */
 #include <kunit/test.h>
+#include <linux/kthread.h>
 
 #define KD_BUDGET_MB	1
 #define KD_PAGES	(KD_BUDGET_MB << (20 - PAGE_SHIFT))
@@ -104,6 +107,102 @@ static void empblk_dram_same_index_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dev, 8,
 								 GFP_KERNEL)),
 			-ENOSPC);
+}
+
+/*
+ * Two writers race, round after round, with one page of budget left: in
+ * even rounds for the same missing page, where both must get the one
+ * page the winner inserted (neither fails with ENOSPC); in odd rounds for
+ * two different pages, where exactly one must win and the budget never be
+ * overrun. A helper thread is the second writer; the rounds start in
+ * lock-step, so the two inserts overlap on a guest with two CPUs.
+ */
+#define KD_RACE_ROUNDS	600
+#define KD_RACE_IDX	40
+
+struct kd_race {
+	struct empblk_dev *dev;
+	atomic_t round;		/* the round both writers may start */
+	atomic_t done;		/* rounds the helper has finished */
+	struct page *got;	/* the helper's result in this round */
+};
+
+static pgoff_t kd_race_idx(int round, int writer)
+{
+	return KD_RACE_IDX + ((round & 1) ? writer : 0);
+}
+
+static int kd_racer(void *data)
+{
+	struct kd_race *r = data;
+	int round;
+
+	for (round = 1; round <= KD_RACE_ROUNDS; round++) {
+		while (atomic_read_acquire(&r->round) < round) {
+			if (kthread_should_stop())
+				return 0;
+			cond_resched();
+		}
+		r->got = empblk_dram_insert(r->dev, kd_race_idx(round, 1),
+					    GFP_KERNEL);
+		atomic_set_release(&r->done, round);
+	}
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+	}
+	return 0;
+}
+
+static void empblk_dram_race_test(struct kunit *test)
+{
+	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = &dev->dram;
+	struct kd_race r = { .dev = dev };
+	unsigned int lost = 0, overrun = 0, wrong = 0;
+	struct task_struct *helper;
+	struct page *mine;
+	int round;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU: the writers would not overlap");
+	dram->budget_pages = 1;
+	helper = kthread_run(kd_racer, &r, "empblk-kunit-race");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(helper));
+
+	for (round = 1; round <= KD_RACE_ROUNDS; round++) {
+		atomic_set_release(&r.round, round);
+		mine = empblk_dram_insert(dev, kd_race_idx(round, 0),
+					  GFP_KERNEL);
+		while (atomic_read_acquire(&r.done) < round)
+			cond_resched();
+		if (atomic_long_read(&dram->used_pages) != 1)
+			overrun++;
+		if (!(round & 1)) {
+			/* the same page: both have it */
+			if (IS_ERR(mine) || IS_ERR(r.got))
+				lost++;
+			else if (mine != r.got)
+				wrong++;
+		} else if (IS_ERR(mine) == IS_ERR(r.got)) {
+			/* two pages: one winner, one ENOSPC */
+			wrong++;
+		} else if (PTR_ERR_OR_ZERO(IS_ERR(mine) ? mine : r.got) !=
+			   -ENOSPC) {
+			wrong++;
+		}
+		/* give the page back for the next round */
+		empblk_dram_free_range(dev, 0, (KD_RACE_IDX + 2) *
+				       (PAGE_SIZE >> SECTOR_SHIFT), false, true);
+	}
+	kthread_stop(helper);
+	KUNIT_EXPECT_EQ_MSG(test, lost, 0U,
+			    "writers of the same page failed with one page of budget left");
+	KUNIT_EXPECT_EQ_MSG(test, overrun, 0U, "budget of one page overrun");
+	KUNIT_EXPECT_EQ(test, wrong, 0U);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 0L);
 }
 
 static void empblk_dram_discard_test(struct kunit *test)
@@ -203,6 +302,7 @@ static void empblk_dram_reserve_test(struct kunit *test)
 static struct kunit_case empblk_dram_cases[] = {
 	KUNIT_CASE(empblk_dram_budget_test),
 	KUNIT_CASE(empblk_dram_same_index_test),
+	KUNIT_CASE(empblk_dram_race_test),
 	KUNIT_CASE(empblk_dram_discard_test),
 	KUNIT_CASE(empblk_dram_zero_keep_test),
 	KUNIT_CASE(empblk_dram_reserve_test),

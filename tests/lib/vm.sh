@@ -842,7 +842,11 @@ vm_guest_verdict() {
 		elif [[ $rc == 124 || $rc == 137 ]]; then
 			_v_why="timeout: guest hung, killed after ${tmo}s"
 		elif grep -aq 'Kernel panic' "$d/console.log" 2>/dev/null; then
-			_v_why="kernel panic: $(grep -a -m1 -o 'Kernel panic.*' "$d/console.log" | tr -d '\r' | cut -c1-160)"
+			# what crashed and where, so a one-line summary (CI's) names it
+			local _v_oops
+			_v_oops=$(grep -a -m2 -oE '(BUG: .*|general protection fault.*|Oops: .*|kernel BUG at .*|RIP: 0010:[^ ]*)' "$d/console.log" |
+				tr -d '\r' | cut -c1-100 | paste -sd';' -)
+			_v_why="kernel panic: $(grep -a -m1 -o 'Kernel panic.*' "$d/console.log" | tr -d '\r' | cut -c1-160)${_v_oops:+ ($_v_oops)}"
 		elif grep -aq 'emp-init: FATAL' "$d/console.log" 2>/dev/null; then
 			_v_why="guest setup failed: $(grep -a -m1 -o 'emp-init: FATAL.*' "$d/console.log" | tr -d '\r')"
 		else
