@@ -98,10 +98,12 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 	bool from_reserve = false;
 	struct page *page, *old;
 
-	/* spare the allocation when the page is there or cannot be had */
-	rcu_read_lock();
-	old = xas_load(&xas);
-	rcu_read_unlock();
+	/*
+	 * Spare the allocation when the page is there or cannot be had.
+	 * xa_load(), not a bare xas_load(): without the lock only it skips
+	 * the retry entries a concurrent shrink of the tree leaves behind.
+	 */
+	old = xa_load(&dram->pages, idx);
 	if (old)
 		return old;
 	if (atomic_long_read(&dram->used_pages) >= dram->budget_pages)
@@ -121,7 +123,6 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 	}
 
 	/* xas_nomem() allocates a missing node outside the lock, then retry */
-	xas_reset(&xas);	/* the first walk was under RCU only */
 	do {
 		xas_lock(&xas);
 		old = xas_load(&xas);
@@ -146,7 +147,6 @@ static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
 
 check_locked:
 	/* the budget is spent, unless the page went in since the first look */
-	xas_reset(&xas);
 	xas_lock(&xas);
 	old = xas_load(&xas);
 	xas_unlock(&xas);

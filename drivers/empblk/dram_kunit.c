@@ -169,8 +169,12 @@ static void empblk_dram_race_test(struct kunit *test)
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU: the writers would not overlap");
 	dram->budget_pages = 1;
-	helper = kthread_run(kd_racer, &r, "empblk-kunit-race");
+	helper = kthread_create(kd_racer, &r, "empblk-kunit-race");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(helper));
+	/* on another CPU than ours, so that the two inserts overlap */
+	kthread_bind(helper, cpumask_any_but(cpu_online_mask,
+					     raw_smp_processor_id()));
+	wake_up_process(helper);
 
 	for (round = 1; round <= KD_RACE_ROUNDS; round++) {
 		atomic_set_release(&r.round, round);

@@ -364,7 +364,8 @@ struct empblk_wbwr {
  *	are freed after a grace period so a concurrent reader never touches a
  *	freed page.
  * @budget_pages: most pages the tier may hold
- * @used_pages: pages held now; reserved before a page is allocated
+ * @used_pages: pages held now; charged and uncharged under the lock of
+ *	@pages, with the store or erase of the page
  * @reserve_lock: protects @reserve and @reserve_nr
  * @reserve: emergency pages (linked by page->lru) used when the page
  *	allocator fails without sleeping
