@@ -349,8 +349,11 @@ void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
 		if (keep_pages) {
 			empblk_dram_zero(dram, idx, 0, PAGE_SIZE);
 		} else {
-			/* only the page xa_erase() hands back is ours to free */
-			/* uncharged with the erase: see empblk_dram_insert() */
+			/*
+			 * Only the page the erase hands back is ours to free;
+			 * it is uncharged with the erase, under the lock, as
+			 * empblk_dram_insert() charges it.
+			 */
 			xa_lock(&dram->pages);
 			page = __xa_erase(&dram->pages, idx);
 			if (page)
