@@ -21,7 +21,7 @@ endif
 
 KMAKE_FLAGS := W=1
 
-.PHONY: all modules empctl test-progs unit unit-spec unit-cache check-debug clean lint checkpatch sparse install help check-kdirs
+.PHONY: all modules empctl test-progs unit unit-spec unit-cache unit-harness check-debug clean lint checkpatch sparse install help check-kdirs
 
 all: modules empctl test-progs
 
@@ -80,13 +80,17 @@ $(BUILD)/tests/unit-cache: tests/unit/test-cache.c drivers/empblk/cache_policy.c
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ tests/unit/test-cache.c drivers/empblk/cache_policy.c
 
-unit: unit-spec unit-cache
+unit: unit-spec unit-cache unit-harness
 
 unit-spec: $(BUILD)/tests/unit-spec
 	$(BUILD)/tests/unit-spec
 
 unit-cache: $(BUILD)/tests/unit-cache
 	$(BUILD)/tests/unit-cache
+
+# The harness's own verdict logic, on faked guest output (no guest).
+unit-harness:
+	tests/unit/test-verdict.sh
 
 # The debug-kernel lane: KASAN, lockdep, kmemleak and KUnit (tests/run-debug).
 check-debug:
@@ -126,6 +130,6 @@ clean:
 help:
 	@echo "make [KDIR=/usr/src/linux-headers-<ver>]   build modules (per kernel, in build/<ver>/) and empctl"
 	@echo "make lint                                   checkpatch --strict and sparse/W=1 on every kernel"
-	@echo "make unit                                   userspace unit tests (mem_path, striping, cache policy)"
+	@echo "make unit                                   userspace unit tests (mem_path, striping, cache policy, harness verdicts)"
 	@echo "make install                                install modules (updates/), empctl, man page, udev rule"
 	@echo "tests/run-all                               install deps, build, lint and run the guest test suite"

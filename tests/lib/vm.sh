@@ -844,7 +844,8 @@ vm_guest_verdict() {
 		elif grep -aq 'Kernel panic' "$d/console.log" 2>/dev/null; then
 			# what crashed and where, so a one-line summary (CI's) names it
 			local _v_oops
-			_v_oops=$(grep -a -m2 -oE '(BUG: .*|general protection fault.*|Oops: .*|kernel BUG at .*|RIP: 0010:[^ ]*)' "$d/console.log" |
+			# (a panic need not follow an oops: no match is no error)
+			_v_oops=$({ grep -a -m2 -oE '(BUG: .*|general protection fault.*|Oops: .*|kernel BUG at .*|RIP: 0010:[^ ]*)' "$d/console.log" || true; } |
 				tr -d '\r' | cut -c1-100 | paste -sd';' -)
 			_v_why="kernel panic: $(grep -a -m1 -o 'Kernel panic.*' "$d/console.log" | tr -d '\r' | cut -c1-160)${_v_oops:+ ($_v_oops)}"
 		elif grep -aq 'emp-init: FATAL' "$d/console.log" 2>/dev/null; then

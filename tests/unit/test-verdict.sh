@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Host-side unit test of the harness's guest verdict (vm_guest_verdict in
+# tests/lib/vm.sh): no guest is booted. Each case fakes the files a guest
+# leaves in its role directory (status, qemu.rc, console.log, dmesg.txt)
+# and checks the verdict and its reason. It runs under the same shell
+# options and ERR trap as tests/run, so a command in the verdict code that
+# fails on one kind of console log (as a grep without a match under
+# pipefail once did, on a panic without an oops) fails here too. Prints TAP.
+
+set -eEuo pipefail
+export LC_ALL=C
+
+EMP_REPO=$(cd "$(dirname "$0")/../.." && pwd)
+EMP_CACHE=$(mktemp -d "${TMPDIR:-/tmp}/test-verdict.XXXXXX")
+export EMP_REPO EMP_CACHE
+T=$EMP_CACHE
+trap 'rm -rf "$T"' EXIT
+# shellcheck source=tests/lib/vm.sh
+. "$EMP_REPO/tests/lib/vm.sh"
+
+errors=0
+trap 'echo "# error: line $LINENO: $BASH_COMMAND (exit $?)"; errors=$((errors + 1))' ERR
+
+n=0
+passed=0
+failed=0
+# check NAME RES WHY-PATTERN: run the verdict on $d, compare
+check() {
+	local name=$1 res=$2 pat=$3 e0=$errors
+	_v_res=''
+	_v_why=''
+	vm_guest_verdict "$d" 30
+	n=$((n + 1))
+	# shellcheck disable=SC2053 # the pattern is a glob on purpose
+	if ((errors == e0)) && [[ $_v_res == "$res" && $_v_why == $pat ]]; then
+		echo "ok $n - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - $name"
+		echo "# expected $res ($pat), got $_v_res ($_v_why)$( ((errors == e0)) || echo ', and a command failed')"
+		failed=$((failed + 1))
+	fi
+}
+
+# role DIR: a fresh role directory
+role() {
+	d=$T/$1
+	mkdir -p "$d"
+}
+
+echo "TAP version 13"
+
+role pass
+echo 0 >"$d/status"
+echo 0 >"$d/qemu.rc"
+printf '[    1.0] emp: test done\n' >"$d/dmesg.txt"
+check "status 0 and a clean kernel log pass" pass ""
+
+role dmesg
+echo 0 >"$d/status"
+printf '[    1.0] WARNING: CPU: 0 PID: 1 at mm/slub.c:1 x+0x1/0x2\n' >"$d/dmesg.txt"
+check "a WARNING in the kernel log fails a passing test" fail "kernel log has errors"
+
+role exit
+echo 1 >"$d/status"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+check "a nonzero status fails" fail "test exited with status 1"
+
+role skip
+echo 4 >"$d/status"
+echo "no rxe" >"$d/skip_reason"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+check "status 4 skips with the reason" skip "no rxe"
+
+role nodmesg
+echo 0 >"$d/status"
+check "a passing guest without dmesg.txt fails" fail "no dmesg.txt*"
+
+role hang
+echo 124 >"$d/qemu.rc"
+check "a guest killed by the timeout is a hang" fail "timeout: guest hung, killed after 30s"
+
+role killed
+touch "$d/killed"
+check "a guest killed after its peer crashed says so" fail "killed after its peer crashed"
+
+role panic-plain
+echo 0 >"$d/qemu.rc"
+printf 'sysrq: Trigger a crash\r\nKernel panic - not syncing: sysrq triggered crash\r\n' >"$d/console.log"
+check "a panic without an oops (sysrq-c) names the panic" fail \
+	"kernel panic: Kernel panic - not syncing: sysrq triggered crash"
+
+role panic-oops
+echo 0 >"$d/qemu.rc"
+cat >"$d/console.log" <<'EOF'
+[  812.1] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[  812.1] #PF: supervisor read access in kernel mode
+[  812.1] Oops: 0000 [#1] PREEMPT SMP NOPTI
+[  812.1] RIP: 0010:rxe_comp_queue_pkt+0x1d/0x60 [rdma_rxe]
+[  812.2] Kernel panic - not syncing: Fatal exception in interrupt
+EOF
+check "a panic after an oops names the first oops lines" fail \
+	"kernel panic: Kernel panic - not syncing: Fatal exception in interrupt (BUG: kernel NULL pointer dereference, address: 0000000000000008;Oops: 0000 *)"
+
+role fatal
+echo 0 >"$d/qemu.rc"
+printf 'emp-init: FATAL: cannot mount 9p\n' >"$d/console.log"
+check "a failed guest setup says what failed" fail "guest setup failed: emp-init: FATAL: cannot mount 9p"
+
+role nothing
+echo 0 >"$d/qemu.rc"
+printf 'booting\n' >"$d/console.log"
+check "a guest gone without status or panic is a crash" fail "guest exited without a status (crash?), qemu rc=0"
+
+echo "1..$n"
+echo "$passed passed, $failed failed"
+((failed == 0))
