@@ -283,18 +283,20 @@ vm_kdir() {
 		return 0
 	fi
 	dir=$EMP_CACHE/kernels/$kver-headers
-	if [[ ! -e $dir/.complete ]]; then
-		deb=$(vm_debug_deb) || return 1
-		hdeb=
-		local f
-		for f in "${deb%/*}/linux-headers-${kver}_"*.deb; do
-			[[ -f $f ]] && hdeb=$f
-		done
-		[[ -n $hdeb ]] || return 1
+	deb=$(vm_debug_deb) || return 1
+	hdeb=
+	local f
+	for f in "${deb%/*}/linux-headers-${kver}_"*.deb; do
+		[[ -f $f ]] && hdeb=$f
+	done
+	[[ -n $hdeb ]] || return 1
+	# keyed by the package: the prebuilt kernel and the lane's own build
+	# have the same release
+	if ! grep -qxF "$hdeb" "$dir/.complete" 2>/dev/null; then
 		rm -rf "$dir"
 		mkdir -p "$dir"
 		dpkg-deb -x "$hdeb" "$dir" || return 1
-		touch "$dir/.complete"
+		echo "$hdeb" >"$dir/.complete"
 	fi
 	echo "$dir/usr/src/linux-headers-$kver"
 }

@@ -45,6 +45,18 @@ for f in "${files[@]}"; do
 		fail=1
 	fi
 done
+# the kernel patches the debug lane carries, checked as patches (their
+# Fixes: ids name commits of a tree that is not here)
+mapfile -t patches < <(git ls-files 'tests/debug/patches/*.patch' 2>/dev/null || ls tests/debug/patches/*.patch)
+for f in "${patches[@]}"; do
+	if ! out=$("$dir/scripts/checkpatch.pl" --strict --no-tree --terse \
+			--show-types --ignore UNKNOWN_COMMIT_ID - <"$f" 2>&1) ||
+		grep -q -E 'WARNING|ERROR|CHECK' <<<"$out"; then
+		echo "$f:"
+		echo "$out"
+		fail=1
+	fi
+done
 # kernel-doc: every documented function, struct and member complete
 if ! out=$(perl "$dir/scripts/kernel-doc" -none -Wall "${files[@]}" 2>&1) || [[ -n $out ]]; then
 	echo "$out"
@@ -55,4 +67,4 @@ if [[ $fail -ne 0 ]]; then
 	echo "checkpatch: problems found" >&2
 	exit 1
 fi
-echo "checkpatch: ${#files[@]} files clean (checkpatch --strict, kernel-doc -Wall)"
+echo "checkpatch: ${#files[@]} files and ${#patches[@]} kernel patches clean (checkpatch --strict, kernel-doc -Wall)"
