@@ -63,6 +63,32 @@ echo 0 >"$d/status"
 printf '[    1.0] WARNING: CPU: 0 PID: 1 at mm/slub.c:1 x+0x1/0x2\n' >"$d/dmesg.txt"
 check "a WARNING in the kernel log fails a passing test" fail "kernel log has errors"
 
+role fi-kmemleak
+echo 0 >"$d/status"
+cat >"$d/dmesg.txt" <<'EOF'
+[   58.58] emp-fi: n=210
+[   58.61] kmemleak: Cannot allocate a scan area, scanning the full object
+[   59.53] emp-fi: n=end
+EOF
+check "kmemleak's scan-area notice inside a fault-injection sweep is no error" pass ""
+
+role kmemleak-outside
+echo 0 >"$d/status"
+cat >"$d/dmesg.txt" <<'EOF'
+[   58.61] kmemleak: Cannot allocate a scan area, scanning the full object
+EOF
+check "the same notice outside a sweep fails" fail "kernel log has errors"
+
+role fi-leak
+echo 0 >"$d/status"
+cat >"$d/dmesg.txt" <<'EOF'
+[   58.58] emp-fi: n=210
+[   58.61] kmemleak: Cannot allocate a scan area, scanning the full object
+[   59.53] emp-fi: n=end
+[  155.73] kmemleak: 5 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
+EOF
+check "a leak report after a sweep still fails" fail "kernel log has errors"
+
 role exit
 echo 1 >"$d/status"
 printf '[    1.0] ok\n' >"$d/dmesg.txt"
