@@ -284,12 +284,9 @@ vm_kdir() {
 	fi
 	dir=$EMP_CACHE/kernels/$kver-headers
 	deb=$(vm_debug_deb) || return 1
-	hdeb=
-	local f
-	for f in "${deb%/*}/linux-headers-${kver}_"*.deb; do
-		[[ -f $f ]] && hdeb=$f
-	done
-	[[ -n $hdeb ]] || return 1
+	# the headers of the same build: linux-headers-<kver>_<version>_<arch>.deb
+	hdeb=${deb%/*}/linux-headers-${deb##*/linux-image-}
+	[[ -f $hdeb ]] || return 1
 	# keyed by the package: the prebuilt kernel and the lane's own build
 	# have the same release
 	if ! grep -qxF "$hdeb" "$dir/.complete" 2>/dev/null; then

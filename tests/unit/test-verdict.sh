@@ -81,12 +81,8 @@ check "the same notice outside a sweep fails" fail "kernel log has errors"
 
 role fi-leak
 echo 0 >"$d/status"
-cat >"$d/dmesg.txt" <<'EOF'
-[   58.58] emp-fi: n=210
-[   58.61] kmemleak: Cannot allocate a scan area, scanning the full object
-[   59.53] emp-fi: n=end
-[  155.73] kmemleak: 5 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
-EOF
+cp "$T/fi-kmemleak/dmesg.txt" "$d/dmesg.txt"
+echo '[  155.73] kmemleak: 5 new suspected memory leaks (see /sys/kernel/debug/kmemleak)' >>"$d/dmesg.txt"
 check "a leak report after a sweep still fails" fail "kernel log has errors"
 
 role exit
