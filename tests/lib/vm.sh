@@ -115,20 +115,40 @@ vm_discover_kernels() {
 	done | sort -V
 }
 
+# The image package of the lane's own build (tests/debug/build-kernel),
+# once that build has finished: it carries tests/debug/patches/.
+vm_debug_own_deb() {
+	local out=$EMP_CACHE/debug-kernel f deb=
+	compgen -G "$out/.complete-*" >/dev/null || return 1
+	for f in "$out"/linux-image-*-empdbg_*.deb; do
+		[[ -f $f && $f != *-dbg_* ]] && deb=$f
+	done
+	[[ -n $deb ]] || return 1
+	echo "$deb"
+}
+
+# The debug kernel's image package: $EMP_DEBUG_KERNEL_DEB, else the lane's
+# own finished build (it has the fixes the lane carries), else a shared
+# prebuilt one (../shared/kernels/, without those fixes).
 vm_debug_deb() {
-	local deb=${EMP_DEBUG_KERNEL_DEB:-}
+	local deb=${EMP_DEBUG_KERNEL_DEB:-} f
+	[[ -n $deb ]] || deb=$(vm_debug_own_deb) || deb=
 	if [[ -z $deb ]]; then
-		# a shared prebuilt kernel, else one tests/debug/build-kernel made
-		local d f
-		for d in "$EMP_REPO/../shared/kernels" "$EMP_CACHE/debug-kernel"; do
-			for f in "$d"/linux-image-*-empdbg_*.deb; do
-				[[ -f $f ]] && deb=$f
-			done
-			[[ -n $deb ]] && break
+		for f in "$EMP_REPO/../shared/kernels"/linux-image-*-empdbg_*.deb; do
+			[[ -f $f ]] && deb=$f
 		done
 	fi
 	[[ -n $deb && -f $deb ]] || return 1
 	echo "$deb"
+}
+
+# Whether the debug kernel in use carries tests/debug/patches/: only the
+# lane's own build is known to.
+vm_debug_has_fixes() {
+	local deb own
+	deb=$(vm_debug_deb) || return 1
+	own=$(vm_debug_own_deb) || return 1
+	[[ $deb -ef $own ]]
 }
 
 vm_debug_kver() {
