@@ -5,7 +5,7 @@
  *   /sys/kernel/config/empblk/features     what this version understands
  *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
  *       mem_path size_mb block_size subblock_size queue_depth poll_queues
- *       enable
+ *       ack_timeout enable
  *
  * "enable" is the commit point. Every other attribute is immutable while
  * the device is enabled (EBUSY). All values are validated as they are
@@ -166,6 +166,17 @@ static int parse_poll_queues(const char *page, u32 *val, const char *name)
 	return 0;
 }
 
+static int parse_ack_timeout(const char *page, u32 *val, const char *name)
+{
+	if (kstrtou32(page, 10, val) || *val > EMPBLK_MAX_ACK_TIMEOUT) {
+		pr_err("%s: ack_timeout \"%.*s\" must be 0..%u (4.096 us * 2^n; 0 for the RDMA CM's default)\n",
+		       name, empblk_quote_len(page), page,
+		       EMPBLK_MAX_ACK_TIMEOUT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static ssize_t empblk_cfg_block_size_show(struct config_item *item,
 					  char *page)
 {
@@ -224,6 +235,21 @@ static ssize_t empblk_cfg_poll_queues_store(struct config_item *item,
 	return cfg_u32_store(item, page, count, "poll_queues",
 			     &to_empblk_cfg(item)->params.poll_queues,
 			     parse_poll_queues);
+}
+
+static ssize_t empblk_cfg_ack_timeout_show(struct config_item *item,
+					   char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.ack_timeout);
+}
+
+static ssize_t empblk_cfg_ack_timeout_store(struct config_item *item,
+					    const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "ack_timeout",
+			     &to_empblk_cfg(item)->params.ack_timeout,
+			     parse_ack_timeout);
 }
 
 static ssize_t empblk_cfg_enable_show(struct config_item *item, char *page)
@@ -306,6 +332,7 @@ CONFIGFS_ATTR(empblk_cfg_, block_size);
 CONFIGFS_ATTR(empblk_cfg_, subblock_size);
 CONFIGFS_ATTR(empblk_cfg_, queue_depth);
 CONFIGFS_ATTR(empblk_cfg_, poll_queues);
+CONFIGFS_ATTR(empblk_cfg_, ack_timeout);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,
@@ -314,6 +341,7 @@ static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_subblock_size,
 	&empblk_cfg_attr_queue_depth,
 	&empblk_cfg_attr_poll_queues,
+	&empblk_cfg_attr_ack_timeout,
 	&empblk_cfg_attr_enable,
 	NULL,
 };
@@ -366,6 +394,7 @@ static struct empblk_cfg *empblk_cfg_alloc(const char *name)
 	cfg->params.subblock_size = empblk_default_subblock_size;
 	cfg->params.queue_depth = empblk_default_queue_depth;
 	cfg->params.poll_queues = empblk_default_poll_queues;
+	cfg->params.ack_timeout = empblk_default_ack_timeout;
 	config_group_init_type_name(&cfg->group, name, &empblk_cfg_type);
 	return cfg;
 }
@@ -396,7 +425,7 @@ static ssize_t empblk_group_features_show(struct config_item *item,
 					  char *page)
 {
 	return sysfs_emit(page,
-			  "mem_path size_mb block_size subblock_size queue_depth poll_queues enable\n");
+			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout enable\n");
 }
 
 CONFIGFS_ATTR_RO(empblk_group_, features);

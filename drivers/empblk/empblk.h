@@ -43,6 +43,8 @@
 #define EMPBLK_MAX_POLL_QUEUES	64
 #define EMPBLK_MAX_RESERVE_PAGES	16384
 #define EMPBLK_MAX_IO_TIMEOUT	3600	/* seconds */
+/* IB local ACK timeout exponent: 4.096 us << n; 0 means the RDMA CM's */
+#define EMPBLK_MAX_ACK_TIMEOUT	31
 /* larger discards are done by the worker, where they may yield the CPU */
 #define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
 
@@ -55,6 +57,8 @@
  * @subblock_size: transfer and striping unit in bytes
  * @queue_depth: tags per hardware queue
  * @poll_queues: extra hardware queues for polled I/O (HCTX_TYPE_POLL)
+ * @ack_timeout: local ACK timeout of the queue pairs to donors, as the
+ *	exponent n of 4.096 us * 2^n; 0 for the RDMA CM's default
  */
 struct empblk_params {
 	struct empblk_spec spec;
@@ -64,6 +68,7 @@ struct empblk_params {
 	u32 subblock_size;
 	u32 queue_depth;
 	u32 poll_queues;
+	u32 ack_timeout;
 };
 
 /*
@@ -449,6 +454,7 @@ extern unsigned int empblk_default_block_size;
 extern unsigned int empblk_default_subblock_size;
 extern unsigned int empblk_default_queue_depth;
 extern unsigned int empblk_default_poll_queues;
+extern unsigned int empblk_default_ack_timeout;
 extern unsigned int empblk_reserve_pages;
 extern struct workqueue_struct *empblk_wq;
 

@@ -42,6 +42,11 @@ module_param_named(poll_queues, empblk_default_poll_queues, uint, 0444);
 MODULE_PARM_DESC(poll_queues,
 		 "Default number of polled hardware queues (for io_uring IOPOLL), 0..64. Default: 0");
 
+unsigned int empblk_default_ack_timeout;
+module_param_named(ack_timeout, empblk_default_ack_timeout, uint, 0444);
+MODULE_PARM_DESC(ack_timeout,
+		 "Default RDMA local ACK timeout of new devices' donor connections, as n in 4.096 us * 2^n, 0..31; 0 keeps the RDMA CM's. Default: 0");
+
 unsigned int empblk_reserve_pages = 256;
 module_param_named(reserve_pages, empblk_reserve_pages, uint, 0444);
 MODULE_PARM_DESC(reserve_pages,
@@ -608,6 +613,11 @@ static int __init empblk_check_params(void)
 	if (empblk_default_poll_queues > EMPBLK_MAX_POLL_QUEUES) {
 		pr_err("poll_queues=%u must be 0..%u\n",
 		       empblk_default_poll_queues, EMPBLK_MAX_POLL_QUEUES);
+		return -EINVAL;
+	}
+	if (empblk_default_ack_timeout > EMPBLK_MAX_ACK_TIMEOUT) {
+		pr_err("ack_timeout=%u must be 0..%u\n",
+		       empblk_default_ack_timeout, EMPBLK_MAX_ACK_TIMEOUT);
 		return -EINVAL;
 	}
 	if (empblk_reserve_pages > EMPBLK_MAX_RESERVE_PAGES) {

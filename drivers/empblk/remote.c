@@ -228,6 +228,20 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 		q->cm_id = NULL;
 		return ret;
 	}
+	/*
+	 * Before the route is resolved, so that RoCE derives the path's
+	 * packet lifetime from it too. The transport gives up on a silent
+	 * donor after about 7 such timeouts (6 retries).
+	 */
+	if (dev->params.ack_timeout) {
+		ret = rdma_set_ack_timeout(q->cm_id, dev->params.ack_timeout);
+		if (ret) {
+			pr_err("%s: donor %pISpc: cannot set ack_timeout %u: %d\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       dev->params.ack_timeout, ret);
+			goto out_destroy;
+		}
+	}
 	ret = rdma_resolve_addr(q->cm_id, NULL,
 				(struct sockaddr *)&d->spec.addr,
 				EMPBLK_CM_TIMEOUT_MS);

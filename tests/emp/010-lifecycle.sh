@@ -1,6 +1,7 @@
 #!/bin/bash
 # Load/unload and create/destroy loops through configfs and empctl, the
-# mem_path= and io_timeout= module parameters, queue properties, and rmmod refused while a
+# mem_path=, io_timeout= and ack_timeout= module parameters (ack_timeout as
+# the default of a new device's configfs attribute), queue properties, and rmmod refused while a
 # device exists. No leak in the device's counters or in host memory.
 # guests: 1
 # timeout: 300
@@ -30,9 +31,11 @@ done
 if ((ok)); then emp_tap_ok "modprobe/rmmod x5"; else emp_tap_not_ok "modprobe/rmmod x5 (round $i)"; fi
 emp_tap_check "io_timeout=0 is refused at load, with the range" bash -c \
 	"! modprobe empblk io_timeout=0 2>/dev/null && dmesg | grep -q 'io_timeout=0 must be 1..3600' && [ ! -e $CFG ]"
+emp_tap_check "ack_timeout=32 is refused at load, with the range" bash -c \
+	"! modprobe empblk ack_timeout=32 2>/dev/null && dmesg | grep -q 'ack_timeout=32 must be 0..31' && [ ! -e $CFG ]"
 
 # --- the module-parameter device ---------------------------------------
-emp_modprobe_empblk mem_path=dram:64 io_timeout=45
+emp_modprobe_empblk mem_path=dram:64 io_timeout=45 ack_timeout=14
 emp_tap_check "mem_path=dram:64 creates /dev/empblk0" dev_appears empblk0
 emp_tap_check "empblk0 is 64 MiB" test "$(blockdev --getsize64 /dev/empblk0)" -eq $((64 << 20))
 emp_tap_check "configfs shows empblk0 enabled" test "$(cat $CFG/empblk0/enable)" = 1
@@ -48,6 +51,14 @@ emp_tap_check "write-zeroes advertised" test "$(cat $q/write_zeroes_max_bytes)" 
 emp_tap_check "volatile write cache (flush accepted)" test "$(cat $q/write_cache)" = "write back"
 emp_tap_check "io_timeout from the module parameter (45 s)" test "$(cat $q/io_timeout)" = 45000
 emp_tap_check "no DRAM used before the first write" test "$(stat_of empblk0 dram_used_bytes)" = 0
+emp_tap_check "features lists ack_timeout" grep -qw ack_timeout $CFG/features
+mkdir $CFG/empblk3
+emp_tap_check "a new device's ack_timeout is the module parameter's (14)" test "$(cat $CFG/empblk3/ack_timeout)" = 14
+emp_tap_check "ack_timeout 32 is refused, with the range" bash -c \
+	"! echo 32 >$CFG/empblk3/ack_timeout 2>/dev/null && dmesg | grep -q 'empblk3: ack_timeout \"32\" must be 0..31' && [ \$(cat $CFG/empblk3/ack_timeout) = 14 ]"
+emp_tap_check "ack_timeout 0 (the RDMA CM's default) is taken" bash -c \
+	"echo 0 >$CFG/empblk3/ack_timeout && [ \$(cat $CFG/empblk3/ack_timeout) = 0 ]"
+rmdir $CFG/empblk3
 emp_tap_check "disable, reconfigure and re-enable the parameter device" sh -c \
 	"echo 0 > $CFG/empblk0/enable && echo dram:32 > $CFG/empblk0/mem_path && echo 1 > $CFG/empblk0/enable && [ \$(blockdev --getsize64 /dev/empblk0) -eq $((32 << 20)) ]"
 emp_tap_check "rmmod removes the parameter device" sh -c "rmmod empblk && [ ! -e /sys/block/empblk0 ]"

@@ -169,7 +169,8 @@ static int cmd_target_list(const struct cmd *c, int argc, char **argv);
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "NAME --mem-path SPEC [--block-size SIZE] [--subblock-size SIZE]\n"
-	  "                     [--size SIZE] [--queue-depth N] [--poll-queues N]",
+	  "                     [--size SIZE] [--queue-depth N] [--poll-queues N]\n"
+	  "                     [--ack-timeout N]",
 	  "Create device NAME (empblk<N>), configure it and enable it.",
 	  MEM_PATH_HELP
 	  "  --block-size SIZE      cache and fetch unit, e.g. 64K\n"
@@ -179,6 +180,8 @@ static const struct cmd cmds[] = {
 	  "  --queue-depth N        tags per hardware queue\n"
 	  "  --poll-queues N        hardware queues for polled I/O (io_uring\n"
 	  "                         IOPOLL), 0..64\n"
+	  "  --ack-timeout N        RDMA ACK timeout to donors, 4.096 us * 2^N,\n"
+	  "                         1..31; 0: the RDMA CM's default\n"
 	  "  -h, --help             show this help\n"
 	  "Unset options keep the module defaults. On any error the device\n"
 	  "is removed again.\n" },
@@ -539,6 +542,7 @@ static const struct setting {
 	{ "subblock-size", "subblock_size", true },
 	{ "queue-depth",   "queue_depth",   true },
 	{ "poll-queues",   "poll_queues",   true },
+	{ "ack-timeout",   "ack_timeout",   true },
 	{ NULL,            "enable",        false },
 };
 

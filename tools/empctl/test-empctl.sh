@@ -85,7 +85,7 @@ mkport() {
 make_tree() {
 	rm -rf "$T/tree"
 	mkdir -p "$CFG" "$BLK" "$T/tree/devices"
-	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues enable" \
+	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout enable" \
 		>"$CFG/features"
 	mkattrs "$CFG/empblk0" enable=1 mem_path=dram:512 size_mb=0 \
 		block_size=65536 subblock_size=4096 queue_depth=128
@@ -440,6 +440,11 @@ t_create_unsupported_feature() {
 	echo "mem_path size_mb block_size subblock_size enable" >"$CFG/features"
 	run create empblk5 --mem-path dram:512 --queue-depth 8
 	expect_rc 1 && err_has "does not support --queue-depth" || return 1
+	[ ! -e "$CFG/empblk5" ] || fail "directory created" || return 1
+	# a module older than ack_timeout
+	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues enable" >"$CFG/features"
+	run create empblk5 --mem-path dram:512 --ack-timeout 20
+	expect_rc 1 && err_has "does not support --ack-timeout" || return 1
 	[ ! -e "$CFG/empblk5" ] || fail "directory created"
 }
 
