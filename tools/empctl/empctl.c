@@ -181,7 +181,7 @@ static const struct cmd cmds[] = {
 	  "  --poll-queues N        hardware queues for polled I/O (io_uring\n"
 	  "                         IOPOLL), 0..64\n"
 	  "  --ack-timeout N        RDMA ACK timeout to donors, 4.096 us * 2^N,\n"
-	  "                         1..31; 0: the RDMA CM's default\n"
+	  "                         0..31 (0: the RDMA CM's default)\n"
 	  "  -h, --help             show this help\n"
 	  "Unset options keep the module defaults. On any error the device\n"
 	  "is removed again.\n" },
