@@ -91,6 +91,7 @@ unit-cache: $(BUILD)/tests/unit-cache
 # The harness's own verdict logic, on faked guest output (no guest).
 unit-harness:
 	tests/unit/test-verdict.sh
+	tests/unit/test-kernel-choice.sh
 
 # The debug-kernel lane: KASAN, lockdep, kmemleak and KUnit (tests/run-debug).
 check-debug:

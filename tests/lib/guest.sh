@@ -208,13 +208,14 @@ emp_require_module() {
 emp_modprobe_empblk() {
 	emp_have_module empblk ||
 		emp_fail "empblk.ko not built for $EMP_KVER (expected $EMP_REPO/build/$EMP_KVER/drivers/empblk/empblk.ko; run make KDIR=/usr/src/linux-headers-$EMP_KVER)"
-	local a args=("$@") n=0
+	local args=("$@") n=0
 	# The debug kernel is slower: give requests as much more time, and
 	# the transport's ACKs too (the RDMA CM's 17 on RoCE, times the
 	# factor rounded up to a power of two).
 	if ((${EMP_TIME_FACTOR:-1} > 1)); then
 		[[ " $* " == *" io_timeout="* ]] || args+=("io_timeout=$((30 * EMP_TIME_FACTOR))")
 		while (((1 << n) < EMP_TIME_FACTOR)); do n=$((n + 1)); done
+		((17 + n <= 31)) || n=14
 		[[ " $* " == *" ack_timeout="* ]] || args+=("ack_timeout=$((17 + n))")
 	fi
 	modprobe empblk "${args[@]}" || emp_fail "modprobe empblk ${args[*]} failed"

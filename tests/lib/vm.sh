@@ -42,6 +42,8 @@ EMP_NET_PREFIX=24
 # guest side.
 # shellcheck source=tests/lib/kmsg.sh
 . "$EMP_REPO/tests/lib/kmsg.sh"
+# shellcheck source=tests/lib/debugkernel.sh
+. "$EMP_REPO/tests/lib/debugkernel.sh"
 
 _vm_pids=()      # timeout(1) pids of running guests
 
@@ -116,10 +118,12 @@ vm_discover_kernels() {
 }
 
 # The image package of the lane's own build (tests/debug/build-kernel),
-# once that build has finished: it carries tests/debug/patches/.
+# once that build has finished, from the fragment, patches and source it
+# would be built from now: it carries tests/debug/patches/.
 vm_debug_own_deb() {
-	local out=$EMP_CACHE/debug-kernel f deb=
-	compgen -G "$out/.complete-*" >/dev/null || return 1
+	local out=$EMP_CACHE/debug-kernel f deb="" stamp
+	stamp=$(emp_debug_stamp "$EMP_REPO") || return 1
+	[[ -f $out/.complete-$stamp ]] || return 1
 	for f in "$out"/linux-image-*-empdbg_*.deb; do
 		[[ -f $f && $f != *-dbg_* ]] && deb=$f
 	done
@@ -134,7 +138,7 @@ vm_debug_deb() {
 	local deb=${EMP_DEBUG_KERNEL_DEB:-} f
 	[[ -n $deb ]] || deb=$(vm_debug_own_deb) || deb=
 	if [[ -z $deb ]]; then
-		for f in "$EMP_REPO/../shared/kernels"/linux-image-*-empdbg_*.deb; do
+		for f in "${EMP_SHARED_KERNELS:-$EMP_REPO/../shared/kernels}"/linux-image-*-empdbg_*.deb; do
 			[[ -f $f ]] && deb=$f
 		done
 	fi
@@ -215,6 +219,10 @@ vm_kernel_matches() {
 
 vm_kernel_dir() { echo "$EMP_CACHE/kernels/$1"; }
 
+# What an extraction is keyed by: the package's name, size and mtime (a
+# rebuild of the lane's own kernel keeps the name).
+vm_deb_key() { echo "${1##*/} $(stat -c '%s %Y' "$1")"; }
+
 # Download (Debian) or take (debug) the kernel image package and extract it.
 # For Debian kernels the image version matching the installed headers package
 # is preferred (same ABI name can be reused by a rebuild).
@@ -266,7 +274,7 @@ vm_fetch_kernel() {
 			return 1
 		fi
 	fi
-	if [[ -e $dir/.complete ]] && grep -qxF "${deb##*/}" "$dir/.complete"; then
+	if [[ -e $dir/.complete ]] && grep -qxF "$(vm_deb_key "$deb")" "$dir/.complete"; then
 		return 0
 	fi
 	vm_diag "extracting ${deb##*/}"
@@ -289,7 +297,7 @@ vm_fetch_kernel() {
 		rm -rf "$tmp"
 		return 1
 	fi
-	echo "${deb##*/}" >"$tmp/.complete"
+	vm_deb_key "$deb" >"$tmp/.complete"
 	rm -rf "$dir"
 	mv "$tmp" "$dir"
 }
@@ -308,12 +316,12 @@ vm_kdir() {
 	hdeb=${deb%/*}/linux-headers-${deb##*/linux-image-}
 	[[ -f $hdeb ]] || return 1
 	# keyed by the package: the prebuilt kernel and the lane's own build
-	# have the same release
-	if ! grep -qxF "$hdeb" "$dir/.complete" 2>/dev/null; then
+	# can have the same release, and a rebuild the same name
+	if ! grep -qxF "$(vm_deb_key "$hdeb")" "$dir/.complete" 2>/dev/null; then
 		rm -rf "$dir"
 		mkdir -p "$dir"
 		dpkg-deb -x "$hdeb" "$dir" || return 1
-		echo "$hdeb" >"$dir/.complete"
+		vm_deb_key "$hdeb" >"$dir/.complete"
 	fi
 	echo "$dir/usr/src/linux-headers-$kver"
 }
