@@ -6,10 +6,10 @@
 # detected: empblk0, busy when the loss begins, through the transport's
 # bounded retries; empblk1, whose requests start after it with a 1 s
 # io_timeout, through the block layer's timeout, which moves the donor's
-# queues to the error state; empblk2, created with an ACK timeout
-# (ack_timeout 25: 137 s) that outlasts its io_timeout, through the block
-# layer's timeout too, although that is longer than the transport's
-# default give-up time. Either way I/O fails cleanly with ratelimited
+# queues to the error state; over RoCE, empblk2, created with an ACK
+# timeout (ack_timeout 25: 137 s) that outlasts its io_timeout, through
+# the block layer's timeout too, although that is longer than the
+# transport's default give-up time. Either way I/O fails cleanly with ratelimited
 # messages, nothing hangs or crashes, the devices can be destroyed and the
 # module unloaded. The donor ends the sessions once the client is gone.
 # guests: 2
@@ -49,7 +49,14 @@ compute)
 	emp_require_empctl
 	emp_modprobe_empblk
 	emp_sync_wait target-up 300
-	for n in 0 1 2; do
+	devs=(0 1 2)
+	# iWARP has no ACK timeout (TCP times its retransmissions), and
+	# empblk2's phase would make the partition 80 s longer: long enough
+	# for the compute's orphaned TCP connections to give up without
+	# telling the donor, which then keeps their sessions (a known
+	# problem: Documentation/testing.rst)
+	[[ ${EMP_TEST_RDMA:-rxe} == rxe ]] || devs=(0 1)
+	for n in "${devs[@]}"; do
 		args=()
 		((n == 2)) && args=(--ack-timeout 25)
 		"$EMPCTL" create empblk$n --mem-path "$EMP_PEER_IP:64:19675" "${args[@]}" >/dev/null ||
@@ -89,19 +96,21 @@ compute)
 	# empblk2: its ACK timeout outlasts io_timeout, which is longer than
 	# the transport would take with the default ACK timeout (about 4 s,
 	# as empblk0 shows): the timeout notices first
-	to=$((20 * ${EMP_TIME_FACTOR:-1}))
-	echo $((to * 1000)) >/sys/block/empblk2/queue/io_timeout
-	start=$(date +%s)
-	emp_tap_check "empblk2: a read from the silent donor fails" bash -c "! timeout $((to * 3)) dd if=/dev/empblk2 of=/dev/null bs=64k count=16 iflag=direct status=none 2>/dev/null"
-	emp_log "empblk2: read failed after $(($(date +%s) - start))s"
-	emp_tap_check "empblk2: lost by io_timeout, not by the transport (ack_timeout 25)" bash -c \
-		"dmesg | grep -q 'empblk2: read of .* timed out after $((to * 1000)) ms' && dmesg | grep -q 'empblk2: donor .* lost (request timed out)' && ! dmesg | grep -q 'empblk2: donor .* lost (transport'"
-	emp_tap_check "empblk2: the device reports the donor lost" test "$(cat /sys/block/empblk2/emp/donors_connected)" = 0
+	if ((${#devs[@]} == 3)); then
+		to=$((20 * ${EMP_TIME_FACTOR:-1}))
+		echo $((to * 1000)) >/sys/block/empblk2/queue/io_timeout
+		start=$(date +%s)
+		emp_tap_check "empblk2: a read from the silent donor fails" bash -c "! timeout $((to * 3)) dd if=/dev/empblk2 of=/dev/null bs=64k count=16 iflag=direct status=none 2>/dev/null"
+		emp_log "empblk2: read failed after $(($(date +%s) - start))s"
+		emp_tap_check "empblk2: lost by io_timeout, not by the transport (ack_timeout 25)" bash -c \
+			"dmesg | grep -q 'empblk2: read of .* timed out after $((to * 1000)) ms' && dmesg | grep -q 'empblk2: donor .* lost (request timed out)' && ! dmesg | grep -q 'empblk2: donor .* lost (transport'"
+		emp_tap_check "empblk2: the device reports the donor lost" test "$(cat /sys/block/empblk2/emp/donors_connected)" = 0
+	fi
 	emp_sync_post lost-seen
 	emp_sync_wait gone 600
 	emp_tap_check "empblk0 can be destroyed" timeout 60 "$EMPCTL" destroy empblk0
 	emp_tap_check "empblk1 can be destroyed" timeout 60 "$EMPCTL" destroy empblk1
-	emp_tap_check "empblk2 can be destroyed" timeout 60 "$EMPCTL" destroy empblk2
+	((${#devs[@]} < 3)) || emp_tap_check "empblk2 can be destroyed" timeout 60 "$EMPCTL" destroy empblk2
 	emp_tap_check "the module unloads" timeout 60 rmmod empblk
 	emp_sync_post done
 	;;
