@@ -97,6 +97,7 @@ enum empblk_stat_item {
 	EMPBLK_STAT_CACHE_WRITEBACK_ERRORS,
 	EMPBLK_STAT_POLLED_COMPLETIONS,
 	EMPBLK_STAT_READ_SINK_REGS,
+	EMPBLK_STAT_CHUNK_FREE_FLUSHES,
 	EMPBLK_NR_STATS,
 };
 
@@ -244,6 +245,10 @@ struct empblk_donor;
  * @sink_mrs: pool of READ sink MRs, one per tag (I/O queues of donors
  *	with empblk_donor.reg_sinks)
  * @nr_sink_mrs: MRs in the pool when full
+ * @flush_cqe: completion of the zero-length READ that flushes the queue's
+ *	WRITEs before a chunk is freed (empblk_donor.reg_sinks donors)
+ * @flush_done: signalled by that completion
+ * @flush_ok: whether it succeeded
  */
 struct empblk_rqueue {
 	struct empblk_donor *donor;
@@ -255,6 +260,9 @@ struct empblk_rqueue {
 	int rej_status;
 	struct list_head sink_mrs;
 	unsigned int nr_sink_mrs;
+	struct ib_cqe flush_cqe;
+	struct completion flush_done;
+	bool flush_ok;
 };
 
 /*

@@ -197,6 +197,17 @@ static void empblk_rqueue_destroy(struct empblk_rqueue *q)
  * Resolve, create the QP and connect one queue. The first queue of a
  * donor also allocates its protection domain.
  */
+static void empblk_flush_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = container_of(wc->wr_cqe, struct empblk_rqueue,
+					       flush_cqe);
+
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+	q->flush_ok = wc->status == IB_WC_SUCCESS;
+	complete(&q->flush_done);
+}
+
 static int empblk_rqueue_connect(struct empblk_donor *d,
 				 struct empblk_rqueue *q, u16 qid,
 				 u32 send_wr, u32 recv_wr, u32 max_sge)
@@ -221,6 +232,8 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	q->rej_status = -1;
 	INIT_LIST_HEAD(&q->sink_mrs);
 	init_completion(&q->cm_done);
+	init_completion(&q->flush_done);
+	q->flush_cqe.done = empblk_flush_done;
 	q->cm_id = rdma_create_id(&init_net, empblk_cm_handler, q, RDMA_PS_TCP,
 				  IB_QPT_RC);
 	if (IS_ERR(q->cm_id)) {
@@ -295,7 +308,7 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	}
 
 	/* I/O queues past one per CPU serve polled hardware queues */
-	q->cq = ib_alloc_cq(d->ibdev, q, send_wr + recv_wr + 2,
+	q->cq = ib_alloc_cq(d->ibdev, q, send_wr + recv_wr + 3,
 			    qid % d->ibdev->num_comp_vectors,
 			    qid > nr_cpu_ids && qid <= d->nr_ioqs ?
 			    IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
@@ -309,7 +322,8 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	attr.recv_cq = q->cq;
 	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
 	attr.qp_type = IB_QPT_RC;
-	attr.cap.max_send_wr = send_wr + 1;	/* +1 for drain */
+	/* +1 for drain, +1 for a flush (empblk_donor_flush()) */
+	attr.cap.max_send_wr = send_wr + 2;
 	attr.cap.max_recv_wr = recv_wr + 1;	/* +1 for drain */
 	attr.cap.max_send_sge = max_sge;
 	attr.cap.max_recv_sge = 1;
@@ -486,6 +500,107 @@ static int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c)
 	return st < 0 ? st : -EIO;
 }
 
+/*
+ * Wait for the flush READ posted on @q until @deadline, or with @forever
+ * until it completes (the queue pair is in the error state: it flushes).
+ * A polled queue's CQ is reaped here as well: its hardware queue may be
+ * idle, and the provider's poll_cq is safe against the block layer's
+ * poller reaping it at the same time.
+ */
+static bool empblk_rqueue_flush_wait(struct empblk_rqueue *q,
+				     unsigned long deadline, bool forever)
+{
+	if (q->cq->poll_ctx != IB_POLL_DIRECT) {
+		long left = (long)(deadline - jiffies);
+
+		if (forever) {
+			wait_for_completion(&q->flush_done);
+			return true;
+		}
+		return left > 0 &&
+		       wait_for_completion_timeout(&q->flush_done, left);
+	}
+	for (;;) {
+		ib_process_cq_direct(q->cq, -1);
+		if (try_wait_for_completion(&q->flush_done))
+			return true;
+		if (!forever && time_after(jiffies, deadline))
+			return false;
+		usleep_range(50, 200);
+	}
+}
+
+/*
+ * Make sure every RDMA WRITE that has completed on a queue of donor @d
+ * was placed in the donor's memory. Over InfiniBand and RoCE a WRITE
+ * completes only once the donor acknowledged it, after placing it: there
+ * is nothing to do. Over iWARP it completes once handed to TCP, and its
+ * data may still be on the wire while a message on another connection
+ * (the admin queue's chunk free) overtakes it. A zero-length RDMA READ on
+ * each I/O and writeback queue closes that window: the donor answers it
+ * only after it has processed every earlier message of the same stream,
+ * and so placed the WRITEs before it (RFC 5040, ordering rules). @raddr
+ * and @rkey name memory of the donor still registered (the chunk about to
+ * be freed). Under admin_lock: one flush per queue at a time, which its
+ * send queue has room for. May sleep.
+ *
+ * Return: true if every queue flushed; false if one failed or timed out
+ * (the donor is then lost).
+ */
+static bool empblk_donor_flush(struct empblk_donor *d, u64 raddr, u32 rkey)
+{
+	unsigned long deadline = jiffies +
+		READ_ONCE(d->dev->disk->queue->rq_timeout);
+	unsigned int i, nq = d->nr_ioqs + !!d->wbq.cm_id, posted;
+	bool ok = true;
+
+	lockdep_assert_held(&d->admin_lock);
+	if (!d->reg_sinks)
+		return true;
+	for (posted = 0; posted < nq; posted++) {
+		struct empblk_rqueue *q = posted < d->nr_ioqs ?
+					  &d->ioqs[posted] : &d->wbq;
+		struct ib_sge sge = {
+			.addr = d->rx_dma, .length = 0,
+			.lkey = d->pd->local_dma_lkey,
+		};
+		struct ib_rdma_wr wr = {
+			.wr = {
+				.wr_cqe = &q->flush_cqe, .sg_list = &sge,
+				.num_sge = 1, .opcode = IB_WR_RDMA_READ,
+				.send_flags = IB_SEND_SIGNALED,
+			},
+			.remote_addr = raddr,
+			.rkey = rkey,
+		};
+
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags)) {
+			ok = false;
+			break;
+		}
+		reinit_completion(&q->flush_done);
+		q->flush_ok = false;
+		if (ib_post_send(q->cm_id->qp, &wr.wr, NULL)) {
+			empblk_donor_mark_dead(d, "flush post failed");
+			ok = false;
+			break;
+		}
+	}
+	for (i = 0; i < posted; i++) {
+		struct empblk_rqueue *q = i < d->nr_ioqs ? &d->ioqs[i] : &d->wbq;
+
+		if (!empblk_rqueue_flush_wait(q, deadline, false)) {
+			/* the READs still posted flush with the queue pairs */
+			empblk_donor_fail(d, "flush before a chunk free timed out");
+			empblk_rqueue_flush_wait(q, 0, true);
+		}
+		ok &= q->flush_ok;
+	}
+	if (ok)
+		empblk_stat_inc(d->dev, EMPBLK_STAT_CHUNK_FREE_FLUSHES);
+	return ok;
+}
+
 static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 {
 	struct empblk_rchunk *rc = &d->chunks[c];
@@ -500,14 +615,19 @@ static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 		 * Order the store before reading the references; pairs with
 		 * empblk_rchunk_get(). New transfers now see no chunk; wait
 		 * for those in flight (bounded: they complete, fail or time
-		 * out) before the donor frees and unregisters the memory.
+		 * out), and over iWARP for their data to be placed, before
+		 * the donor frees and unregisters the memory.
 		 */
 		smp_mb();
 		while (atomic_read(&rc->inflight))
 			usleep_range(50, 200);
 		atomic_long_dec(&d->chunks_in_use);
-		/* a failed free only leaks until the session ends */
-		empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp);
+		/*
+		 * A failed free only leaks until the session ends; a failed
+		 * flush means the donor is lost, and so is the session.
+		 */
+		if (empblk_donor_flush(d, rc->addr, rc->rkey))
+			empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp);
 	}
 	mutex_unlock(&d->admin_lock);
 }
@@ -804,7 +924,9 @@ static int empblk_post_sinks(struct empblk_cmd *cmd)
  * Take a reference on chunk @rc for a transfer: 0 if it is allocated (its
  * addr and rkey valid until the reference is dropped), -ENOENT if not.
  * The reference is what empblk_donor_put_chunk() waits for before the
- * donor frees the chunk, so a discard never frees memory under a transfer.
+ * donor frees the chunk (over iWARP also for the WRITEs' data to reach
+ * the donor: empblk_donor_flush()), so a discard never frees memory under
+ * a transfer.
  */
 static int empblk_rchunk_get(struct empblk_rchunk *rc)
 {

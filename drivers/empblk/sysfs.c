@@ -67,6 +67,7 @@ EMPBLK_STAT_ATTR(cache_writebacks, CACHE_WRITEBACKS);
 EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
 EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
 EMPBLK_STAT_ATTR(read_sink_registrations, READ_SINK_REGS);
+EMPBLK_STAT_ATTR(chunk_free_flushes, CHUNK_FREE_FLUSHES);
 
 static ssize_t donors_show(struct device *d, struct device_attribute *attr,
 			   char *buf)
@@ -230,6 +231,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_cache_writeback_errors.attr.attr,
 	&empblk_stat_attr_polled_completions.attr.attr,
 	&empblk_stat_attr_read_sink_registrations.attr.attr,
+	&empblk_stat_attr_chunk_free_flushes.attr.attr,
 	&dev_attr_donors.attr,
 	&dev_attr_donors_connected.attr,
 	&dev_attr_remote_bytes_in_use.attr,
