@@ -50,6 +50,19 @@ enum emptgt_port_stat {
 };
 
 /**
+ * struct emptgt_cm_ctx - what an RDMA CM identifier's context points to
+ * @is_queue: embedded in an emptgt_queue (a connection), not in an
+ *	emptgt_port (its listener)
+ *
+ * A connection's identifier is born with its listener's context; once it
+ * has a queue, it points to the queue, so that the CM handler never has to
+ * reach the queue through a QP the release may be destroying.
+ */
+struct emptgt_cm_ctx {
+	bool is_queue;
+};
+
+/**
  * struct emptgt_port - a listening port and its memory budget
  * @group: configfs group
  * @entry: on the global list of ports (configfs.c)
@@ -60,6 +73,7 @@ enum emptgt_port_stat {
  * @budget_mb: most memory handed out to all clients of this port
  * @enabled: listening
  * @listen_id: RDMA CM listener while enabled
+ * @cm_ctx: the listener's CM context
  * @sessions_lock: protects @sessions
  * @sessions: live sessions (emptgt_session.entry)
  * @accepting: new connections are accepted (false while disabling)
@@ -78,6 +92,7 @@ struct emptgt_port {
 	u64 budget_mb;
 	bool enabled;
 	struct rdma_cm_id *listen_id;
+	struct emptgt_cm_ctx cm_ctx;
 
 	struct mutex sessions_lock;	/* protects sessions */
 	struct list_head sessions;
@@ -162,10 +177,12 @@ struct emptgt_rxbuf {
 /**
  * struct emptgt_queue - one RC connection of a session
  * @cm_id: its RDMA CM identifier
+ * @cm_ctx: @cm_id's context once the queue exists
  * @sess: session
  * @entry: on sess->queues
  * @qid: 0 admin, >0 I/O
- * @cq: completion queue of the QP
+ * @cq: completion queue of the QP, from the device's shared pool
+ * @nr_cqe: entries this queue takes of @cq
  * @release_work: teardown, outside the CM handler
  * @rx: admin receive buffers (EMP_ADMIN_DEPTH), DMA mapped at @rx_dma
  * @tx: admin reply buffers, DMA mapped at @tx_dma
@@ -173,17 +190,21 @@ struct emptgt_rxbuf {
  * @tx_dma: DMA address of @tx
  * @rxbufs: receive bookkeeping, one per buffer
  * @send_cqe: send completion (nothing to do but keep the SQ moving)
- * @rx_lock: protects @rx_list
+ * @rx_lock: protects @rx_list and @dying; every post on the admin QP
+ *	after the connect is made under it
  * @rx_list: received messages waiting for @rx_work
  * @rx_work: parses and answers admin messages in process context
+ * @dying: the release has begun: nothing more is posted or handled
  * @released: teardown has been queued
  */
 struct emptgt_queue {
 	struct rdma_cm_id *cm_id;
+	struct emptgt_cm_ctx cm_ctx;
 	struct emptgt_session *sess;
 	struct list_head entry;
 	u16 qid;
 	struct ib_cq *cq;
+	unsigned int nr_cqe;
 	struct work_struct release_work;
 
 	union emp_msg *rx;
@@ -192,8 +213,9 @@ struct emptgt_queue {
 	u64 tx_dma;
 	struct emptgt_rxbuf rxbufs[EMP_ADMIN_DEPTH];
 	struct ib_cqe send_cqe;
-	spinlock_t rx_lock;		/* protects rx_list */
+	spinlock_t rx_lock;		/* protects rx_list, dying */
 	struct list_head rx_list;
+	bool dying;
 	struct work_struct rx_work;
 	atomic_t released;
 };

@@ -89,9 +89,27 @@ static void emptgt_chunk_order(struct emptgt_session *sess)
 }
 
 /*
+ * Post on the admin QP unless the queue is being released: the release
+ * drains the QP once, after which nothing may be posted (a completion
+ * after the drain would run on a freed queue).
+ */
+static int emptgt_admin_post_send(struct emptgt_queue *queue,
+				  const struct ib_send_wr *wr)
+{
+	int ret = -ESHUTDOWN;
+
+	spin_lock_bh(&queue->rx_lock);
+	if (!queue->dying)
+		ret = ib_post_send(queue->cm_id->qp, wr, NULL);
+	spin_unlock_bh(&queue->rx_lock);
+	return ret;
+}
+
+/*
  * Allocate, zero, map and register one chunk. Called from the admin
  * worker; the registration is posted on the admin QP and waited for (a QP
- * in error flushes it, so the wait always ends).
+ * in error flushes it, and the release drains the QP before it waits for
+ * the worker, so the wait always ends).
  */
 static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 {
@@ -155,7 +173,7 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 	reg_wr.key = chunk->mr->rkey;
 	reg_wr.access = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_READ |
 			IB_ACCESS_REMOTE_WRITE;
-	ret = ib_post_send(admin->cm_id->qp, &reg_wr.wr, NULL);
+	ret = emptgt_admin_post_send(admin, &reg_wr.wr);
 	if (ret)
 		goto out_free;
 	wait_for_completion(&chunk->reg_done);
@@ -271,7 +289,7 @@ static void emptgt_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct emptgt_rxbuf *rxb = container_of(wc->wr_cqe,
 						struct emptgt_rxbuf, cqe);
-	struct emptgt_queue *queue = cq->cq_context;
+	struct emptgt_queue *queue = wc->qp->qp_context;
 
 	if (wc->status != IB_WC_SUCCESS) {
 		if (wc->status != IB_WC_WR_FLUSH_ERR)
@@ -281,6 +299,11 @@ static void emptgt_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 	}
 	rxb->len = wc->byte_len;
 	spin_lock(&queue->rx_lock);
+	if (queue->dying) {
+		/* the client is gone: nobody waits for a reply */
+		spin_unlock(&queue->rx_lock);
+		return;
+	}
 	list_add_tail(&rxb->entry, &queue->rx_list);
 	spin_unlock(&queue->rx_lock);
 	queue_work(emptgt_wq, &queue->rx_work);
@@ -445,8 +468,11 @@ static void emptgt_rx_work(struct work_struct *work)
 	struct emptgt_rxbuf *rxb;
 
 	for (;;) {
+		int ret = -ESHUTDOWN;
+
 		spin_lock_bh(&queue->rx_lock);
-		rxb = list_first_entry_or_null(&queue->rx_list,
+		rxb = queue->dying ? NULL :
+		      list_first_entry_or_null(&queue->rx_list,
 					       struct emptgt_rxbuf, entry);
 		if (rxb)
 			list_del(&rxb->entry);
@@ -456,10 +482,17 @@ static void emptgt_rx_work(struct work_struct *work)
 		emptgt_handle_msg(queue, rxb);
 		/*
 		 * Re-arm the receive before replying: the client sends its
-		 * next message only after it has this reply.
+		 * next message only after it has this reply. Nothing is
+		 * posted once the release has begun to drain the QP.
 		 */
-		if (emptgt_post_recv(queue, rxb) ||
-		    emptgt_post_reply(queue, rxb->idx))
+		spin_lock_bh(&queue->rx_lock);
+		if (!queue->dying) {
+			ret = emptgt_post_recv(queue, rxb);
+			if (!ret)
+				ret = emptgt_post_reply(queue, rxb->idx);
+		}
+		spin_unlock_bh(&queue->rx_lock);
+		if (ret)
 			pr_debug("admin queue of %pISp is down\n",
 				 &queue->sess->peer);
 	}
@@ -536,9 +569,16 @@ static int emptgt_queue_create_ib(struct emptgt_queue *queue)
 	struct ib_qp_init_attr attr = {};
 	int ret;
 
-	queue->cq = ib_alloc_cq(queue->sess->ibdev, queue,
-				send_wr + recv_wr + 2 /* drain */,
-				0, IB_POLL_SOFTIRQ);
+	/*
+	 * From the device's shared pool, freed only with the device: freeing
+	 * a CQ that softirq polls races with the end of its last poll
+	 * (ib_poll_handler() re-arms it after irq_poll_complete() has let
+	 * ib_free_cq() go on), and a client that leaves at the wrong moment
+	 * would make us free it under the poller.
+	 */
+	queue->nr_cqe = send_wr + recv_wr + 2;	/* +2 for drain */
+	queue->cq = ib_cq_pool_get(queue->sess->ibdev, queue->nr_cqe,
+				   queue->qid, IB_POLL_SOFTIRQ);
 	if (IS_ERR(queue->cq))
 		return PTR_ERR(queue->cq);
 
@@ -557,7 +597,7 @@ static int emptgt_queue_create_ib(struct emptgt_queue *queue)
 	return 0;
 
 out_free_cq:
-	ib_free_cq(queue->cq);
+	ib_cq_pool_put(queue->cq, queue->nr_cqe);
 	return ret;
 }
 
@@ -576,15 +616,21 @@ static void emptgt_queue_release_work(struct work_struct *work)
 	bool last_admin = false;
 
 	/*
-	 * Disconnecting moves the QP to error, which flushes a pending
-	 * REG_MR the admin worker may wait on; then stop the worker, so that
-	 * nothing posts after the drain, and free its buffers only once the
-	 * QP is gone.
+	 * From here on nothing is posted and no message is handed to the
+	 * worker. Disconnecting moves the QP to error; the drain then flushes
+	 * everything posted before, a REG_MR the admin worker may wait on
+	 * included, and runs every completion handler. Only then can the
+	 * worker be stopped for good (a receive completed during the drain
+	 * would otherwise queue it again), and its buffers freed once the QP
+	 * is gone.
 	 */
+	spin_lock_bh(&queue->rx_lock);
+	queue->dying = true;
+	spin_unlock_bh(&queue->rx_lock);
 	rdma_disconnect(queue->cm_id);
+	ib_drain_qp(queue->cm_id->qp);
 	if (queue->qid == 0)
 		cancel_work_sync(&queue->rx_work);
-	ib_drain_qp(queue->cm_id->qp);
 	mutex_lock(&sess->lock);
 	list_del(&queue->entry);
 	if (sess->admin == queue) {
@@ -595,7 +641,7 @@ static void emptgt_queue_release_work(struct work_struct *work)
 	rdma_destroy_qp(queue->cm_id);
 	if (queue->qid == 0)
 		emptgt_admin_exit(queue);
-	ib_free_cq(queue->cq);
+	ib_cq_pool_put(queue->cq, queue->nr_cqe);
 	rdma_destroy_id(queue->cm_id);
 
 	if (last_admin) {
@@ -730,6 +776,14 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 		ret = EMP_ST_NO_MEM;
 		goto out_put_sess;
 	}
+	/*
+	 * The admin buffers and receives are ready before the queue is
+	 * listed: from then on emptgt_port_disable() may release it.
+	 */
+	if (qid == 0 && emptgt_admin_init(queue)) {
+		ret = EMP_ST_NO_MEM;
+		goto out_destroy_ib;
+	}
 	atomic_inc(&port->nr_queues);
 	mutex_lock(&sess->lock);
 	list_add_tail(&queue->entry, &sess->queues);
@@ -745,14 +799,20 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 	}
 	mutex_unlock(&port->sessions_lock);
 
-	if ((qid == 0 && emptgt_admin_init(queue)) ||
-	    emptgt_accept(queue, &ev->param.conn)) {
-		/* the QP exists: tear down by the normal path, keep the id */
+	/* from now on every event of this connection names its queue */
+	queue->cm_ctx.is_queue = true;
+	cm_id->context = &queue->cm_ctx;
+	if (emptgt_accept(queue, &ev->param.conn)) {
+		/* the queue is listed: tear down by the normal path, keep the id */
 		emptgt_reject(port, cm_id, EMP_ST_NO_MEM);
 		emptgt_queue_schedule_release(queue);
 	}
 	return 0;
 
+out_destroy_ib:
+	/* the receives posted are flushed with the QP; the CQ goes after */
+	rdma_destroy_qp(cm_id);
+	ib_cq_pool_put(queue->cq, queue->nr_cqe);
 out_put_sess:
 	emptgt_session_put(sess);
 out_unlock:
@@ -764,8 +824,11 @@ out_unlock:
 static int emptgt_cm_handler(struct rdma_cm_id *cm_id,
 			     struct rdma_cm_event *ev)
 {
-	struct emptgt_port *port = cm_id->context;
-	struct emptgt_queue *queue = cm_id->qp ? cm_id->qp->qp_context : NULL;
+	struct emptgt_cm_ctx *ctx = cm_id->context;
+	struct emptgt_queue *queue = ctx->is_queue ?
+		container_of(ctx, struct emptgt_queue, cm_ctx) : NULL;
+	struct emptgt_port *port = queue ? queue->sess->port :
+		container_of(ctx, struct emptgt_port, cm_ctx);
 
 	pr_debug("%s: %s (%d), status %d\n", emptgt_port_name(port),
 		 rdma_event_msg(ev->event), ev->event, ev->status);
@@ -825,7 +888,9 @@ int emptgt_port_enable(struct emptgt_port *port)
 		       port->addr);
 		return ret;
 	}
-	id = rdma_create_id(&init_net, emptgt_cm_handler, port, RDMA_PS_TCP,
+	port->cm_ctx.is_queue = false;
+	id = rdma_create_id(&init_net, emptgt_cm_handler, &port->cm_ctx,
+			    RDMA_PS_TCP,
 			    IB_QPT_RC);
 	if (IS_ERR(id))
 		return PTR_ERR(id);

@@ -237,7 +237,10 @@ struct empblk_donor;
  * struct empblk_rqueue - one RC connection to a donor
  * @donor: owner
  * @cm_id: RDMA CM identifier
- * @cq: completion queue
+ * @cq: completion queue: the device's shared pool's (softirq), or the
+ *	queue's own for a polled hardware queue
+ * @nr_cqe: entries this queue takes of @cq
+ * @cq_pooled: @cq is from the pool (ib_cq_pool_put() gives it back)
  * @qid: 0 admin, 1.. I/O
  * @cm_done: signalled when connection setup reaches its next state
  * @cm_error: result of the last connection step
@@ -254,6 +257,8 @@ struct empblk_rqueue {
 	struct empblk_donor *donor;
 	struct rdma_cm_id *cm_id;
 	struct ib_cq *cq;
+	unsigned int nr_cqe;
+	bool cq_pooled;
 	u16 qid;
 	struct completion cm_done;
 	int cm_error;

@@ -186,7 +186,9 @@ static void empblk_rqueue_destroy(struct empblk_rqueue *q)
 		q->nr_sink_mrs = 0;
 		rdma_destroy_qp(q->cm_id);
 	}
-	if (q->cq)
+	if (q->cq && q->cq_pooled)
+		ib_cq_pool_put(q->cq, q->nr_cqe);
+	else if (q->cq)
 		ib_free_cq(q->cq);
 	rdma_destroy_id(q->cm_id);
 	q->cm_id = NULL;
@@ -307,11 +309,23 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 		goto out_destroy;
 	}
 
-	/* I/O queues past one per CPU serve polled hardware queues */
-	q->cq = ib_alloc_cq(d->ibdev, q, send_wr + recv_wr + 3,
-			    qid % d->ibdev->num_comp_vectors,
-			    qid > nr_cpu_ids && qid <= d->nr_ioqs ?
-			    IB_POLL_DIRECT : IB_POLL_SOFTIRQ);
+	/*
+	 * I/O queues past one per CPU serve polled hardware queues: a CQ of
+	 * their own, reaped by the block layer's poller. The others take
+	 * their CQ from the device's shared pool, which is freed only with
+	 * the device: freeing a CQ that softirq polls races with the end of
+	 * its last poll (ib_poll_handler() re-arms it after
+	 * irq_poll_complete() has let ib_free_cq() go on).
+	 */
+	q->nr_cqe = send_wr + recv_wr + 3;
+	q->cq_pooled = !(qid > nr_cpu_ids && qid <= d->nr_ioqs);
+	if (q->cq_pooled)
+		q->cq = ib_cq_pool_get(d->ibdev, q->nr_cqe, qid,
+				       IB_POLL_SOFTIRQ);
+	else
+		q->cq = ib_alloc_cq(d->ibdev, q, q->nr_cqe,
+				    qid % d->ibdev->num_comp_vectors,
+				    IB_POLL_DIRECT);
 	if (IS_ERR(q->cq)) {
 		ret = PTR_ERR(q->cq);
 		q->cq = NULL;
@@ -374,7 +388,7 @@ out_destroy:
 
 static void empblk_admin_send_done(struct ib_cq *cq, struct ib_wc *wc)
 {
-	struct empblk_rqueue *q = cq->cq_context;
+	struct empblk_rqueue *q = wc->qp->qp_context;
 
 	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
 		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
@@ -382,7 +396,7 @@ static void empblk_admin_send_done(struct ib_cq *cq, struct ib_wc *wc)
 
 static void empblk_admin_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 {
-	struct empblk_rqueue *q = cq->cq_context;
+	struct empblk_rqueue *q = wc->qp->qp_context;
 	struct empblk_donor *d = q->donor;
 
 	d->rsp_ok = wc->status == IB_WC_SUCCESS &&
@@ -811,7 +825,7 @@ static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct empblk_cmd *cmd = rwr->cmd;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		struct empblk_rqueue *q = cq->cq_context;
+		struct empblk_rqueue *q = wc->qp->qp_context;
 
 		/* the first failure names the cause */
 		cmpxchg(&cmd->failed, NULL, ib_wc_status_msg(wc->status));
@@ -829,7 +843,7 @@ static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
 /* LOCAL_INV and REG_MR of a READ sink are unsignaled: only failures land */
 static void empblk_sink_done(struct ib_cq *cq, struct ib_wc *wc)
 {
-	struct empblk_rqueue *q = cq->cq_context;
+	struct empblk_rqueue *q = wc->qp->qp_context;
 
 	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
 		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
@@ -1203,7 +1217,7 @@ static void empblk_wb_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct empblk_wb *wb = w->wb;
 
 	if (unlikely(wc->status != IB_WC_SUCCESS)) {
-		struct empblk_rqueue *q = cq->cq_context;
+		struct empblk_rqueue *q = wc->qp->qp_context;
 
 		WRITE_ONCE(wb->failed, true);
 		if (wc->status != IB_WC_WR_FLUSH_ERR)

@@ -857,6 +857,44 @@ vm_dmesg_offenders() {
 	emp_kmsg_offenders "$f"
 }
 
+# vm_crash_chain CONSOLE: the call chain of the first kernel report in a
+# console log, as "at f1 < f2 < f3 < f4", plus "; freed at g1 < g2" for a
+# KASAN use-after-free, so that a one-line summary says where it happened
+# (the reporting machinery's own frames and "?" guesses are left out)
+vm_crash_chain() {
+	tr -d '\r' <"$1" | awk '
+	function fn(line,   f) {
+		sub(/^\[ *[0-9.]+\] */, "", line)
+		if (line !~ /^[A-Za-z_.][A-Za-z0-9_.]*\+0x/)
+			return ""
+		f = line
+		sub(/\+.*/, "", f)
+		if (f ~ /^(dump_stack|dump_stack_lvl|print_report|print_address_description|kasan_|__kasan_|__asan_|kasan_report|check_region|__pfx_)/)
+			return ""
+		if (f ~ /^(kfree|kmem_cache_free|slab_free|__slab_free|kfree_rcu)/ && mode == "freed")
+			return ""
+		return f
+	}
+	!seen && /(BUG: |Oops: |general protection fault|kernel BUG at)/ { seen = 1; next }
+	!seen { next }
+	/Call Trace:/ && mode == "" { mode = "trace"; n = 0; next }
+	/Freed by task/ && mode == "done" { mode = "freed"; n = 0; next }
+	mode == "trace" || mode == "freed" {
+		if ($0 ~ /<\/TASK>|<\/IRQ>|^\[ *[0-9.]+\] *$/ || n == (mode == "trace" ? 4 : 2)) {
+			if (mode == "trace") mode = "done"; else mode = "end"
+			next
+		}
+		f = fn($0)
+		if (f == "") next
+		out[mode] = out[mode] (n ? " < " : "") f
+		n++
+	}
+	END {
+		if (out["trace"] != "") printf "at %s", out["trace"]
+		if (out["freed"] != "") printf "; freed at %s", out["freed"]
+	}'
+}
+
 # vm_guest_verdict ROLEDIR TIMEOUT -> sets _v_res (pass|fail|skip) _v_why
 vm_guest_verdict() {
 	local d=$1 tmo=$2 st rc
@@ -874,6 +912,9 @@ vm_guest_verdict() {
 			# (a panic need not follow an oops: no match is no error)
 			_v_oops=$({ grep -a -m2 -oE '(BUG: .*|general protection fault.*|Oops: .*|kernel BUG at .*|RIP: 0010:[^ ]*)' "$d/console.log" || true; } |
 				tr -d '\r' | cut -c1-100 | paste -sd';' -)
+			local _v_chain
+			_v_chain=$(vm_crash_chain "$d/console.log")
+			_v_oops=${_v_oops}${_v_chain:+; $_v_chain}
 			_v_why="kernel panic: $(grep -a -m1 -o 'Kernel panic.*' "$d/console.log" | tr -d '\r' | cut -c1-160)${_v_oops:+ ($_v_oops)}"
 		elif grep -aq 'emp-init: FATAL' "$d/console.log" 2>/dev/null; then
 			_v_why="guest setup failed: $(grep -a -m1 -o 'emp-init: FATAL.*' "$d/console.log" | tr -d '\r')"

@@ -20,6 +20,12 @@
  *   empprobe ADDR PORT exhaust          allocate until NO_SPACE, free all
  *   empprobe ADDR PORT hold N SECONDS   allocate N chunks and keep them;
  *                                       exit 3 if the donor goes away
+ *   empprobe ADDR PORT abandon N        N times: connect, send twice as many
+ *                                       allocations as the donor has
+ *                                       receives posted, and go away while
+ *                                       it answers them (a client killed
+ *                                       mid-request); then a session that
+ *                                       works
  */
 #include <endian.h>
 #include <errno.h>
@@ -373,6 +379,67 @@ static int cmd_chunks(int n, int hold_s)
 	return 0;
 }
 
+static void conn_close(struct conn *c, int polite)
+{
+	if (polite)
+		rdma_disconnect(c->id);
+	rdma_destroy_qp(c->id);
+	ibv_dereg_mr(c->mr);
+	ibv_destroy_cq(c->cq);
+	ibv_dealloc_pd(c->pd);
+	rdma_destroy_id(c->id);
+	rdma_destroy_event_channel(c->ch);
+	free(c->buf);
+}
+
+/*
+ * A client that dies with requests in flight: the donor is still handling
+ * (allocating, registering, answering) some, others are held back by
+ * receiver-not-ready and land while the connection goes away.
+ */
+static int cmd_abandon(int rounds)
+{
+	struct ibv_sge ss = { 0, 64, 0 };
+	struct ibv_send_wr swr = { .sg_list = &ss, .num_sge = 1,
+				   .opcode = IBV_WR_SEND }, *bs;
+	struct msg *m;
+	int i, k, done;
+	struct ibv_wc wc;
+
+	for (i = 0; i <= rounds; i++) {
+		/* each client its own session, as empblk's every connect */
+		g_cookie = ((uint64_t)rand() << 32) ^ rand() ^ i;
+		if (i == rounds)
+			break;
+		admin_open(0);
+		m = (struct msg *)g_admin.buf;
+		memset(m, 0, 64);
+		m->magic = htole32(EMP_PROTO_MAGIC);
+		m->type = htole16(MSG_ALLOC);
+		m->len = htole16(sizeof(*m));
+		m->tag = htole32(++g_tag);
+		ss.addr = (uintptr_t)g_admin.buf;
+		ss.lkey = g_admin.mr->lkey;
+		for (k = 0; k < 32; k++) {
+			/* only the last is signalled: one completion to wait on */
+			swr.send_flags = k == 31 ? IBV_SEND_SIGNALED : 0;
+			swr.wr_id = k;
+			if (ibv_post_send(g_admin.id->qp, &swr, &bs))
+				die("post: %s", strerror(errno));
+		}
+		/* leave at a different point of the donor's work each round */
+		usleep((i % 8) * 2500);
+		done = ibv_poll_cq(g_admin.cq, 1, &wc);
+		conn_close(&g_admin, i % 2);
+		if (done < 0)
+			die("ibv_poll_cq");
+	}
+	printf("empprobe: %d clients left with 32 allocations in flight\n",
+	       rounds);
+	/* the donor still serves a new client */
+	return cmd_chunks(1, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -437,6 +504,8 @@ int main(int argc, char **argv)
 		return cmd_chunks(atoi(argv[4]), 0);
 	if (!strcmp(cmd, "hold") && argc > 5)
 		return cmd_chunks(atoi(argv[4]), atoi(argv[5]));
+	if (!strcmp(cmd, "abandon") && argc > 4)
+		return cmd_abandon(atoi(argv[4]));
 	if (!strcmp(cmd, "exhaust")) {
 		uint32_t ids[4096];
 		int n = 0, i;

@@ -126,6 +126,42 @@ EOF
 check "a panic after an oops names the first oops lines" fail \
 	"kernel panic: Kernel panic - not syncing: Fatal exception in interrupt (BUG: kernel NULL pointer dereference, address: 0000000000000008;Oops: 0000 *)"
 
+role panic-kasan
+echo 0 >"$d/qemu.rc"
+cat >"$d/console.log" <<'EOF'
+[   62.6] BUG: KASAN: slab-use-after-free in do_raw_spin_lock+0x245/0x270
+[   62.6] Read of size 4 at addr ffff888001b2a9cc by task ksoftirqd/0/16
+[   62.6] Call Trace:
+[   62.6]  <TASK>
+[   62.6]  dump_stack_lvl+0x66/0xa0
+[   62.6]  print_report+0xce/0x650
+[   62.6]  ? do_raw_spin_lock+0x245/0x270
+[   62.6]  kasan_report+0xfe/0x130
+[   62.6]  do_raw_spin_lock+0x245/0x270
+[   62.6]  ? __pfx_do_raw_spin_lock+0x10/0x10
+[   62.6]  _raw_spin_lock_irqsave+0x3f/0x60
+[   62.6]  rxe_req_notify_cq+0x24/0x1e0
+[   62.6]  ib_poll_handler+0xed/0x260
+[   62.6]  irq_poll_softirq+0x2c0/0x580
+[   62.6]  </TASK>
+[   62.6] 
+[   62.6] Allocated by task 36:
+[   62.6]  kasan_save_stack+0x33/0x60
+[   62.6]  __ib_alloc_cq+0xba/0xe10
+[   62.6] 
+[   62.6] Freed by task 38:
+[   62.6]  kasan_save_stack+0x33/0x60
+[   62.6]  __kasan_slab_free+0x37/0x50
+[   62.6]  kfree+0x135/0x460
+[   62.6]  emptgt_queue_release_work+0x4dd/0xaf0 [emp_rdma_target]
+[   62.6]  process_one_work+0x81e/0x17d0
+[   62.6]  worker_thread+0x58f/0xfa0
+[   62.7] Oops: general protection fault, probably for non-canonical address 0xe0dcfc2c40000014: 0000 [#1]
+[   62.7] Kernel panic - not syncing: Fatal exception in interrupt
+EOF
+check "a panic after a KASAN report names where it happened and what freed it" fail \
+	"kernel panic: * (BUG: KASAN: slab-use-after-free in do_raw_spin_lock+0x245/0x270;*; at do_raw_spin_lock < _raw_spin_lock_irqsave < rxe_req_notify_cq < ib_poll_handler; freed at emptgt_queue_release_work < process_one_work)"
+
 role fatal
 echo 0 >"$d/qemu.rc"
 printf 'emp-init: FATAL: cannot mount 9p\n' >"$d/console.log"
