@@ -934,6 +934,14 @@ vm_guest_verdict() {
 	124) _v_why="test timed out in the guest" ;;
 	*) _v_why="test exited with status $st" ;;
 	esac
+	if [[ $_v_res == fail ]]; then
+		# the first sub-test that failed, or the guest's own FAIL line,
+		# so a one-line summary (CI's) says which check it was
+		local _v_first
+		_v_first=$({ grep -a -m1 -E '^(not ok [0-9]+ |FAIL: )' "$d/output.txt" 2>/dev/null || true; } |
+			tr -d '\r' | cut -c1-160)
+		[[ -z $_v_first ]] || _v_why="$_v_why: $_v_first"
+	fi
 	if [[ ! -f $d/dmesg.txt ]]; then
 		_v_res=fail
 		_v_why="no dmesg.txt${_v_why:+; $_v_why}"

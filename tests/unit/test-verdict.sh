@@ -90,6 +90,27 @@ echo 1 >"$d/status"
 printf '[    1.0] ok\n' >"$d/dmesg.txt"
 check "a nonzero status fails" fail "test exited with status 1"
 
+role exit-subtest
+echo 1 >"$d/status"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+printf 'ok 1 - first\nnot ok 2 - enable after the failures\nnot ok 3 - later\nFAIL: 2 of 3 sub-tests failed\n' >"$d/output.txt"
+check "a nonzero status names the first failed sub-test" fail \
+	"test exited with status 1: not ok 2 - enable after the failures"
+
+role exit-fail
+echo 1 >"$d/status"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+printf 'ok 1 - first\nFAIL: timed out after 300s waiting for checked\n' >"$d/output.txt"
+check "a nonzero status without a failed sub-test names the FAIL line" fail \
+	"test exited with status 1: FAIL: timed out after 300s waiting for checked"
+
+role exit-hang
+echo 124 >"$d/status"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+printf 'ok 1 - first\nnot ok 2 - a write and a read back\n' >"$d/output.txt"
+check "a test that timed out in the guest names the check it failed" fail \
+	"test timed out in the guest: not ok 2 - a write and a read back"
+
 role skip
 echo 4 >"$d/status"
 echo "no rxe" >"$d/skip_reason"
