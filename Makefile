@@ -92,6 +92,7 @@ unit-cache: $(BUILD)/tests/unit-cache
 unit-harness:
 	tests/unit/test-verdict.sh
 	tests/unit/test-kernel-choice.sh
+	tests/unit/test-build-kernel.sh
 
 # The debug-kernel lane: KASAN, lockdep, kmemleak and KUnit (tests/run-debug).
 check-debug:
