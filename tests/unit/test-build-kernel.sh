@@ -5,8 +5,9 @@
 # decisions, with a stand-in make and dpkg-query on PATH and a tiny source
 # tarball: no kernel is built. A finished build is reused; a build stopped
 # midway (its tree configured and stamped, no packages) is resumed in the
-# same tree; a tree configured from other patches, or --force, starts
-# from a fresh tree; a build that fails leaves no stamp of completion.
+# same tree, less the objects a killed compile may have cut short; a tree
+# configured from other patches, or --force, starts from a fresh tree; a
+# build that fails leaves no stamp of completion.
 # Prints TAP.
 
 set -eEuo pipefail
@@ -92,13 +93,22 @@ check "a second run reuses the packages" bk
 check "without building" said "reusing"
 check "and runs no make" not_made "bindeb-pkg"
 
-# a build stopped midway: configured, objects in the tree, no packages
+# a build stopped midway: configured, objects in the tree, no packages;
+# kbuild's .NAME.cmd is written once NAME is complete
 rm -f "$out"/linux-*.deb "$out"/.complete-*
 echo object >"$out/src/half-built.o"
+touch "$out/src/.half-built.o.cmd"
+mkdir -p "$out/src/sub"
+echo trunc >"$out/src/sub/cut-short.o"
+echo trunc >"$out/src/sub/cut-later.o"
+touch -d '1 minute ago' "$out/src/sub/.cut-later.o.cmd"
 check "a stopped build is taken up again" bk
 check "in the same tree" said "resuming the build"
 check "without unpacking it again" not_said "unpacking"
-check "keeping its objects" test -f "$out/src/half-built.o"
+check "keeping its finished objects" test -f "$out/src/half-built.o"
+check "but not one whose compile did not finish" test ! -e "$out/src/sub/cut-short.o"
+check "nor one newer than its record of completion" test ! -e "$out/src/sub/cut-later.o"
+check "and says so" said "removed 2 objects"
 check "and without configuring it again" not_made "x86_64_defconfig"
 check "it builds the packages" made "bindeb-pkg"
 check "and marks itself complete" test -f "$out/.complete-$(stamp)"
@@ -119,7 +129,7 @@ check "from a fresh tree" said "unpacking"
 check "without the old objects" test ! -e "$out/src/half-built.o"
 
 # a build that fails says so and is not marked complete
-touch "$T/fail" "$out/src/half-built.o"
+touch "$T/fail" "$out/src/half-built.o" "$out/src/.half-built.o.cmd"
 rm -f "$out"/linux-*.deb "$out"/.complete-*
 check "a failed build fails" bk_fails
 check "and says where its log is" said "build failed (log:"
