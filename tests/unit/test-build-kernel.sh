@@ -14,6 +14,7 @@ set -eEuo pipefail
 export LC_ALL=C
 
 EMP_REPO=$(cd "$(dirname "$0")/../.." && pwd)
+TAP_LIB=$EMP_REPO/tests/unit/tap.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/test-build-kernel.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 # a repository of our own, with build-kernel and its library, whose
@@ -54,22 +55,8 @@ printf '#!/bin/sh\necho "install ok installed"\n' >"$T/bin/dpkg-query"
 chmod +x "$T/bin/make" "$T/bin/dpkg-query"
 export PATH=$T/bin:$PATH
 
-n=0
-passed=0
-failed=0
-# check NAME CMD...: CMD must succeed
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=tests/unit/tap.sh
+. "$TAP_LIB"
 # bk ARGS...: run build-kernel, its messages in $T/bk.log, make's in $T/make.log
 bk() {
 	: >"$T/make.log"
@@ -140,6 +127,4 @@ check "the next run resumes the failed build's tree" bk
 check "in the same tree" said "resuming the build"
 check "and finishes it" packages
 
-echo "1..$n"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_done

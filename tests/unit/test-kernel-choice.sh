@@ -13,6 +13,7 @@ set -eEuo pipefail
 export LC_ALL=C
 
 EMP_REPO=$(cd "$(dirname "$0")/../.." && pwd)
+TAP_LIB=$EMP_REPO/tests/unit/tap.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/test-kernel-choice.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 # a repository of our own: its patches can change without touching the real one
@@ -27,22 +28,8 @@ mkdir -p "$EMP_CACHE/debug-kernel" "$EMP_SHARED_KERNELS"
 . "$EMP_REPO/tests/lib/vm.sh"
 EMP_REPO=$T/repo
 
-n=0
-passed=0
-failed=0
-# check NAME CMD...: CMD must succeed
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-		passed=$((passed + 1))
-	else
-		echo "not ok $n - $name"
-		failed=$((failed + 1))
-	fi
-}
+# shellcheck source=tests/unit/tap.sh
+. "$TAP_LIB"
 is() { [[ $1 == "$2" ]] || { echo "# got '$1', expected '$2'"; return 1; }; }
 chosen() { vm_debug_deb || echo none; }
 no_fixes() { ! vm_debug_has_fixes; }
@@ -77,6 +64,4 @@ k2=$(vm_deb_key "$own")
 check "a rebuild of the same name changes the extraction key" test "$k2" != "$k1"
 check "the key starts with the package's name" is "${k2%% *}" "${own##*/}"
 
-echo "1..$n"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_done
