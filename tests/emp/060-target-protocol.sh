@@ -56,8 +56,12 @@ compute)
 	out=$("$PROBE" "$EMP_PEER_IP" $port exhaust 2>&1)
 	echo "$out" | sed 's/^/# /'
 	emp_tap_check "budget of 64 MiB gives exactly 32 chunks" grep -q "32 chunks (64 MiB) before NO_SPACE" <<<"$out"
-	emp_tap_check "40 clients leave with allocations in flight; the next is served" \
-		"$PROBE" "$EMP_PEER_IP" $port abandon 40
+	# its output says how many rounds the transport cut short (iWARP)
+	rc=0
+	out=$("$PROBE" "$EMP_PEER_IP" $port abandon 40 2>&1) || rc=$?
+	printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
+	emp_tap_check "40 clients leave with allocations in flight; the next is served (exit 0, got $rc)" \
+		test "$rc" = 0
 	"$PROBE" "$EMP_PEER_IP" $port hold 3 120 >/tmp/hold.out 2>&1 &
 	holder=$!
 	emp_wait_for "grep -q holding /tmp/hold.out" 120 || { cat /tmp/hold.out; emp_fail "hold did not start"; }
