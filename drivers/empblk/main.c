@@ -9,10 +9,11 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blk-mq.h>
-#include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "empblk.h"
 #include "compat.h"
@@ -60,8 +61,57 @@ MODULE_PARM_DESC(io_timeout,
 /* deferred writes, reserve refill and orphan teardown; usable in reclaim */
 struct workqueue_struct *empblk_wq;
 
-/* indices of live gendisks (an orphan keeps its index until deleted) */
-static DEFINE_IDA(empblk_indexes);
+/*
+ * Devices by index (N of empblkN), from creation until the end of their
+ * teardown: an orphan keeps its index until deleted, and a device whose
+ * teardown has begun keeps it until its last resource is freed. Waiters
+ * for an index held by a dying device sleep on empblk_devs_wq.
+ */
+static DEFINE_XARRAY(empblk_devs);
+static DECLARE_WAIT_QUEUE_HEAD(empblk_devs_wq);
+
+/* the device holding @index is being torn down */
+static bool empblk_index_dying(unsigned int index)
+{
+	struct empblk_dev *old;
+	bool dying;
+
+	/* the holder is freed only after it is erased, under this lock */
+	xa_lock(&empblk_devs);
+	old = xa_load(&empblk_devs, index);
+	dying = old && test_bit(EMPBLK_DEV_REMOVING, &old->flags);
+	xa_unlock(&empblk_devs);
+	return dying;
+}
+
+/*
+ * Take @index for @dev. An index whose device is being torn down (the
+ * last close of an orphan queued it: its disk may already be gone from
+ * sysfs) is waited for, so that closing an orphan and enabling its name
+ * again never fails on a teardown still running.
+ */
+static int empblk_index_claim(struct empblk_dev *dev, unsigned int index)
+{
+	int ret;
+
+	for (;;) {
+		ret = xa_insert(&empblk_devs, index, dev, GFP_KERNEL);
+		if (ret != -EBUSY)
+			return ret;
+		if (!empblk_index_dying(index))
+			return -EEXIST;
+		ret = wait_event_killable(empblk_devs_wq,
+					  !empblk_index_dying(index));
+		if (ret)
+			return ret;
+	}
+}
+
+static void empblk_index_release(unsigned int index)
+{
+	xa_erase(&empblk_devs, index);
+	wake_up_all(&empblk_devs_wq);
+}
 
 /**
  * empblk_size_parse() - parse a block or subblock size
@@ -415,8 +465,9 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
 	empblk_dram_exit(dev);
-	ida_free(&empblk_indexes, dev->index);
 	free_percpu(dev->stats);
+	/* last: a create waiting for the index may go on */
+	empblk_index_release(dev->index);
 	kfree(dev);
 }
 
@@ -431,8 +482,12 @@ static void empblk_remove_work(struct work_struct *work)
  * @p: validated parameters (copied)
  * @index: N of empblkN
  *
+ * If a device of that index is being torn down, this waits (killably)
+ * for its teardown to end.
+ *
  * Return: the device, or an ERR_PTR: -EEXIST if a disk with that index
- * still exists (an orphan), -ENOMEM, or a block layer error.
+ * still exists (an orphan still open), -EINTR if killed while waiting for
+ * one being torn down, -ENOMEM, or a block layer error.
  */
 struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 				     unsigned int index)
@@ -465,11 +520,9 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	INIT_WORK(&dev->defer_work, empblk_defer_work);
 	INIT_WORK(&dev->remove_work, empblk_remove_work);
 
-	ret = ida_alloc_range(&empblk_indexes, index, index, GFP_KERNEL);
-	if (ret < 0) {
-		ret = ret == -ENOSPC ? -EEXIST : ret;
+	ret = empblk_index_claim(dev, index);
+	if (ret)
 		goto out_free_dev;
-	}
 
 	dev->stats = alloc_percpu(struct empblk_stats);
 	if (!dev->stats) {
@@ -548,7 +601,7 @@ out_exit_dram:
 out_free_stats:
 	free_percpu(dev->stats);
 out_free_index:
-	ida_free(&empblk_indexes, index);
+	empblk_index_release(index);
 out_free_dev:
 	kfree(dev);
 	return ERR_PTR(ret);
@@ -672,7 +725,7 @@ static void __exit empblk_exit(void)
 	destroy_workqueue(empblk_wq);
 	/* pages freed by discard wait for their grace period in our code */
 	rcu_barrier();
-	ida_destroy(&empblk_indexes);
+	WARN_ON(!xa_empty(&empblk_devs));
 }
 
 module_init(empblk_init);

@@ -3,7 +3,8 @@
 # ENOSPC and a clear ratelimited message, data already written stays
 # intact, and discarding makes room again. Removing the configfs directory
 # of an open device keeps the disk serving ("orphaned") until its last
-# close, then deletes it.
+# close, then deletes it; enabling the name again right after that close
+# waits for the teardown instead of failing.
 # guests: 1
 # timeout: 300
 . "$EMP_REPO/tests/lib/guest.sh"
@@ -46,6 +47,18 @@ emp_tap_check "re-enabling the name while the orphan lives fails" bash -c "! ech
 exec 3<&-
 emp_tap_check "last close deletes the orphan" emp_wait_for "[ ! -e /sys/block/empblk0 ]" 10
 emp_tap_check "then the name can be enabled again" bash -c "echo 1 > $CFG/empblk0/enable && [ \$(blockdev --getsize64 /dev/empblk0) = $((8 << 20)) ]"
+# again, enabling the name the moment the orphan's last close returns:
+# its teardown may still be running (its disk may have left /sys/block
+# already), and enable waits for it instead of failing with EEXIST
+dd if=/dev/urandom of=/dev/empblk0 bs=1M count=8 oflag=direct status=none || emp_fail "fill failed"
+exec 3</dev/empblk0
+rmdir $CFG/empblk0 || emp_fail "rmdir of the open device failed"
+mkdir $CFG/empblk0
+echo dram:4 >$CFG/empblk0/mem_path
+kmsg_mark
+exec 3<&-
+emp_tap_check "enabled at once after the orphan's last close" bash -c "echo 1 > $CFG/empblk0/enable && [ \$(blockdev --getsize64 /dev/empblk0) = $((4 << 20)) ] && [ \$(cat $S/state) = live ]"
+emp_tap_check "... with no EEXIST on the way" bash -c "! kmsg_new | grep -q 'still exists'"
 "$EMPCTL" destroy empblk0 >/dev/null
 emp_tap_check "rmmod empblk" rmmod empblk
 emp_tap_done
