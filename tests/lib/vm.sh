@@ -945,9 +945,17 @@ vm_guest_verdict() {
 	if [[ ! -f $d/dmesg.txt ]]; then
 		_v_res=fail
 		_v_why="no dmesg.txt${_v_why:+; $_v_why}"
-	elif [[ -n $(vm_dmesg_offenders "$d") ]]; then
-		[[ $_v_res == fail ]] && _v_why="$_v_why; kernel log has errors" || _v_why="kernel log has errors"
-		_v_res=fail
+	else
+		# the first offending line too, so CI's one-line summary says
+		# what the kernel reported (timestamp dropped)
+		local _v_off
+		_v_off=$(vm_dmesg_offenders "$d" | head -n1 | tr -d '\r' |
+			sed -E 's/^\[ *[0-9.]+\] *//' | cut -c1-160)
+		if [[ -n $_v_off ]]; then
+			_v_off="kernel log has errors: $_v_off"
+			[[ $_v_res == fail ]] && _v_why="$_v_why; $_v_off" || _v_why=$_v_off
+			_v_res=fail
+		fi
 	fi
 	return 0
 }
