@@ -857,12 +857,14 @@ vm_dmesg_offenders() {
 	emp_kmsg_offenders "$f"
 }
 
-# vm_crash_chain CONSOLE: the call chain of the first kernel report in a
-# console log, as "at f1 < f2 < f3 < f4", plus "; freed at g1 < g2" for a
-# KASAN use-after-free, so that a one-line summary says where it happened
-# (the reporting machinery's own frames and "?" guesses are left out)
+# vm_crash_chain LOG [START]: the call chain of the first kernel report in a
+# console or kernel log, as "at f1 < f2 < f3 < f4", plus "; freed at g1 <
+# g2" for a KASAN use-after-free, so that a one-line summary says where it
+# happened (the reporting machinery's own frames and "?" guesses are left
+# out). A report starts at a line matching the extended regexp START
+# (default: a BUG, an oops, a general protection fault).
 vm_crash_chain() {
-	tr -d '\r' <"$1" | awk '
+	tr -d '\r' <"$1" | awk -v start="${2:-BUG: |Oops: |general protection fault|kernel BUG at}" '
 	function fn(line,   f) {
 		sub(/^\[ *[0-9.]+\] */, "", line)
 		if (line !~ /^[A-Za-z_.][A-Za-z0-9_.]*\+0x/)
@@ -875,7 +877,7 @@ vm_crash_chain() {
 			return ""
 		return f
 	}
-	!seen && /(BUG: |Oops: |general protection fault|kernel BUG at)/ { seen = 1; next }
+	!seen && $0 ~ start { seen = 1; next }
 	!seen { next }
 	/Call Trace:/ && mode == "" { mode = "trace"; n = 0; next }
 	/Freed by task/ && mode == "done" { mode = "freed"; n = 0; next }
@@ -893,6 +895,66 @@ vm_crash_chain() {
 		if (out["trace"] != "") printf "at %s", out["trace"]
 		if (out["freed"] != "") printf "; freed at %s", out["freed"]
 	}'
+}
+
+# vm_leak_chain KMEMLEAK: where the first object in a kmemleak report
+# (the harness's kmemleak.txt) was allocated, as "leaked from f1 < f2 <
+# f3 < f4" (the allocator's own frames left out); nothing without a report
+vm_leak_chain() {
+	[[ -s $1 ]] || return 0
+	tr -d '\r' <"$1" | awk '
+		/^unreferenced object/ { if (seen) exit; seen = 1; next }
+		seen && /backtrace/ { bt = 1; next }
+		bt {
+			line = $0
+			sub(/^ *(\[<[0-9a-f]+>\] *)?/, "", line)
+			if (line !~ /^[A-Za-z_.][A-Za-z0-9_.]*\+0x/) exit
+			sub(/\+.*/, "", line)
+			if (line ~ /^(kmemleak_|__kmalloc|kmalloc|__kmem_cache|kmem_cache_alloc|slab_|__slab_|___slab_|kvmalloc|__kvmalloc|alloc_pages|__alloc_pages|__pfx_)/) next
+			out = out (n ? " < " : "") line
+			if (++n == 4) exit
+		}
+		END { if (out != "") printf "leaked from %s", out }'
+}
+
+# vm_fail_digest ROLEDIR: a few lines on why a failed guest failed, for the
+# end of a long log (CI shows its tail): the first failed sub-test or FAIL
+# line with up to 4 lines of the test's output before it (else the
+# output's last 5 lines), then the first offending kernel-log line and the
+# call chain of its report (dmesg.txt, else the console log). At most 7
+# lines, each cut to 200 characters.
+vm_fail_digest() {
+	local d=$1 klog off chain
+	{
+		if [[ -s $d/output.txt ]]; then
+			tr -d '\r' <"$d/output.txt" | awk '
+				/^(not ok [0-9]+ |FAIL: )/ {
+					for (i = (n > 4 ? n - 4 : 0); i < n; i++) print buf[i % 5]
+					print; found = 1; exit
+				}
+				{ buf[n % 5] = $0; n++ }
+				END { if (!found) for (i = (n > 5 ? n - 5 : 0); i < n; i++) print buf[i % 5] }' |
+				sed 's/^/output: /'
+		fi
+		klog=$d/dmesg.txt
+		[[ -s $klog ]] || klog=$d/console.log
+		if [[ -s $klog ]]; then
+			# the line that starts a report, else a panic, else the first
+			off=$(emp_kmsg_offenders "$klog" | tr -d '\r' | sed -E 's/^\[ *[0-9.]+\] *//')
+			[[ -z $off ]] ||
+				off=$({ grep -a -m1 -vE '^(Call Trace:|<.*>|[?] .*|[A-Za-z0-9_.]+\+0x.*)$' <<<"$off" ||
+					grep -a -m1 -o 'Kernel panic.*' "$klog" || head -n1 <<<"$off"; } | tr -d '\r')
+			if [[ -n $off ]]; then
+				echo "kernel: $off"
+				if [[ $off == kmemleak:* ]]; then
+					chain=$(vm_leak_chain "$d/kmemleak.txt")
+				else
+					chain=$(vm_crash_chain "$klog" 'WARNING:|BUG: |Oops: |general protection fault|kernel BUG at|INFO: task .* blocked|soft lockup|Kernel panic')
+				fi
+				[[ -z $chain ]] || echo "kernel: $chain"
+			fi
+		fi
+	} | cut -c1-200
 }
 
 # vm_guest_verdict ROLEDIR TIMEOUT -> sets _v_res (pass|fail|skip) _v_why

@@ -193,6 +193,129 @@ echo 0 >"$d/qemu.rc"
 printf 'booting\n' >"$d/console.log"
 check "a guest gone without status or panic is a crash" fail "guest exited without a status (crash?), qemu rc=0"
 
+# digest NAME EXPECTED: vm_fail_digest of $d must print EXPECTED exactly
+digest() {
+	local name=$1 want=$2 got e0=$errors
+	got=$(vm_fail_digest "$d")
+	n=$((n + 1))
+	if ((errors == e0)) && [[ $got == "$want" ]]; then
+		echo "ok $n - digest: $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok $n - digest: $name"
+		diff <(echo "$want") <(echo "$got") | sed 's/^/# /' || true
+		failed=$((failed + 1))
+	fi
+}
+
+role digest-subtest
+echo 1 >"$d/status"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+printf 'line 1\nline 2\nline 3\nline 4\nline 5\r\nnot ok 2 - enable after the failures\nline 7\nnot ok 3 - later\n' >"$d/output.txt"
+digest "the first failed check with the 4 lines before it, and no kernel line on a clean log" \
+	"$(printf 'output: line 2\noutput: line 3\noutput: line 4\noutput: line 5\noutput: not ok 2 - enable after the failures')"
+
+role digest-tail
+echo 1 >"$d/status"
+printf 'a\nb\nc\nd\ne\nf\ng\n' >"$d/output.txt"
+printf '[    1.0] ok\n' >"$d/dmesg.txt"
+digest "without a failed check, the output's last 5 lines" \
+	"$(printf 'output: c\noutput: d\noutput: e\noutput: f\noutput: g')"
+
+role digest-short
+echo 1 >"$d/status"
+printf 'FAIL: no device\n' >"$d/output.txt"
+digest "a FAIL line as the first line, with no kernel log at all" "output: FAIL: no device"
+
+role digest-warn
+echo 0 >"$d/status"
+cat >"$d/dmesg.txt" <<'EOF'
+[   10.0] emp: test start
+[   10.1] ------------[ cut here ]------------
+[   10.1] WARNING: CPU: 1 PID: 77 at drivers/empblk/main.c:120 empblk_dev_destroy+0x1a/0x90 [empblk]
+[   10.1] Modules linked in: empblk
+[   10.1] RIP: 0010:empblk_dev_destroy+0x1a/0x90 [empblk]
+[   10.1] Call Trace:
+[   10.1]  <TASK>
+[   10.1]  ? __warn+0x80/0x120
+[   10.1]  empblk_dev_destroy+0x1a/0x90 [empblk]
+[   10.1]  empblk_group_release+0x22/0x40 [empblk]
+[   10.1]  config_item_put+0x8a/0xb0
+[   10.1]  configfs_rmdir+0x1e3/0x330
+[   10.1]  vfs_rmdir+0x8e/0x1a0
+[   10.1]  </TASK>
+[   10.2] Call Trace:
+[   10.2]  later_unrelated+0x1/0x2
+EOF
+digest "a WARNING: the line and its call chain" \
+	"$(printf 'kernel: WARNING: CPU: 1 PID: 77 at drivers/empblk/main.c:120 empblk_dev_destroy+0x1a/0x90 [empblk]\nkernel: at empblk_dev_destroy < empblk_group_release < config_item_put < configfs_rmdir')"
+
+role digest-leak
+echo 0 >"$d/status"
+printf '[   20.0] kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\n' >"$d/dmesg.txt"
+cat >"$d/kmemleak.txt" <<'EOF'
+unreferenced object 0xffff888004a1c000 (size 4096):
+  comm "kworker/0:1", pid 33, jiffies 4294901234
+  hex dump (first 32 bytes):
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................
+  backtrace (crc 5d3e1f2a):
+    kmemleak_alloc+0x4a/0x80
+    __kmalloc_noprof+0x2f0/0x3e0
+    siw_alloc_mr+0x1b3/0x4a0 [siw]
+    ib_mr_pool_init+0xb4/0x1a0
+    empblk_queue_alloc_sinks+0x61/0x120 [empblk]
+    empblk_queue_connect+0x3e/0x2a0 [empblk]
+    process_one_work+0x81e/0x17d0
+unreferenced object 0xffff888004a1d000 (size 4096):
+  backtrace (crc 5d3e1f2b):
+    [<ffffffff81234567>] other_fn+0x1/0x2
+EOF
+digest "a kmemleak report: where its first object was allocated" \
+	"$(printf 'kernel: kmemleak: 2 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\nkernel: leaked from siw_alloc_mr < ib_mr_pool_init < empblk_queue_alloc_sinks < empblk_queue_connect')"
+
+role digest-leak-old
+printf '[   20.0] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\n' >"$d/dmesg.txt"
+cat >"$d/kmemleak.txt" <<'EOF'
+unreferenced object 0xffff888004a1c000 (size 64):
+  comm "modprobe", pid 90, jiffies 4294901234 (age 12.100s)
+  backtrace:
+    [<000000001d2c3b4a>] kmalloc_trace+0x26/0x90
+    [<00000000aa1b2c3d>] emp_planted_init+0x20/0x1000 [emp_planted]
+    [<00000000bb1b2c3d>] do_one_initcall+0x56/0x230
+EOF
+digest "a kmemleak report in 6.1's form, with addresses" \
+	"$(printf 'kernel: kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)\nkernel: leaked from emp_planted_init < do_one_initcall')"
+
+role digest-hung
+cat >"$d/console.log" <<'EOF'
+[  300.0] INFO: task kworker/u4:2:55 blocked for more than 120 seconds.
+[  300.0] Call Trace:
+[  300.0]  <TASK>
+[  300.0]  __schedule+0x3c1/0xa40
+[  300.0]  schedule+0x27/0xa0
+[  300.0]  empblk_queue_drain+0x88/0x120 [empblk]
+[  300.0]  </TASK>
+EOF
+digest "without dmesg.txt, a hung task in the console log, with its chain" \
+	"$(printf 'kernel: INFO: task kworker/u4:2:55 blocked for more than 120 seconds.\nkernel: at __schedule < schedule < empblk_queue_drain')"
+
+role digest-panic
+cat >"$d/console.log" <<'EOF'
+[    5.1] sysrq: Trigger a crash
+[    5.1] Kernel panic - not syncing: sysrq triggered crash
+[    5.1] CPU: 0 PID: 120 Comm: bash Not tainted 6.1.0-57-amd64 #1  Debian 6.1.158-1
+[    5.1] Call Trace:
+[    5.1]  <TASK>
+[    5.1]  dump_stack_lvl+0x44/0x5c
+[    5.1]  panic+0x118/0x2ed
+[    5.1]  sysrq_handle_crash+0x16/0x20
+[    5.1]  __handle_sysrq.cold+0x43/0x11b
+[    5.1]  write_sysrq_trigger+0x24/0x40
+[    5.1]  </TASK>
+EOF
+digest "a panic without an oops: the panic line and its chain, not the trace's header" \
+	"$(printf 'kernel: Kernel panic - not syncing: sysrq triggered crash\nkernel: at panic < sysrq_handle_crash < __handle_sysrq.cold < write_sysrq_trigger')"
+
 echo "1..$n"
 echo "$passed passed, $failed failed"
 ((failed == 0))
