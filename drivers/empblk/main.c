@@ -486,8 +486,8 @@ static void empblk_remove_work(struct work_struct *work)
  * for its teardown to end.
  *
  * Return: the device, or an ERR_PTR: -EEXIST if a disk with that index
- * still exists (an orphan still open), -EINTR if killed while waiting for
- * one being torn down, -ENOMEM, or a block layer error.
+ * still exists (an orphan still open), -ERESTARTSYS if killed while
+ * waiting for one being torn down, -ENOMEM, or a block layer error.
  */
 struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 				     unsigned int index)
