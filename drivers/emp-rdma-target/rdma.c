@@ -126,8 +126,11 @@ static struct emptgt_chunk *emptgt_chunk_alloc(struct emptgt_queue *admin)
 	atomic64_inc(&sess->port->chunks_in_use);
 	atomic_inc(&sess->nr_chunks);
 	ret = sg_alloc_table(&chunk->sgt, pieces, GFP_KERNEL);
-	if (ret)
+	if (ret) {
+		/* the table is freed, but may keep its count of entries */
+		memset(&chunk->sgt, 0, sizeof(chunk->sgt));
 		goto out_free;
+	}
 	chunk->sgt.nents = 0;	/* not mapped yet */
 	for_each_sg(chunk->sgt.sgl, sg, chunk->sgt.orig_nents, i) {
 		/* a budget larger than the host can give fails, never OOMs */
@@ -634,8 +637,18 @@ static void emptgt_queue_release_work(struct work_struct *work)
 	mutex_lock(&sess->lock);
 	list_del(&queue->entry);
 	if (sess->admin == queue) {
+		struct emptgt_queue *ioq;
+
+		/*
+		 * A session is live while its admin queue is. Its I/O queues
+		 * end with it: a client that keeps one would otherwise pin
+		 * the session's memory, and no disable or device removal
+		 * would find it once the session leaves the port's list.
+		 */
 		sess->admin = NULL;
 		last_admin = true;
+		list_for_each_entry(ioq, &sess->queues, entry)
+			emptgt_queue_schedule_release(ioq);
 	}
 	mutex_unlock(&sess->lock);
 	rdma_destroy_qp(queue->cm_id);
@@ -784,8 +797,17 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 		ret = EMP_ST_NO_MEM;
 		goto out_destroy_ib;
 	}
-	atomic_inc(&port->nr_queues);
 	mutex_lock(&sess->lock);
+	if (qid != 0 && !sess->admin) {
+		/* its admin queue is being released: the session is over */
+		mutex_unlock(&sess->lock);
+		pr_warn_ratelimited("%s: I/O queue from %pISp rejected: its session is ending\n",
+				    emptgt_port_name(port),
+				    &cm_id->route.addr.dst_addr);
+		ret = EMP_ST_NO_SESSION;
+		goto out_destroy_ib;
+	}
+	atomic_inc(&port->nr_queues);
 	list_add_tail(&queue->entry, &sess->queues);
 	if (qid == 0)
 		sess->admin = queue;

@@ -393,7 +393,8 @@ static enum blk_eh_timer_return empblk_timeout(struct request *rq)
 	/* a polled request nobody polls for any more: reap it here */
 	if (rq->mq_hctx->type == HCTX_TYPE_POLL) {
 		empblk_remote_poll(dev, rq->mq_hctx->queue_num);
-		if (blk_mq_request_completed(rq))
+		/* blk_mq_end_request() leaves it idle, not complete */
+		if (blk_mq_rq_state(rq) != MQ_RQ_IN_FLIGHT)
 			return BLK_EH_DONE;
 	}
 	return empblk_remote_timeout(dev, rq);

@@ -4,7 +4,8 @@
 # chunks are zeroed, reachable by one-sided RDMA and returned; a wrong
 # version, a missing magic, an I/O queue of no session and garbage
 # messages are rejected and counted; the budget is enforced; clients that
-# go away with requests in flight leave nothing behind; rmmod is
+# go away with requests in flight leave nothing behind; an I/O queue
+# kept after its session's admin queue ended is ended too; rmmod is
 # refused while a port exists; disabling the port drops clients and gives
 # all their memory back.
 # guests: 2
@@ -61,6 +62,11 @@ compute)
 	out=$("$PROBE" "$EMP_PEER_IP" $port abandon 40 2>&1) || rc=$?
 	printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
 	emp_tap_check "40 clients leave with allocations in flight; the next is served (exit 0, got $rc)" \
+		test "$rc" = 0
+	rc=0
+	out=$("$PROBE" "$EMP_PEER_IP" $port orphan $((30 * ${EMP_TIME_FACTOR:-1})) 2>&1) || rc=$?
+	printf '%s\n' "$out" | sed 's/^/# /'
+	emp_tap_check "an I/O queue ends with its session's admin queue (exit 0, got $rc)" \
 		test "$rc" = 0
 	"$PROBE" "$EMP_PEER_IP" $port hold 3 120 >/tmp/hold.out 2>&1 &
 	holder=$!

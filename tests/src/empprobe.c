@@ -30,6 +30,11 @@
  *                                       connection (a DDP "no buffer"
  *                                       TERMINATE) before the last post:
  *                                       that round ends there
+ *   empprobe ADDR PORT orphan SECONDS   admin and I/O queue, a chunk
+ *                                       allocated, then only the admin
+ *                                       queue disconnected: the donor must
+ *                                       end the I/O queue within SECONDS,
+ *                                       and refuse a new one (NO_SESSION)
  */
 #include <endian.h>
 #include <errno.h>
@@ -461,6 +466,53 @@ static int cmd_abandon(int rounds)
 	return cmd_chunks(1, 0);
 }
 
+/*
+ * A session whose admin queue ended is over, even while the client keeps
+ * an I/O queue: the donor ends that queue too (its memory would otherwise
+ * stay pinned), and lets no new one join.
+ */
+static int cmd_orphan(int secs)
+{
+	struct cm_req ioreq = make_req(1, 1);
+	struct rdma_cm_event *ev;
+	struct conn io;
+	struct msg *r;
+	int i;
+
+	admin_open(0);
+	if (conn_open(&io, &ioreq, 0))
+		fail("I/O queue rejected (status %d)", io.rej_status);
+	r = chunk_rpc(&g_admin, MSG_ALLOC, 0);
+	if (le16toh(r->type) != MSG_ALLOC_RSP || le32toh(r->status))
+		fail("alloc answered type %u status %u", le16toh(r->type),
+		     le32toh(r->status));
+	if (rdma_disconnect(g_admin.id))
+		die("rdma_disconnect: %s", strerror(errno));
+	printf("empprobe: admin queue disconnected, I/O queue kept, 1 chunk held\n");
+	fcntl(io.ch->fd, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < secs * 10; i++) {
+		if (!rdma_get_cm_event(io.ch, &ev)) {
+			if (ev->event != RDMA_CM_EVENT_DISCONNECTED)
+				fail("I/O queue got %s, not DISCONNECTED",
+				     rdma_event_str(ev->event));
+			rdma_ack_cm_event(ev);
+			break;
+		}
+		if (errno != EAGAIN)
+			die("rdma_get_cm_event: %s", strerror(errno));
+		usleep(100000);
+	}
+	if (i == secs * 10)
+		fail("the donor kept the I/O queue of an ended session for %d s",
+		     secs);
+	printf("empprobe: the donor ended the I/O queue after %d.%d s\n",
+	       i / 10, i % 10);
+	conn_close(&io, 0);
+	conn_close(&g_admin, 0);
+	return expect_reject(&ioreq, ST_NO_SESSION,
+			     "I/O queue of an ended session");
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -527,6 +579,8 @@ int main(int argc, char **argv)
 		return cmd_chunks(atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(cmd, "abandon") && argc > 4)
 		return cmd_abandon(atoi(argv[4]));
+	if (!strcmp(cmd, "orphan") && argc > 4)
+		return cmd_orphan(atoi(argv[4]));
 	if (!strcmp(cmd, "exhaust")) {
 		uint32_t ids[4096];
 		int n = 0, i;
