@@ -1,34 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The DRAM tier as a static-size write-back cache in front of the donors.
+ * The DRAM tier as a static-size write-back cache: a layer in front of
+ * another tier (the donors), which it reaches only through that tier's
+ * operations (tier.h).
  *
  * Why write-back is safe for swap. A swap device's contents die with the
  * host: a page held in the compute node's own DRAM is exactly as durable as
  * the processes it belongs to. A write that lands in the cache is complete;
- * the block reaches the donors later, in the background. What the cache
+ * the block reaches the tier below later, in the background. What the cache
  * must never do is drop the only copy of a block: an entry is only evicted
  * while clean (its last writeback completed with no write since), and a
  * failed writeback leaves it dirty, so a lost donor costs no page the
  * cache still holds.
  *
  * Size and memory. The size is fixed (dram:MB in the mem_path). Every page
- * is allocated and DMA mapped when the device is created; the I/O path
- * never allocates. When no free or clean entry is left (the cache is full
- * of dirty blocks), a write goes straight to the donors (write-around):
+ * is allocated when the device is created; the I/O path never allocates.
+ * When no free or clean entry is left (the cache is full of dirty
+ * blocks), a write goes straight to the tier below (write-around):
  * back-pressure without sleeping and without memory, which matters when
  * the writer is reclaim itself.
  *
  * Policy. Writes of whole blocks are absorbed (a partial write to a block
  * not in the cache goes around it; blocks are 4 KiB by default, so swap
  * writes are whole). Reads of cached blocks are copied from DRAM; misses
- * are read from the donors straight into the request's pages and are not
- * inserted (the kernel's swap cache keeps the page). Writeback starts when
+ * are read from the tier below straight into the request's pages and are
+ * not inserted (the kernel's swap cache keeps the page): the layer marks
+ * what it served (empblk_cmd.served) and passes the request down. Writeback starts when
  * more than three quarters of the entries are dirty and brings that down
  * to one half, oldest first; a full cache kicks it too. Clean entries are
  * evicted least recently used first. The policy is cache_policy.c, which
  * has no data, lock or allocation of its own and is unit tested in
  * userspace and by KUnit; this file adds the pages, the lock, the
- * statistics and the writeback over RDMA.
+ * statistics and the writeback, as page I/O (struct empblk_pio) through
+ * the tier below's ->write_pages.
  *
  * Locking. One spinlock per device (taken with bottom halves disabled,
  * since writeback completions arrive in softirq context) protects the
@@ -40,9 +44,38 @@
 #include <linux/blk-mq.h>
 #include <linux/highmem.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
 #include <linux/vmalloc.h>
 
+#include "cache_policy.h"
 #include "empblk.h"
+
+/**
+ * struct empblk_cache_tier - the DRAM cache layer
+ * @tier: its tier interface; @tier.next is the tier it caches
+ * @mb: its size in MiB
+ * @c: the cache
+ */
+struct empblk_cache_tier {
+	struct empblk_tier tier;
+	u64 mb;
+	struct empblk_cache c;
+};
+
+static struct empblk_cache_tier *to_cache(struct empblk_tier *t)
+{
+	return container_of(t, struct empblk_cache_tier, tier);
+}
+
+/* blocks a request touches (at most 33: blocks >= 4K, requests <= 128K) */
+static unsigned int empblk_rq_blocks(struct empblk_cache *c,
+				     struct request *rq)
+{
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+
+	return ((pos + blk_rq_bytes(rq) - 1) >> c->blk_shift) -
+	       (pos >> c->blk_shift) + 1;
+}
 
 static struct page *empblk_cache_page(struct empblk_cache *c,
 				      struct empblk_centry *e, u64 boff)
@@ -86,21 +119,19 @@ static void empblk_cache_copy(struct empblk_cache *c, struct empblk_centry *e,
 	}
 }
 
-/**
- * empblk_cache_rw() - serve what the DRAM cache can of a read or write
- * @dev: device with a cache
- * @rq: read or write, before its pages are DMA mapped
- *
- * Copies cached blocks out for a read; for a write, copies into cached
- * blocks and inserts whole blocks while a free or clean entry is left.
- * Idempotent: the worker may call it again for the same request.
- *
- * Return: bitmap of the request's blocks served (bit i: the i-th block the
- * request touches); the rest is for the donors.
+/*
+ * Serve what the DRAM cache can of a read or write: copy cached blocks
+ * out for a read; for a write, copy into cached blocks and insert whole
+ * blocks while a free or clean entry is left. Idempotent: the worker may
+ * call it again for the same request. Return: bitmap of the request's
+ * blocks served (bit i: the i-th block the request touches); the rest is
+ * for the tier below.
  */
-u64 empblk_cache_rw(struct empblk_dev *dev, struct request *rq)
+static u64 empblk_cache_copy_rq(struct empblk_cache_tier *ct,
+				struct request *rq)
 {
-	struct empblk_cache *c = dev->cache;
+	struct empblk_dev *dev = ct->tier.dev;
+	struct empblk_cache *c = &ct->c;
 	bool is_write = rq_data_dir(rq) == WRITE;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 end = pos + blk_rq_bytes(rq);
@@ -147,17 +178,16 @@ u64 empblk_cache_rw(struct empblk_dev *dev, struct request *rq)
 	return served;
 }
 
-/**
- * empblk_cache_wb_end() - a writeback finished (or could not start)
- * @wb: its slot
- * @ok: the block reached the donors
- *
- * Any context (the CQ's softirq, or the worker).
+/*
+ * A writeback finished (or could not start); @ok: the block reached the
+ * tier below. Any context (a completion's softirq, or the worker).
  */
-void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
+static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 {
-	struct empblk_dev *dev = wb->dev;
-	struct empblk_cache *c = dev->cache;
+	struct empblk_cache *c = wb->cache;
+	struct empblk_cache_tier *ct = container_of(c, struct empblk_cache_tier,
+						    c);
+	struct empblk_dev *dev = ct->tier.dev;
 	bool more;
 
 	spin_lock_bh(&c->lock);
@@ -173,15 +203,23 @@ void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 		queue_work(empblk_wq, &c->wb_work);
 }
 
+static void empblk_cache_pio_end(struct empblk_pio *pio, bool ok)
+{
+	empblk_cache_wb_end(pio->private, ok);
+}
+
 /*
  * The writeback worker: oldest dirty blocks first, while more than wb_stop
- * are dirty and a slot is free. It sleeps only to have a donor chunk
- * allocated; it runs in a NOIO scope, as reclaim may be waiting on it.
+ * are dirty and a slot is free. The tier below may sleep in it (to have a
+ * donor chunk allocated); it runs in a NOIO scope, as reclaim may be
+ * waiting on it.
  */
 static void empblk_cache_wb_work(struct work_struct *work)
 {
 	struct empblk_cache *c = container_of(work, struct empblk_cache,
 					      wb_work);
+	struct empblk_tier *next = container_of(c, struct empblk_cache_tier,
+						c)->tier.next;
 	unsigned int noio = memalloc_noio_save();
 	struct empblk_wb *wb;
 	int ret;
@@ -193,7 +231,9 @@ static void empblk_cache_wb_work(struct work_struct *work)
 		if (!wb)
 			break;
 
-		ret = empblk_remote_writeback(wb->dev, wb);
+		wb->pio->pos = (u64)wb->e->blk << c->blk_shift;
+		wb->pio->pages = &c->pages[(wb->e - c->entries) * c->ppb];
+		ret = next->ops->write_pages(next, wb->pio);
 		if (ret) {
 			empblk_cache_wb_end(wb, false);
 			break;
@@ -203,20 +243,16 @@ static void empblk_cache_wb_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
-/**
- * empblk_cache_discard_begin() - drop the cached blocks a discard covers
- * @dev: device with a cache
- * @start: first byte discarded
- * @end: first byte after
- *
- * Pauses writeback and waits for writebacks in flight: none may write
- * into a donor chunk the discard is about to give back. Blocks covered
- * whole are dropped, dirty or not; partly covered ones stay. Pair with
- * empblk_cache_discard_end() once the donors' part is done. Sleeps.
+/*
+ * Drop the cached blocks of [@start, @end). Pauses writeback and waits
+ * for writebacks in flight: none may write into space of the tier below
+ * that the discard is about to free (a donor chunk). Blocks covered whole
+ * are dropped, dirty or not; partly covered ones stay. Pair with
+ * empblk_cache_discard_end() once the tier below's part is done. Sleeps.
  */
-void empblk_cache_discard_begin(struct empblk_dev *dev, u64 start, u64 end)
+static void empblk_cache_discard_begin(struct empblk_cache *c, u64 start,
+				       u64 end)
 {
-	struct empblk_cache *c = dev->cache;
 	unsigned long b0, b1, b, i;
 
 	empblk_cache_covered(c, start, end, &b0, &b1);
@@ -255,13 +291,9 @@ void empblk_cache_discard_begin(struct empblk_dev *dev, u64 start, u64 end)
 	}
 }
 
-/**
- * empblk_cache_discard_end() - let writeback run again after a discard
- * @dev: device with a cache
- */
-void empblk_cache_discard_end(struct empblk_dev *dev)
+/* Let writeback run again after a discard. */
+static void empblk_cache_discard_end(struct empblk_cache *c)
 {
-	struct empblk_cache *c = dev->cache;
 	bool kick;
 
 	spin_lock_bh(&c->lock);
@@ -271,81 +303,133 @@ void empblk_cache_discard_end(struct empblk_dev *dev)
 		queue_work(empblk_wq, &c->wb_work);
 }
 
-static void empblk_cache_free(struct empblk_dev *dev)
+/*
+ * Serve a read or write (empblk_tier_ops.rw): what the cache holds, or
+ * takes, here; the rest from the tier below, which skips what was served.
+ */
+static int empblk_cache_tier_rw(struct empblk_tier *t, struct request *rq,
+				bool may_sleep)
 {
-	struct empblk_cache *c = dev->cache;
+	struct empblk_cache_tier *ct = to_cache(t);
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	u64 served = empblk_cache_copy_rq(ct, rq);
+
+	if (served == GENMASK_ULL(empblk_rq_blocks(&ct->c, rq) - 1, 0)) {
+		/* all in DRAM */
+		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+		return 0;
+	}
+	cmd->served = served;
+	cmd->served_shift = ct->c.blk_shift;
+	return t->next->ops->rw(t->next, rq, may_sleep);
+}
+
+/* Serve a discard: drop the blocks, then free the space below. Sleeps. */
+static int empblk_cache_tier_discard(struct empblk_tier *t,
+				     struct request *rq, bool may_sleep)
+{
+	struct empblk_cache *c = &to_cache(t)->c;
+	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	int ret;
+
+	if (!may_sleep)
+		return -EAGAIN;
+	empblk_cache_discard_begin(c, start, start + blk_rq_bytes(rq));
+	ret = t->next->ops->discard(t->next, rq, may_sleep);
+	empblk_cache_discard_end(c);
+	return ret;
+}
+
+static int empblk_cache_tier_poll(struct empblk_tier *t,
+				  unsigned int hctx_idx)
+{
+	return empblk_tier_poll(t->next, hctx_idx);
+}
+
+static enum blk_eh_timer_return empblk_cache_tier_timeout(struct empblk_tier *t,
+							  struct request *rq)
+{
+	return empblk_tier_timeout(t->next, rq);
+}
+
+static void empblk_cache_tier_abort(struct empblk_tier *t, const char *why)
+{
+	empblk_tier_abort(t->next, why);
+}
+
+static void empblk_cache_tier_usage(struct empblk_tier *t,
+				    struct empblk_usage *u)
+{
+	struct empblk_cache *c = &to_cache(t)->c;
+
+	u->dram_budget += (u64)c->nr << c->blk_shift;
+	u->dram_used += (u64)(c->nr - READ_ONCE(c->nr_free)) << c->blk_shift;
+	spin_lock_bh(&c->lock);
+	u->dram_dirty += (u64)(c->nr_dirty + c->nr_wb) << c->blk_shift;
+	spin_unlock_bh(&c->lock);
+}
+
+static void empblk_cache_free(struct empblk_cache *c)
+{
 	unsigned long i, n = c->nr * c->ppb;
 
-	for (i = 0; c->pages && i < n && c->pages[i]; i++) {
-		if (c->dma && c->dma[i])
-			ib_dma_unmap_page(dev->remote.ibdev, c->dma[i],
-					  PAGE_SIZE, DMA_TO_DEVICE);
+	for (i = 0; c->pages && i < n && c->pages[i]; i++)
 		__free_page(c->pages[i]);
-	}
-	for (i = 0; c->wbs && i < c->nr_wbs; i++) {
-		kfree(c->wbs[i].sges);
-		kfree(c->wbs[i].wrs);
-	}
+	for (i = 0; c->wbs && i < c->nr_wbs; i++)
+		kfree(c->wbs[i].pio);
 	kfree(c->wbs);
-	vfree(c->dma);
 	vfree(c->pages);
 	vfree(c->hash);
 	vfree(c->entries);
-	kfree(c);
-	dev->cache = NULL;
+	c->wbs = NULL;
+	c->pages = NULL;
+	c->hash = NULL;
+	c->entries = NULL;
 }
 
-/**
- * empblk_cache_init() - allocate and map the DRAM cache of a device
- * @dev: device being created, connected to its donors
- * @mb: cache size in MiB
- *
- * Return: 0, or -ENOMEM (logged) with nothing left allocated.
+/*
+ * Allocate the cache's pages and writeback slots (empblk_tier_ops.start);
+ * the tier below is started. Return: 0, or -ENOMEM (logged) with nothing
+ * left allocated.
  */
-int empblk_cache_init(struct empblk_dev *dev, u64 mb)
+static int empblk_cache_tier_start(struct empblk_tier *t)
 {
-	struct ib_device *ibdev = dev->remote.ibdev;
-	struct empblk_cache *c;
+	struct empblk_cache_tier *ct = to_cache(t);
+	struct empblk_tier *next = t->next;
+	struct empblk_cache *c = &ct->c;
 	unsigned long i, n;
+	size_t pio_size;
 
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return -ENOMEM;
-	dev->cache = c;
-	empblk_cache_setup(c, dev->params.block_size, mb);
+	empblk_cache_setup(c, t->dev->params.block_size, ct->mb);
 	spin_lock_init(&c->lock);
 	INIT_WORK(&c->wb_work, empblk_cache_wb_work);
 	init_waitqueue_head(&c->wb_idle);
 
 	n = c->nr * c->ppb;
+	pio_size = next->ops->pio_size(next, c->ppb);
 	c->entries = vzalloc(array_size(c->nr, sizeof(*c->entries)));
 	c->hash = vzalloc(array_size(1UL << c->hash_bits, sizeof(*c->hash)));
 	c->pages = vzalloc(array_size(n, sizeof(*c->pages)));
-	c->dma = vzalloc(array_size(n, sizeof(*c->dma)));
 	c->wbs = kcalloc(c->nr_wbs, sizeof(*c->wbs), GFP_KERNEL);
-	if (!c->entries || !c->hash || !c->pages || !c->dma || !c->wbs)
+	if (!c->entries || !c->hash || !c->pages || !c->wbs)
 		goto out_nomem;
 	for (i = 0; i < c->nr_wbs; i++) {
 		struct empblk_wb *wb = &c->wbs[i];
 
-		wb->dev = dev;
-		wb->sges = kcalloc(c->ppb, sizeof(*wb->sges), GFP_KERNEL);
-		wb->wrs = kcalloc(c->ppb, sizeof(*wb->wrs), GFP_KERNEL);
-		if (!wb->sges || !wb->wrs)
+		wb->cache = c;
+		wb->pio = kzalloc(sizeof(*wb->pio) + pio_size, GFP_KERNEL);
+		if (!wb->pio)
 			goto out_nomem;
+		wb->pio->nr_pages = c->ppb;
+		wb->pio->end_io = empblk_cache_pio_end;
+		wb->pio->private = wb;
+		wb->pio->tier_data = wb->pio + 1;
 		list_add_tail(&wb->free, &c->wb_free);
 	}
 	for (i = 0; i < n; i++) {
-		u64 dma;
-
 		c->pages[i] = alloc_page(GFP_KERNEL | __GFP_NOWARN);
 		if (!c->pages[i])
 			goto out_nomem;
-		dma = ib_dma_map_page(ibdev, c->pages[i], 0, PAGE_SIZE,
-				      DMA_TO_DEVICE);
-		if (ib_dma_mapping_error(ibdev, dma))
-			goto out_nomem;
-		c->dma[i] = dma;
 		if (!(i & 1023))
 			cond_resched();
 	}
@@ -354,34 +438,72 @@ int empblk_cache_init(struct empblk_dev *dev, u64 mb)
 
 out_nomem:
 	pr_err("%s: cannot allocate a DRAM cache of %llu MiB\n",
-	       dev->disk->disk_name, mb);
-	empblk_cache_free(dev);
+	       t->dev->disk->disk_name, ct->mb);
+	empblk_cache_free(c);
 	return -ENOMEM;
 }
 
-/**
- * empblk_cache_exit() - stop writeback and free the cache
- * @dev: device with no I/O left, still connected to its donors
- *
- * Waits for writebacks in flight (their completions touch the cache); if
- * a donor stops answering, its queues are failed after 30 s so that the
- * work requests flush. Dirty blocks are dropped: the device is going away
- * and its contents with it.
+/*
+ * Stop writeback and free the cache (empblk_tier_ops.stop). Waits for
+ * writebacks in flight (their completions touch the cache); if the tier
+ * below stops answering, it is aborted after 30 s so that they complete.
+ * Dirty blocks are dropped: the device is going away and its contents
+ * with it.
  */
-void empblk_cache_exit(struct empblk_dev *dev)
+static void empblk_cache_tier_stop(struct empblk_tier *t)
 {
-	struct empblk_cache *c = dev->cache;
+	struct empblk_cache *c = &to_cache(t)->c;
 
-	if (!c)
-		return;
 	spin_lock_bh(&c->lock);
 	c->wb_paused++;
 	spin_unlock_bh(&c->lock);
 	cancel_work_sync(&c->wb_work);
 	if (!wait_event_timeout(c->wb_idle, READ_ONCE(c->nr_wb) == 0,
 				30 * HZ)) {
-		empblk_remote_fail_all(dev, "writeback timed out");
+		empblk_tier_abort(t->next, "writeback timed out");
 		wait_event(c->wb_idle, READ_ONCE(c->nr_wb) == 0);
 	}
-	empblk_cache_free(dev);
+	empblk_cache_free(c);
+}
+
+static void empblk_cache_tier_destroy(struct empblk_tier *t)
+{
+	kfree(to_cache(t));
+}
+
+static const struct empblk_tier_ops empblk_cache_ops = {
+	.name		= "cache",
+	.start		= empblk_cache_tier_start,
+	.stop		= empblk_cache_tier_stop,
+	.destroy	= empblk_cache_tier_destroy,
+	.rw		= empblk_cache_tier_rw,
+	.discard	= empblk_cache_tier_discard,
+	.poll		= empblk_cache_tier_poll,
+	.timeout	= empblk_cache_tier_timeout,
+	.abort		= empblk_cache_tier_abort,
+	.usage		= empblk_cache_tier_usage,
+};
+
+/**
+ * empblk_cache_tier_create() - a DRAM cache layer over a tier
+ * @dev: the device
+ * @mb: the cache's size in MiB
+ * @next: the tier it caches, which must have ->write_pages
+ *
+ * Its pages are allocated when it starts.
+ *
+ * Return: the layer, or ERR_PTR(-ENOMEM).
+ */
+struct empblk_tier *empblk_cache_tier_create(struct empblk_dev *dev, u64 mb,
+					     struct empblk_tier *next)
+{
+	struct empblk_cache_tier *ct = kzalloc(sizeof(*ct), GFP_KERNEL);
+
+	if (!ct)
+		return ERR_PTR(-ENOMEM);
+	ct->tier.ops = &empblk_cache_ops;
+	ct->tier.dev = dev;
+	ct->tier.next = next;
+	ct->mb = mb;
+	return &ct->tier;
 }

@@ -120,7 +120,7 @@ static struct empblk_centry *empblk_cache_get_entry(struct empblk_cache *c,
  * valid and hashed (the caller then copies the data in and calls
  * empblk_cache_touch()). Reads and partial writes never insert.
  *
- * Return: the entry, or NULL: the request goes to the donors.
+ * Return: the entry, or NULL: the request goes to the tier below.
  */
 struct empblk_centry *empblk_cache_claim(struct empblk_cache *c,
 					 unsigned long b, bool is_write,
@@ -207,7 +207,7 @@ struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
  * empblk_cache_wb_done() - end a writeback
  * @c: cache, locked
  * @wb: the slot empblk_cache_wb_pick() gave
- * @ok: the block reached the donors
+ * @ok: the block reached the tier below
  *
  * The entry becomes clean (the most recently used) only if the writeback
  * succeeded and nothing was written into it meanwhile; otherwise it goes

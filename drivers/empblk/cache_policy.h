@@ -4,7 +4,7 @@
  * evicted and which are written back. No data, no memory allocation and no
  * lock of its own: the caller holds empblk_cache.lock. Pure enough to be
  * built in userspace too (tests/unit/test-cache.c); cache.c adds the pages,
- * the lock, the statistics and the RDMA writeback.
+ * the lock, the statistics and the writeback through the tier below.
  */
 #ifndef EMPBLK_CACHE_POLICY_H
 #define EMPBLK_CACHE_POLICY_H
@@ -21,14 +21,12 @@
 
 #include <asm/page.h>
 
-struct empblk_dev;
-struct empblk_wbwr;
-struct ib_sge;
+struct empblk_pio;
 struct page;
 
 /* DRAM cache entry state bits (struct empblk_centry.state) */
 #define EMPBLK_CE_VALID		BIT(0)	/* hashed: holds block @blk */
-#define EMPBLK_CE_DIRTY		BIT(1)	/* newer than the donors' copy */
+#define EMPBLK_CE_DIRTY		BIT(1)	/* newer than the tier below's copy */
 #define EMPBLK_CE_WB		BIT(2)	/* a writeback of it is in flight */
 
 /**
@@ -50,25 +48,20 @@ struct empblk_centry {
 };
 
 /**
- * struct empblk_wb - a writeback slot: one block on its way to the donors
- * @dev: device
+ * struct empblk_wb - a writeback slot: one block on its way to the tier
+ *	below
+ * @cache: the cache
  * @e: the entry written back
  * @gen: its generation when the writeback started
- * @pending: work requests not yet completed
- * @failed: one of them failed
  * @free: link on empblk_cache.wb_free while unused
- * @sges: one per page of the block
- * @wrs: at most one per page of the block
+ * @pio: its page I/O, with the tier below's state for it
  */
 struct empblk_wb {
-	struct empblk_dev *dev;
+	struct empblk_cache *cache;
 	struct empblk_centry *e;
 	u32 gen;
-	atomic_t pending;
-	bool failed;
 	struct list_head free;
-	struct ib_sge *sges;
-	struct empblk_wbwr *wrs;
+	struct empblk_pio *pio;
 };
 
 /* writebacks in flight per device: up to 64 blocks, at most 8 MiB */
@@ -78,22 +71,21 @@ static inline unsigned int empblk_cache_nr_wb(u32 block_size)
 }
 
 /**
- * struct empblk_cache - the DRAM tier as a write-back cache before donors
+ * struct empblk_cache - the DRAM tier as a write-back cache before a tier
  * @blk_shift: log2 of the block size, the caching unit
  * @ppb: pages per block
  * @nr: entries (blocks the cache holds)
  * @entries: the entries
  * @pages: @ppb pages per entry, allocated when the device is created
- * @dma: their DMA addresses for the RDMA device (mapped to the device)
  * @hash: block -> entry
  * @hash_bits: log2 of the buckets in @hash
  * @lock: protects the hash, the lists, the counters and every entry's
  *	fields and data
  * @free: unused entries
- * @clean: valid entries the donors hold a copy of, least recently used
- *	first: the ones evicted
- * @dirty: entries newer than the donors' copy, oldest first: the ones
- *	written back
+ * @clean: valid entries the tier below holds a copy of, least recently
+ *	used first: the ones evicted
+ * @dirty: entries newer than the tier below's copy, oldest first: the
+ *	ones written back
  * @nr_free: entries on @free
  * @nr_dirty: entries on @dirty
  * @nr_wb: writeback slots in use
@@ -112,7 +104,6 @@ struct empblk_cache {
 	unsigned long nr;
 	struct empblk_centry *entries;
 	struct page **pages;
-	u64 *dma;
 	struct hlist_head *hash;
 	unsigned int hash_bits;
 

@@ -24,10 +24,46 @@
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "empblk.h"
 
 #define EMPBLK_PAGE_SECTORS_SHIFT	(PAGE_SHIFT - SECTOR_SHIFT)
+
+/**
+ * struct empblk_dram - the local DRAM tier
+ * @tier: its tier interface
+ * @pages: device page index -> struct page. Lookups run under RCU; pages
+ *	are freed after a grace period so a concurrent reader never touches a
+ *	freed page.
+ * @budget_pages: most pages the tier may hold
+ * @used_pages: pages held now; charged and uncharged under the lock of
+ *	@pages, with the store or erase of the page
+ * @reserve_lock: protects @reserve and @reserve_nr
+ * @reserve: emergency pages (linked by page->lru) used when the page
+ *	allocator fails without sleeping
+ * @reserve_nr: pages on @reserve
+ * @reserve_target: size the refill worker restores @reserve to
+ * @refill_work: refills @reserve with GFP_NOIO, off the I/O path
+ */
+struct empblk_dram {
+	struct empblk_tier tier;
+	struct xarray pages;
+	unsigned long budget_pages;
+	atomic_long_t used_pages;
+
+	spinlock_t reserve_lock;	/* protects reserve, reserve_nr */
+	struct list_head reserve;
+	unsigned int reserve_nr;
+	unsigned int reserve_target;
+	struct work_struct refill_work;
+};
+
+static struct empblk_dram *to_dram(struct empblk_tier *t)
+{
+	return container_of(t, struct empblk_dram, tier);
+}
 
 static void empblk_free_page_rcu(struct rcu_head *head)
 {
@@ -90,10 +126,9 @@ static void empblk_reserve_refill(struct work_struct *work)
  * winner's page instead of failing, and the budget is never overrun. The
  * page itself (and any xarray node) is allocated outside the lock.
  */
-static struct page *empblk_dram_insert(struct empblk_dev *dev, pgoff_t idx,
+static struct page *empblk_dram_insert(struct empblk_dram *dram, pgoff_t idx,
 				       gfp_t gfp)
 {
-	struct empblk_dram *dram = &dev->dram;
 	XA_STATE(xas, &dram->pages, idx);
 	bool from_reserve = false;
 	struct page *page, *old;
@@ -157,7 +192,7 @@ check_locked:
  * Copy one request. Runs under rcu_read_lock(), so it never sleeps: pages
  * missing for a write are allocated with GFP_NOWAIT.
  */
-static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
+static int empblk_dram_copy(struct empblk_dram *dram, struct request *rq)
 {
 	bool is_write = rq_data_dir(rq) == WRITE;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
@@ -174,12 +209,12 @@ static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
 						 bvec.bv_len - done,
 						 PAGE_SIZE - off);
 			pgoff_t idx = pos >> PAGE_SHIFT;
-			struct page *page = xa_load(&dev->dram.pages, idx);
+			struct page *page = xa_load(&dram->pages, idx);
 			void *dst, *src;
 
 			if (is_write) {
 				if (!page) {
-					page = empblk_dram_insert(dev, idx,
+					page = empblk_dram_insert(dram, idx,
 								  GFP_NOWAIT);
 					if (IS_ERR(page))
 						return PTR_ERR(page);
@@ -206,7 +241,8 @@ static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
 		}
 	}
 	if (unwritten)
-		empblk_stat_add(dev, EMPBLK_STAT_UNWRITTEN_READS, unwritten >> PAGE_SHIFT);
+		empblk_stat_add(dram->tier.dev, EMPBLK_STAT_UNWRITTEN_READS,
+				unwritten >> PAGE_SHIFT);
 	return 0;
 }
 
@@ -214,7 +250,7 @@ static int empblk_dram_copy(struct empblk_dev *dev, struct request *rq)
  * Slow path, worker context in a NOIO scope: make sure every page the
  * write touches exists, sleeping in the allocator if needed.
  */
-static int empblk_dram_populate(struct empblk_dev *dev, struct request *rq)
+static int empblk_dram_populate(struct empblk_dram *dram, struct request *rq)
 {
 	pgoff_t first = blk_rq_pos(rq) >> EMPBLK_PAGE_SECTORS_SHIFT;
 	pgoff_t last = (blk_rq_pos(rq) + blk_rq_sectors(rq) - 1) >>
@@ -224,9 +260,9 @@ static int empblk_dram_populate(struct empblk_dev *dev, struct request *rq)
 	for (idx = first; idx <= last; idx++) {
 		struct page *page;
 
-		if (xa_load(&dev->dram.pages, idx))
+		if (xa_load(&dram->pages, idx))
 			continue;
-		page = empblk_dram_insert(dev, idx,
+		page = empblk_dram_insert(dram, idx,
 					  GFP_NOIO | __GFP_RETRY_MAYFAIL);
 		if (IS_ERR(page))
 			return PTR_ERR(page);
@@ -235,9 +271,11 @@ static int empblk_dram_populate(struct empblk_dev *dev, struct request *rq)
 	return 0;
 }
 
-static blk_status_t empblk_dram_errno_to_status(struct empblk_dev *dev,
+static blk_status_t empblk_dram_errno_to_status(struct empblk_dram *dram,
 						struct request *rq, int err)
 {
+	struct empblk_dev *dev = dram->tier.dev;
+
 	switch (err) {
 	case 0:
 		return BLK_STS_OK;
@@ -245,7 +283,7 @@ static blk_status_t empblk_dram_errno_to_status(struct empblk_dev *dev,
 		empblk_stat_inc(dev, EMPBLK_STAT_NOSPACE_ERRORS);
 		pr_err_ratelimited("%s: DRAM budget of %llu MiB is full and no further tier is configured: write of %u bytes at sector %llu fails\n",
 				   dev->disk->disk_name,
-				   dev->params.spec.dram_mb,
+				   (u64)dram->budget_pages >> (20 - PAGE_SHIFT),
 				   blk_rq_bytes(rq),
 				   (unsigned long long)blk_rq_pos(rq));
 		return BLK_STS_NOSPC;
@@ -258,36 +296,34 @@ static blk_status_t empblk_dram_errno_to_status(struct empblk_dev *dev,
 	}
 }
 
-/**
- * empblk_dram_rw() - serve a read or write request from the DRAM tier
- * @dev: device
- * @rq: request, already started
- * @may_sleep: called from the allocation worker in a NOIO scope
- *
- * Return: a status to complete @rq with, or BLK_STS_AGAIN when a write
- * needs memory that could not be had without sleeping; the caller then
- * defers @rq to the worker, which calls again with @may_sleep.
+/*
+ * Serve a read or write (empblk_tier_ops.rw). A write that needs memory
+ * that could not be had without sleeping returns -EAGAIN: the worker
+ * calls again with @may_sleep, in a NOIO scope.
  */
-blk_status_t empblk_dram_rw(struct empblk_dev *dev, struct request *rq,
-			    bool may_sleep)
+static int empblk_dram_rw(struct empblk_tier *t, struct request *rq,
+			  bool may_sleep)
 {
+	struct empblk_dram *dram = to_dram(t);
 	int ret, tries = 0;
 
 	do {
 		if (may_sleep) {
-			ret = empblk_dram_populate(dev, rq);
+			ret = empblk_dram_populate(dram, rq);
 			if (ret)
 				break;
 		}
 		rcu_read_lock();
-		ret = empblk_dram_copy(dev, rq);
+		ret = empblk_dram_copy(dram, rq);
 		rcu_read_unlock();
 		/* a racing discard can punch a hole between populate and copy */
 	} while (ret == -EAGAIN && may_sleep && ++tries < 3);
 
 	if (ret == -EAGAIN && !may_sleep)
-		return BLK_STS_AGAIN;
-	return empblk_dram_errno_to_status(dev, rq, ret);
+		return -EAGAIN;
+	empblk_complete_rq(t->dev, rq, empblk_dram_errno_to_status(dram, rq,
+								   ret));
+	return 0;
 }
 
 /* Zero part of the page at @idx, if there is one; RCU keeps it alive. */
@@ -305,7 +341,7 @@ static void empblk_dram_zero(struct empblk_dram *dram, pgoff_t idx,
 
 /**
  * empblk_dram_free_range() - discard or zero a sector range
- * @dev: device
+ * @dram: DRAM tier
  * @sector: first sector
  * @nr_sects: number of sectors
  * @keep_pages: zero pages in place instead of freeing them (write-zeroes
@@ -316,11 +352,10 @@ static void empblk_dram_zero(struct empblk_dram *dram, pgoff_t idx,
  * edges are zeroed, so the range reads back as zeroes either way. Only
  * populated pages are visited. Never allocates.
  */
-void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
-			    unsigned int nr_sects, bool keep_pages,
-			    bool may_sleep)
+static void empblk_dram_free_range(struct empblk_dram *dram, sector_t sector,
+				   unsigned int nr_sects, bool keep_pages,
+				   bool may_sleep)
 {
-	struct empblk_dram *dram = &dev->dram;
 	u64 pos = (u64)sector << SECTOR_SHIFT;
 	u64 end = pos + ((u64)nr_sects << SECTOR_SHIFT);
 	unsigned long visited = 0;
@@ -367,19 +402,28 @@ void empblk_dram_free_range(struct empblk_dev *dev, sector_t sector,
 	}
 }
 
-/**
- * empblk_dram_init() - set up an empty DRAM tier
- * @dev: device
- * @budget_mb: most memory the tier may hold, in MiB
- *
- * No data page is allocated here; only the emergency reserve is filled.
- *
- * Return: 0 (the reserve is best effort).
+/*
+ * Serve a discard or write-zeroes (empblk_tier_ops.discard); a long one
+ * from the worker, where it may yield the CPU.
  */
-int empblk_dram_init(struct empblk_dev *dev, u64 budget_mb)
+static int empblk_dram_discard(struct empblk_tier *t, struct request *rq,
+			       bool may_sleep)
 {
-	struct empblk_dram *dram = &dev->dram;
+	if (!may_sleep && blk_rq_bytes(rq) > EMPBLK_INLINE_DISCARD_MAX)
+		return -EAGAIN;
+	empblk_dram_free_range(to_dram(t), blk_rq_pos(rq), blk_rq_sectors(rq),
+			       req_op(rq) == REQ_OP_WRITE_ZEROES &&
+			       (rq->cmd_flags & REQ_NOUNMAP), may_sleep);
+	empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+	return 0;
+}
 
+/*
+ * Set up an empty DRAM tier of @budget_mb. No data page is allocated
+ * here; only the emergency reserve is filled (best effort).
+ */
+static void empblk_dram_init(struct empblk_dram *dram, u64 budget_mb)
+{
 	xa_init(&dram->pages);
 	dram->budget_pages = budget_mb << (20 - PAGE_SHIFT);
 	atomic_long_set(&dram->used_pages, 0);
@@ -390,16 +434,11 @@ int empblk_dram_init(struct empblk_dev *dev, u64 budget_mb)
 	INIT_WORK(&dram->refill_work, empblk_reserve_refill);
 	if (dram->reserve_target)
 		empblk_reserve_refill(&dram->refill_work);
-	return 0;
 }
 
-/**
- * empblk_dram_exit() - free every page of the DRAM tier
- * @dev: device, with no I/O in flight
- */
-void empblk_dram_exit(struct empblk_dev *dev)
+/* Free every page of the tier; no I/O is in flight. */
+static void empblk_dram_exit(struct empblk_dram *dram)
 {
-	struct empblk_dram *dram = &dev->dram;
 	struct page *page, *tmp;
 	unsigned long idx;
 
@@ -416,6 +455,54 @@ void empblk_dram_exit(struct empblk_dev *dev)
 	}
 	dram->reserve_nr = 0;
 	WARN_ON_ONCE(atomic_long_read(&dram->used_pages));
+}
+
+static void empblk_dram_usage(struct empblk_tier *t, struct empblk_usage *u)
+{
+	struct empblk_dram *dram = to_dram(t);
+
+	u->dram_budget += (u64)dram->budget_pages << PAGE_SHIFT;
+	u->dram_used += (u64)atomic_long_read(&dram->used_pages) << PAGE_SHIFT;
+	u->reserve_pages += READ_ONCE(dram->reserve_nr);
+}
+
+static void empblk_dram_destroy(struct empblk_tier *t)
+{
+	struct empblk_dram *dram = to_dram(t);
+
+	empblk_dram_exit(dram);
+	kfree(dram);
+}
+
+static const struct empblk_tier_ops empblk_dram_ops = {
+	.name		= "dram",
+	.destroy	= empblk_dram_destroy,
+	.rw		= empblk_dram_rw,
+	.discard	= empblk_dram_discard,
+	.usage		= empblk_dram_usage,
+};
+
+/**
+ * empblk_dram_tier_create() - a DRAM tier, empty
+ * @dev: the device
+ * @budget_mb: most memory the tier may hold, in MiB
+ *
+ * Pages are allocated as writes reach them; only the emergency reserve is
+ * filled here.
+ *
+ * Return: the tier, or ERR_PTR(-ENOMEM).
+ */
+struct empblk_tier *empblk_dram_tier_create(struct empblk_dev *dev,
+					    u64 budget_mb)
+{
+	struct empblk_dram *dram = kzalloc(sizeof(*dram), GFP_KERNEL);
+
+	if (!dram)
+		return ERR_PTR(-ENOMEM);
+	dram->tier.ops = &empblk_dram_ops;
+	dram->tier.dev = dev;
+	empblk_dram_init(dram, budget_mb);
+	return &dram->tier;
 }
 
 #ifdef EMPBLK_KUNIT_TEST

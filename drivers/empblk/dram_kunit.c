@@ -9,8 +9,8 @@
  * write-zeroes with REQ_NOUNMAP keeps the pages, and the emergency reserve
  * is filled at creation and refilled after use. Included at the end of
  * dram.c, whose helpers are static, when the module is built with
- * EMPBLK_KUNIT=y; it runs when the module loads, on a device that has a
- * DRAM tier and nothing else.
+ * EMPBLK_KUNIT=y; it runs when the module loads, on a DRAM tier of its own
+ * that belongs to no device.
  */
 #include <kunit/test.h>
 #include <linux/kthread.h>
@@ -20,27 +20,28 @@
 
 static int empblk_dram_kunit_init(struct kunit *test)
 {
-	struct empblk_dev *dev = kunit_kzalloc(test, sizeof(*dev), GFP_KERNEL);
+	struct empblk_dram *dram = kunit_kzalloc(test, sizeof(*dram),
+						 GFP_KERNEL);
 
-	KUNIT_ASSERT_NOT_NULL(test, dev);
-	KUNIT_ASSERT_EQ(test, empblk_dram_init(dev, KD_BUDGET_MB), 0);
-	test->priv = dev;
+	KUNIT_ASSERT_NOT_NULL(test, dram);
+	empblk_dram_init(dram, KD_BUDGET_MB);
+	test->priv = dram;
 	return 0;
 }
 
 static void empblk_dram_kunit_exit(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
+	struct empblk_dram *dram = test->priv;
 
-	if (dev)
-		empblk_dram_exit(dev);
+	if (dram)
+		empblk_dram_exit(dram);
 }
 
 /* a page of the tier filled with @v, or NULL */
 static struct page *kd_fill(struct kunit *test, pgoff_t idx, u8 v)
 {
-	struct empblk_dev *dev = test->priv;
-	struct page *page = empblk_dram_insert(dev, idx, GFP_KERNEL);
+	struct empblk_dram *dram = test->priv;
+	struct page *page = empblk_dram_insert(dram, idx, GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
 	memset_page(page, 0, v, PAGE_SIZE);
@@ -48,10 +49,10 @@ static struct page *kd_fill(struct kunit *test, pgoff_t idx, u8 v)
 }
 
 /* bytes [@off, @off + @len) of the page at @idx all equal @v */
-static bool kd_bytes_are(struct empblk_dev *dev, pgoff_t idx,
+static bool kd_bytes_are(struct empblk_dram *dram, pgoff_t idx,
 			 unsigned int off, unsigned int len, u8 v)
 {
-	struct page *page = xa_load(&dev->dram.pages, idx);
+	struct page *page = xa_load(&dram->pages, idx);
 	u8 *p;
 	bool ok = true;
 	unsigned int i;
@@ -67,20 +68,19 @@ static bool kd_bytes_are(struct empblk_dev *dev, pgoff_t idx,
 
 static void empblk_dram_budget_test(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
-	struct empblk_dram *dram = &dev->dram;
+	struct empblk_dram *dram = test->priv;
 	struct page *page;
 	pgoff_t i;
 
 	KUNIT_EXPECT_EQ(test, dram->budget_pages, (unsigned long)KD_PAGES);
 	for (i = 0; i < KD_PAGES; i++) {
-		page = empblk_dram_insert(dev, i * 3, GFP_KERNEL);
+		page = empblk_dram_insert(dram, i * 3, GFP_KERNEL);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, page);
 	}
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages),
 			(long)KD_PAGES);
 	/* the budget is spent: a new index is refused, and nothing counted */
-	page = empblk_dram_insert(dev, 1, GFP_KERNEL);
+	page = empblk_dram_insert(dram, 1, GFP_KERNEL);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(page), -ENOSPC);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages),
 			(long)KD_PAGES);
@@ -89,22 +89,21 @@ static void empblk_dram_budget_test(struct kunit *test)
 
 static void empblk_dram_same_index_test(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
-	struct empblk_dram *dram = &dev->dram;
+	struct empblk_dram *dram = test->priv;
 	struct page *a, *b;
 
 	a = kd_fill(test, 7, 0xa5);
 	/* a second writer of the same index gets the page already there */
-	b = empblk_dram_insert(dev, 7, GFP_KERNEL);
+	b = empblk_dram_insert(dram, 7, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_EQ(test, a, b);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 1L);
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 7, 0, PAGE_SIZE, 0xa5));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 7, 0, PAGE_SIZE, 0xa5));
 	/* even when the racer took the last page of the budget for it */
 	dram->budget_pages = 1;
-	b = empblk_dram_insert(dev, 7, GFP_KERNEL);
+	b = empblk_dram_insert(dram, 7, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_EQ(test, a, b);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 1L);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dev, 8,
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dram, 8,
 								 GFP_KERNEL)),
 			-ENOSPC);
 }
@@ -121,7 +120,7 @@ static void empblk_dram_same_index_test(struct kunit *test)
 #define KD_RACE_IDX	40
 
 struct kd_race {
-	struct empblk_dev *dev;
+	struct empblk_dram *dram;
 	atomic_t round;		/* the round both writers may start */
 	atomic_t done;		/* rounds the helper has finished */
 	struct page *got;	/* the helper's result in this round */
@@ -143,7 +142,7 @@ static int kd_racer(void *data)
 				return 0;
 			cond_resched();
 		}
-		r->got = empblk_dram_insert(r->dev, kd_race_idx(round, 1),
+		r->got = empblk_dram_insert(r->dram, kd_race_idx(round, 1),
 					    GFP_KERNEL);
 		atomic_set_release(&r->done, round);
 	}
@@ -158,9 +157,8 @@ static int kd_racer(void *data)
 
 static void empblk_dram_race_test(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
-	struct empblk_dram *dram = &dev->dram;
-	struct kd_race r = { .dev = dev };
+	struct empblk_dram *dram = test->priv;
+	struct kd_race r = { .dram = dram };
 	unsigned int lost = 0, overrun = 0, wrong = 0;
 	struct task_struct *helper;
 	struct page *mine;
@@ -178,7 +176,7 @@ static void empblk_dram_race_test(struct kunit *test)
 
 	for (round = 1; round <= KD_RACE_ROUNDS; round++) {
 		atomic_set_release(&r.round, round);
-		mine = empblk_dram_insert(dev, kd_race_idx(round, 0),
+		mine = empblk_dram_insert(dram, kd_race_idx(round, 0),
 					  GFP_KERNEL);
 		while (atomic_read_acquire(&r.done) < round)
 			cond_resched();
@@ -198,7 +196,7 @@ static void empblk_dram_race_test(struct kunit *test)
 			wrong++;
 		}
 		/* give the page back for the next round */
-		empblk_dram_free_range(dev, 0, (KD_RACE_IDX + 2) *
+		empblk_dram_free_range(dram, 0, (KD_RACE_IDX + 2) *
 				       (PAGE_SIZE >> SECTOR_SHIFT), false, true);
 	}
 	kthread_stop(helper);
@@ -211,8 +209,7 @@ static void empblk_dram_race_test(struct kunit *test)
 
 static void empblk_dram_discard_test(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
-	struct empblk_dram *dram = &dev->dram;
+	struct empblk_dram *dram = test->priv;
 	unsigned int half = PAGE_SIZE / 2;
 	pgoff_t i;
 
@@ -221,52 +218,50 @@ static void empblk_dram_discard_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, atomic_long_read(&dram->used_pages), 12L);
 
 	/* from the middle of page 9 to the middle of page 20 */
-	empblk_dram_free_range(dev, (9 * PAGE_SIZE + half) >> SECTOR_SHIFT,
+	empblk_dram_free_range(dram, (9 * PAGE_SIZE + half) >> SECTOR_SHIFT,
 			       (11 * PAGE_SIZE) >> SECTOR_SHIFT, false, true);
 	for (i = 10; i < 20; i++)
 		KUNIT_EXPECT_NULL(test, xa_load(&dram->pages, i));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 2L);
 	/* the edge pages stay, zeroed where the range covers them */
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, 0, half, 0x5a));
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, half, half, 0));
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 20, 0, half, 0));
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 20, half, half, 0x5a));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 9, 0, half, 0x5a));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 9, half, half, 0));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 20, 0, half, 0));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 20, half, half, 0x5a));
 
 	/* a range inside one page frees nothing */
-	empblk_dram_free_range(dev, (9 * PAGE_SIZE) >> SECTOR_SHIFT, 1, false,
+	empblk_dram_free_range(dram, (9 * PAGE_SIZE) >> SECTOR_SHIFT, 1, false,
 			       true);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 2L);
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, 0, SECTOR_SIZE, 0));
-	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, 9, SECTOR_SIZE, 8, 0x5a));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 9, 0, SECTOR_SIZE, 0));
+	KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, 9, SECTOR_SIZE, 8, 0x5a));
 
 	/* the freed budget can be used again */
 	dram->budget_pages = 3;
 	kd_fill(test, 15, 1);
-	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dev, 16,
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(empblk_dram_insert(dram, 16,
 								 GFP_KERNEL)),
 			-ENOSPC);
 }
 
 static void empblk_dram_zero_keep_test(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
-	struct empblk_dram *dram = &dev->dram;
+	struct empblk_dram *dram = test->priv;
 	pgoff_t i;
 
 	for (i = 0; i < 4; i++)
 		kd_fill(test, i, 0xff);
 	/* write-zeroes with REQ_NOUNMAP: zeroed in place, still allocated */
-	empblk_dram_free_range(dev, 0, (4 * PAGE_SIZE) >> SECTOR_SHIFT, true,
+	empblk_dram_free_range(dram, 0, (4 * PAGE_SIZE) >> SECTOR_SHIFT, true,
 			       false);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dram->used_pages), 4L);
 	for (i = 0; i < 4; i++)
-		KUNIT_EXPECT_TRUE(test, kd_bytes_are(dev, i, 0, PAGE_SIZE, 0));
+		KUNIT_EXPECT_TRUE(test, kd_bytes_are(dram, i, 0, PAGE_SIZE, 0));
 }
 
 static void empblk_dram_reserve_test(struct kunit *test)
 {
-	struct empblk_dev *dev = test->priv;
-	struct empblk_dram *dram = &dev->dram;
+	struct empblk_dram *dram = test->priv;
 	struct page *a, *b;
 	unsigned int n;
 
@@ -297,8 +292,8 @@ static void empblk_dram_reserve_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dram->reserve_nr, dram->reserve_target + 2);
 
 	/* a tier without a budget keeps no reserve */
-	empblk_dram_exit(dev);
-	KUNIT_ASSERT_EQ(test, empblk_dram_init(dev, 0), 0);
+	empblk_dram_exit(dram);
+	empblk_dram_init(dram, 0);
 	KUNIT_EXPECT_EQ(test, dram->reserve_nr, 0U);
 	KUNIT_EXPECT_NULL(test, empblk_reserve_get(dram));
 }

@@ -4,7 +4,8 @@
  *
  * This file holds the module parameters, the blk-mq operations and the
  * creation and teardown of a live device. Configuration is in configfs.c,
- * statistics in sysfs.c and the DRAM tier in dram.c.
+ * statistics in sysfs.c; requests are served by the device's tier stack
+ * (tier.h), which this file reaches only through its operations.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -162,22 +163,12 @@ int empblk_params_validate(const struct empblk_params *p, const char *name)
 		pr_err("%s: mem_path is not set\n", name);
 		return -EINVAL;
 	}
-	if (p->spec.nr_donors && p->size_mb > p->spec.total_mb) {
-		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors give\n",
-		       name, p->size_mb, p->spec.total_mb);
-		return -EINVAL;
-	}
 	if (p->subblock_size > p->block_size) {
 		pr_err("%s: subblock_size %u is larger than block_size %u\n",
 		       name, p->subblock_size, p->block_size);
 		return -EINVAL;
 	}
-	if (empblk_wants_cache(p) && p->block_size > EMPBLK_REMOTE_MAX_BYTES) {
-		pr_err("%s: a DRAM cache in front of donors needs block_size <= %u (the largest request); it is %u\n",
-		       name, EMPBLK_REMOTE_MAX_BYTES, p->block_size);
-		return -EINVAL;
-	}
-	return 0;
+	return empblk_tiers_validate(p, name);
 }
 
 /* The request path. Nothing here allocates or sleeps. */
@@ -218,54 +209,35 @@ static void empblk_account(struct empblk_dev *dev, struct request *rq)
 }
 
 /*
- * Serve one request: complete it, or hand it to the remote tier, which
- * completes it from its CQ. From queue_rq (@may_sleep false) nothing
- * sleeps or allocates beyond GFP_NOWAIT; work that needs more (memory or
- * a donor chunk for a write, a discard large enough to hog the CPU)
- * returns -EAGAIN without touching the request, and the worker redoes it
- * with @may_sleep true.
+ * Serve one request through the tier stack: the top tier completes it, or
+ * starts it and completes it later. From queue_rq (@may_sleep false)
+ * nothing sleeps or allocates beyond GFP_NOWAIT; work that needs more
+ * (memory or a donor chunk for a write, a discard that frees donor
+ * memory or is long enough to hog the CPU) returns -EAGAIN without
+ * touching the request, and the worker redoes it with @may_sleep true.
  */
 static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
 			    bool may_sleep)
 {
-	blk_status_t sts;
+	struct empblk_tier *t = dev->tier;
 
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
-		if (empblk_has_remote(dev))
-			return empblk_remote_rw(dev, rq,
-						rq->mq_hctx->queue_num,
-						may_sleep);
-		sts = empblk_dram_rw(dev, rq, may_sleep);
-		break;
+		return t->ops->rw(t, rq, may_sleep);
 	case REQ_OP_DISCARD:
 	case REQ_OP_WRITE_ZEROES:
-		if (!may_sleep && (empblk_has_remote(dev) ||
-				   blk_rq_bytes(rq) > EMPBLK_INLINE_DISCARD_MAX))
-			return -EAGAIN;
-		if (empblk_has_remote(dev))
-			empblk_remote_discard(dev, rq);
-		else
-			empblk_dram_free_range(dev, blk_rq_pos(rq),
-					       blk_rq_sectors(rq),
-					       req_op(rq) == REQ_OP_WRITE_ZEROES &&
-					       (rq->cmd_flags & REQ_NOUNMAP),
-					       may_sleep);
-		sts = BLK_STS_OK;
-		break;
+		return t->ops->discard(t, rq, may_sleep);
 	case REQ_OP_FLUSH:
-		/* every completed write is in DRAM or donor memory already */
-		sts = BLK_STS_OK;
-		break;
+		if (t->ops->flush)
+			return t->ops->flush(t, rq, may_sleep);
+		/* every completed write is in memory as lasting as the device */
+		empblk_complete_rq(dev, rq, BLK_STS_OK);
+		return 0;
 	default:
-		sts = BLK_STS_NOTSUPP;
-		break;
+		empblk_complete_rq(dev, rq, BLK_STS_NOTSUPP);
+		return 0;
 	}
-	if (sts == BLK_STS_AGAIN)
-		return -EAGAIN;
-	empblk_complete_rq(dev, rq, sts);
-	return 0;
 }
 
 /**
@@ -315,7 +287,7 @@ static void empblk_defer_work(struct work_struct *work)
 		spin_unlock(&dev->defer_lock);
 		if (!cmd)
 			break;
-		/* only a discard racing a remote write asks to go again */
+		/* only a discard racing a write to donors asks to go again */
 		for (tries = 0; empblk_handle_rq(dev, cmd->rq, true); tries++) {
 			if (tries == 3) {
 				empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
@@ -335,11 +307,16 @@ static int empblk_init_request(struct blk_mq_tag_set *set,
 			       struct request *rq, unsigned int hctx_idx,
 			       unsigned int numa_node)
 {
+	struct empblk_dev *dev = set->driver_data;
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct empblk_tier *t;
 
 	INIT_LIST_HEAD(&cmd->entry);
 	cmd->rq = rq;
-	cmd->nwr = 0;
+	cmd->served = 0;
+	for (t = dev->tier; t; t = t->next)
+		if (t->ops->init_request)
+			t->ops->init_request(t, rq, empblk_tier_pdu(t, rq));
 	return 0;
 }
 
@@ -372,32 +349,26 @@ static void empblk_map_queues(struct blk_mq_tag_set *set)
 	}
 }
 
-/* Reap the completions of a polled queue's CQs (one per donor). */
+/* Reap the completions of a polled hardware queue. */
 static int empblk_poll(struct blk_mq_hw_ctx *hctx, struct io_comp_batch *iob)
 {
 	struct empblk_dev *dev = hctx->queue->queuedata;
 
-	/* the DRAM tier completes inline: nothing is ever pending */
-	if (!empblk_has_remote(dev))
-		return 0;
-	return empblk_remote_poll(dev, hctx->queue_num);
+	return empblk_tier_poll(dev->tier, hctx->queue_num);
 }
 
-/* Only remote requests can be stuck; the DRAM tier completes inline. */
 static enum blk_eh_timer_return empblk_timeout(struct request *rq)
 {
 	struct empblk_dev *dev = rq->q->queuedata;
 
-	if (!empblk_has_remote(dev))
-		return BLK_EH_RESET_TIMER;
 	/* a polled request nobody polls for any more: reap it here */
 	if (rq->mq_hctx->type == HCTX_TYPE_POLL) {
-		empblk_remote_poll(dev, rq->mq_hctx->queue_num);
+		empblk_tier_poll(dev->tier, rq->mq_hctx->queue_num);
 		/* blk_mq_end_request() leaves it idle, not complete */
 		if (blk_mq_rq_state(rq) != MQ_RQ_IN_FLIGHT)
 			return BLK_EH_DONE;
 	}
-	return empblk_remote_timeout(dev, rq);
+	return empblk_tier_timeout(dev->tier, rq);
 }
 
 static const struct blk_mq_ops empblk_mq_ops = {
@@ -459,13 +430,11 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	 */
 	del_gendisk(dev->disk);
 	cancel_work_sync(&dev->defer_work);
-	/* writebacks in flight complete on the donors' queues */
-	empblk_cache_exit(dev);
 	/* before put_disk(): CM events during disconnect name the disk */
-	empblk_remote_exit(dev);
+	empblk_tiers_stop(dev->tier);
 	put_disk(dev->disk);
 	blk_mq_free_tag_set(&dev->tag_set);
-	empblk_dram_exit(dev);
+	empblk_tiers_destroy(dev->tier);
 	free_percpu(dev->stats);
 	/* last: a create waiting for the index may go on */
 	empblk_index_release(dev->index);
@@ -509,6 +478,7 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
 	struct empblk_dev *dev;
 	struct gendisk *disk;
+	unsigned int cmd_size;
 	int ret;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
@@ -531,10 +501,11 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		goto out_free_index;
 	}
 
-	/* with donors, dram:MB is their cache, set up once they are connected */
-	ret = empblk_dram_init(dev, p->spec.nr_donors ? 0 : p->spec.dram_mb);
-	if (ret)
+	dev->tier = empblk_tiers_create(dev, &lim, &cmd_size);
+	if (IS_ERR(dev->tier)) {
+		ret = PTR_ERR(dev->tier);
 		goto out_free_stats;
+	}
 
 	dev->tag_set.ops = &empblk_mq_ops;
 	/* one hardware queue per CPU, then the polled ones */
@@ -543,24 +514,13 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	dev->tag_set.queue_depth = p->queue_depth;
 	dev->tag_set.timeout = empblk_io_timeout * HZ;
 	dev->tag_set.numa_node = NUMA_NO_NODE;
-	/* the remote tier's scatterlist and work requests: only with donors */
-	dev->tag_set.cmd_size = p->spec.nr_donors ? sizeof(struct empblk_cmd) :
-				offsetof(struct empblk_cmd, pending);
+	dev->tag_set.cmd_size = cmd_size;
 	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
 	dev->tag_set.driver_data = dev;
 	ret = blk_mq_alloc_tag_set(&dev->tag_set);
 	if (ret)
-		goto out_exit_dram;
+		goto out_destroy_tiers;
 
-	if (p->spec.nr_donors) {
-		/* every request fits the WRs and SGEs preallocated per request */
-		lim.max_hw_sectors = EMPBLK_REMOTE_MAX_BYTES >> SECTOR_SHIFT;
-		lim.max_segments = EMPBLK_REMOTE_MAX_SEGS;
-		/* page-aligned gaps only: a READ sink MR maps it whole */
-		lim.virt_boundary_mask = PAGE_SIZE - 1;
-		/* zeroing remote memory would cost a full write: let it */
-		lim.max_write_zeroes_sectors = 0;
-	}
 	disk = empblk_compat_alloc_disk(&dev->tag_set, &lim, dev);
 	if (IS_ERR(disk)) {
 		ret = PTR_ERR(disk);
@@ -574,31 +534,23 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	snprintf(disk->disk_name, DISK_NAME_LEN, EMPBLK_NAME "%u", index);
 	set_capacity(disk, size_mb << (20 - SECTOR_SHIFT));
 
-	ret = empblk_remote_init(dev);
+	ret = empblk_tiers_start(dev->tier);
 	if (ret)
 		goto out_put_disk;
 
-	if (empblk_wants_cache(p)) {
-		ret = empblk_cache_init(dev, p->spec.dram_mb);
-		if (ret)
-			goto out_remote_exit;
-	}
-
 	ret = device_add_disk(NULL, disk, empblk_disk_groups);
 	if (ret)
-		goto out_cache_exit;
+		goto out_stop_tiers;
 	return dev;
 
-out_cache_exit:
-	empblk_cache_exit(dev);
-out_remote_exit:
-	empblk_remote_exit(dev);
+out_stop_tiers:
+	empblk_tiers_stop(dev->tier);
 out_put_disk:
 	put_disk(disk);
 out_free_tag_set:
 	blk_mq_free_tag_set(&dev->tag_set);
-out_exit_dram:
-	empblk_dram_exit(dev);
+out_destroy_tiers:
+	empblk_tiers_destroy(dev->tier);
 out_free_stats:
 	free_percpu(dev->stats);
 out_free_index:

@@ -69,51 +69,27 @@ EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
 EMPBLK_STAT_ATTR(read_sink_registrations, READ_SINK_REGS);
 EMPBLK_STAT_ATTR(chunk_free_flushes, CHUNK_FREE_FLUSHES);
 
-static ssize_t donors_show(struct device *d, struct device_attribute *attr,
-			   char *buf)
-{
-	return sysfs_emit(buf, "%u\n", to_empblk_dev(d)->remote.nr_donors);
-}
-static DEVICE_ATTR_RO(donors);
+/* What the tier stack holds: one field of struct empblk_usage per file. */
+#define EMPBLK_USAGE_ATTR(_name, _field, _fmt)				\
+static ssize_t _name##_show(struct device *d,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct empblk_usage u;						\
+									\
+	empblk_tiers_usage(to_empblk_dev(d)->tier, &u);			\
+	return sysfs_emit(buf, _fmt "\n", u._field);			\
+}									\
+static DEVICE_ATTR_RO(_name)
 
-static ssize_t donors_connected_show(struct device *d,
-				     struct device_attribute *attr, char *buf)
-{
-	struct empblk_remote *r = &to_empblk_dev(d)->remote;
-	unsigned int i, n = 0;
-
-	for (i = 0; i < r->nr_donors; i++)
-		n += !test_bit(EMPBLK_DONOR_DEAD, &r->donors[i].flags);
-	return sysfs_emit(buf, "%u\n", n);
-}
-static DEVICE_ATTR_RO(donors_connected);
-
-static ssize_t remote_bytes_in_use_show(struct device *d,
-					struct device_attribute *attr,
-					char *buf)
-{
-	struct empblk_remote *r = &to_empblk_dev(d)->remote;
-	unsigned int i;
-	u64 chunks = 0;
-
-	for (i = 0; i < r->nr_donors; i++)
-		chunks += atomic_long_read(&r->donors[i].chunks_in_use);
-	return sysfs_emit(buf, "%llu\n", chunks * EMP_CHUNK_SIZE);
-}
-static DEVICE_ATTR_RO(remote_bytes_in_use);
-
-static ssize_t read_sinks_show(struct device *d,
-			       struct device_attribute *attr, char *buf)
-{
-	struct empblk_remote *r = &to_empblk_dev(d)->remote;
-
-	if (!r->nr_donors)
-		return sysfs_emit(buf, "none\n");
-	/* every donor is reached through the same RDMA device */
-	return sysfs_emit(buf, "%s\n",
-			  r->donors[0].reg_sinks ? "registered" : "local");
-}
-static DEVICE_ATTR_RO(read_sinks);
+EMPBLK_USAGE_ATTR(donors, donors, "%u");
+EMPBLK_USAGE_ATTR(donors_connected, donors_connected, "%u");
+EMPBLK_USAGE_ATTR(remote_bytes_in_use, remote_bytes_in_use, "%llu");
+EMPBLK_USAGE_ATTR(read_sinks, read_sinks, "%s");
+EMPBLK_USAGE_ATTR(dram_budget_bytes, dram_budget, "%llu");
+EMPBLK_USAGE_ATTR(dram_used_bytes, dram_used, "%llu");
+/* blocks in the DRAM cache not yet below it (being written back too) */
+EMPBLK_USAGE_ATTR(dram_dirty_bytes, dram_dirty, "%llu");
+EMPBLK_USAGE_ATTR(reserve_pages, reserve_pages, "%u");
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
@@ -146,60 +122,6 @@ static ssize_t subblock_size_show(struct device *d,
 	return sysfs_emit(buf, "%u\n", to_empblk_dev(d)->params.subblock_size);
 }
 static DEVICE_ATTR_RO(subblock_size);
-
-static ssize_t dram_budget_bytes_show(struct device *d,
-				      struct device_attribute *attr, char *buf)
-{
-	struct empblk_dev *dev = to_empblk_dev(d);
-
-	if (dev->cache)
-		return sysfs_emit(buf, "%llu\n",
-				  (u64)dev->cache->nr << dev->cache->blk_shift);
-	return sysfs_emit(buf, "%llu\n",
-			  (u64)dev->dram.budget_pages << PAGE_SHIFT);
-}
-static DEVICE_ATTR_RO(dram_budget_bytes);
-
-static ssize_t dram_used_bytes_show(struct device *d,
-				    struct device_attribute *attr, char *buf)
-{
-	struct empblk_dev *dev = to_empblk_dev(d);
-	struct empblk_cache *c = dev->cache;
-
-	if (c)
-		return sysfs_emit(buf, "%llu\n",
-				  (u64)(c->nr - READ_ONCE(c->nr_free)) <<
-				  c->blk_shift);
-	return sysfs_emit(buf, "%llu\n",
-			  (u64)atomic_long_read(&dev->dram.used_pages) <<
-			  PAGE_SHIFT);
-}
-static DEVICE_ATTR_RO(dram_used_bytes);
-
-/* blocks in the DRAM cache not yet on the donors (being written back too) */
-static ssize_t dram_dirty_bytes_show(struct device *d,
-				     struct device_attribute *attr, char *buf)
-{
-	struct empblk_cache *c = to_empblk_dev(d)->cache;
-	u64 n = 0;
-
-	if (c) {
-		spin_lock_bh(&c->lock);
-		n = (u64)(c->nr_dirty + c->nr_wb) << c->blk_shift;
-		spin_unlock_bh(&c->lock);
-	}
-	return sysfs_emit(buf, "%llu\n", n);
-}
-static DEVICE_ATTR_RO(dram_dirty_bytes);
-
-static ssize_t reserve_pages_show(struct device *d,
-				  struct device_attribute *attr, char *buf)
-{
-	struct empblk_dev *dev = to_empblk_dev(d);
-
-	return sysfs_emit(buf, "%u\n", READ_ONCE(dev->dram.reserve_nr));
-}
-static DEVICE_ATTR_RO(reserve_pages);
 
 static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_state.attr,

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The remote tier's chunks: where each device byte lives on the donors.
+ *
+ * Capacity is striped across the donors by subblock: global subblock g
+ * lives on donor g % nr_donors, at donor-local offset
+ * (g / nr_donors) * subblock_size. Donor-local space is backed by 2 MiB
+ * chunks that the donor hands out on request (admin RPC); a chunk is
+ * asked for on the first write that touches it and given back when a
+ * discard covers it whole. Reads of space never written return zeroes
+ * without touching the network.
+ *
+ * A chunk's address and key are published with a release store of its id
+ * and read with acquire loads, without a lock, on the I/O path; a
+ * transfer holds a reference on the chunk (empblk_rchunk_get()) that a
+ * discard waits for before the donor frees it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/delay.h>
+
+#include "remote.h"
+
+/**
+ * empblk_donor_get_chunk() - make sure a chunk of a donor exists
+ * @d: the donor
+ * @c: the chunk's index in its donor-local space
+ *
+ * Asks the donor for it if it does not. May sleep.
+ *
+ * Return: 0, -ENOSPC when the donor's budget for the device is spent, or
+ * another negative errno (logged).
+ */
+int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c)
+{
+	struct empblk_rchunk *rc = &d->chunks[c];
+	struct emp_msg_chunk rsp;
+	int st;
+
+	/* pairs with the release below: a set id means addr, rkey are valid */
+	if (smp_load_acquire(&rc->id))
+		return 0;
+	mutex_lock(&d->admin_lock);
+	if (rc->id) {
+		mutex_unlock(&d->admin_lock);
+		return 0;
+	}
+	st = empblk_admin_rpc(d, EMP_MSG_CHUNK_ALLOC, 0, &rsp);
+	if (st == EMP_ST_OK && (le32_to_cpu(rsp.len) != EMP_CHUNK_SIZE ||
+				!le32_to_cpu(rsp.chunk)))
+		st = -EPROTO;
+	if (st == EMP_ST_OK) {
+		rc->addr = le64_to_cpu(rsp.addr);
+		rc->rkey = le32_to_cpu(rsp.rkey);
+		/* publish addr and rkey before the id that validates them */
+		smp_store_release(&rc->id, le32_to_cpu(rsp.chunk));
+		atomic_long_inc(&d->chunks_in_use);
+	}
+	mutex_unlock(&d->admin_lock);
+	if (st == EMP_ST_OK)
+		return 0;
+	if (st == EMP_ST_NO_SPACE) {
+		pr_err_ratelimited("%s: donor %pISpc has no memory left for this device (budget spent)\n",
+				   empblk_rq_name(d->dev), &d->spec.addr);
+		return -ENOSPC;
+	}
+	pr_err_ratelimited("%s: donor %pISpc: chunk allocation failed (%d)\n",
+			   empblk_rq_name(d->dev), &d->spec.addr, st);
+	return st < 0 ? st : -EIO;
+}
+
+/*
+ * Wait for the flush READ posted on @q until @deadline, or with @forever
+ * until it completes (the queue pair is in the error state: it flushes).
+ * A polled queue's CQ is reaped here as well: its hardware queue may be
+ * idle, and the provider's poll_cq is safe against the block layer's
+ * poller reaping it at the same time.
+ */
+static bool empblk_rqueue_flush_wait(struct empblk_rqueue *q,
+				     unsigned long deadline, bool forever)
+{
+	if (q->cq->poll_ctx != IB_POLL_DIRECT) {
+		long left = (long)(deadline - jiffies);
+
+		if (forever) {
+			wait_for_completion(&q->flush_done);
+			return true;
+		}
+		return left > 0 &&
+		       wait_for_completion_timeout(&q->flush_done, left);
+	}
+	for (;;) {
+		ib_process_cq_direct(q->cq, -1);
+		if (try_wait_for_completion(&q->flush_done))
+			return true;
+		if (!forever && time_after(jiffies, deadline))
+			return false;
+		usleep_range(50, 200);
+	}
+}
+
+/*
+ * Make sure every RDMA WRITE that has completed on a queue of donor @d
+ * was placed in the donor's memory. Over InfiniBand and RoCE a WRITE
+ * completes only once the donor acknowledged it, after placing it: there
+ * is nothing to do. Over iWARP it completes once handed to TCP, and its
+ * data may still be on the wire while a message on another connection
+ * (the admin queue's chunk free) overtakes it. A zero-length RDMA READ on
+ * each I/O and writeback queue closes that window: the donor answers it
+ * only after it has processed every earlier message of the same stream,
+ * and so placed the WRITEs before it (RFC 5040, ordering rules). @raddr
+ * and @rkey name memory of the donor still registered (the chunk about to
+ * be freed). Under admin_lock: one flush per queue at a time, which its
+ * send queue has room for. May sleep.
+ *
+ * Return: true if every queue flushed; false if one failed or timed out
+ * (the donor is then lost).
+ */
+static bool empblk_donor_flush(struct empblk_donor *d, u64 raddr, u32 rkey)
+{
+	unsigned long deadline = jiffies +
+		READ_ONCE(d->dev->disk->queue->rq_timeout);
+	unsigned int i, nq = d->nr_ioqs + !!d->wbq.cm_id, posted;
+	bool ok = true;
+
+	lockdep_assert_held(&d->admin_lock);
+	if (!d->reg_sinks)
+		return true;
+	for (posted = 0; posted < nq; posted++) {
+		struct empblk_rqueue *q = posted < d->nr_ioqs ?
+					  &d->ioqs[posted] : &d->wbq;
+		struct ib_sge sge = {
+			.addr = d->rx_dma, .length = 0,
+			.lkey = d->pd->local_dma_lkey,
+		};
+		struct ib_rdma_wr wr = {
+			.wr = {
+				.wr_cqe = &q->flush_cqe, .sg_list = &sge,
+				.num_sge = 1, .opcode = IB_WR_RDMA_READ,
+				.send_flags = IB_SEND_SIGNALED,
+			},
+			.remote_addr = raddr,
+			.rkey = rkey,
+		};
+
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags)) {
+			ok = false;
+			break;
+		}
+		reinit_completion(&q->flush_done);
+		q->flush_ok = false;
+		if (ib_post_send(q->cm_id->qp, &wr.wr, NULL)) {
+			empblk_donor_mark_dead(d, "flush post failed");
+			ok = false;
+			break;
+		}
+	}
+	for (i = 0; i < posted; i++) {
+		struct empblk_rqueue *q = i < d->nr_ioqs ? &d->ioqs[i] : &d->wbq;
+
+		if (!empblk_rqueue_flush_wait(q, deadline, false)) {
+			/* the READs still posted flush with the queue pairs */
+			empblk_donor_fail(d, "flush before a chunk free timed out");
+			empblk_rqueue_flush_wait(q, 0, true);
+		}
+		ok &= q->flush_ok;
+	}
+	if (ok)
+		empblk_stat_inc(d->dev, EMPBLK_STAT_CHUNK_FREE_FLUSHES);
+	return ok;
+}
+
+static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
+{
+	struct empblk_rchunk *rc = &d->chunks[c];
+	struct emp_msg_chunk rsp;
+	u32 id;
+
+	mutex_lock(&d->admin_lock);
+	id = rc->id;
+	if (id) {
+		WRITE_ONCE(rc->id, 0);
+		/*
+		 * Order the store before reading the references; pairs with
+		 * empblk_rchunk_get(). New transfers now see no chunk; wait
+		 * for those in flight (bounded: they complete, fail or time
+		 * out), and over iWARP for their data to be placed, before
+		 * the donor frees and unregisters the memory.
+		 */
+		smp_mb();
+		while (atomic_read(&rc->inflight))
+			usleep_range(50, 200);
+		atomic_long_dec(&d->chunks_in_use);
+		/*
+		 * A failed free only leaks until the session ends; a failed
+		 * flush means the donor is lost, and so is the session.
+		 */
+		if (empblk_donor_flush(d, rc->addr, rc->rkey))
+			empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp);
+	}
+	mutex_unlock(&d->admin_lock);
+}
+
+/* Striping */
+
+/**
+ * empblk_remote_locate() - the donor and donor-local offset of a byte
+ * @r: remote tier
+ * @pos: device byte offset
+ * @donor: its donor's index
+ * @doff: its offset in that donor's space
+ */
+void empblk_remote_locate(struct empblk_remote *r, u64 pos,
+			  unsigned int *donor, u64 *doff)
+{
+	empblk_stripe_locate(pos, r->sb_shift, r->nr_donors, donor, doff);
+}
+
+/**
+ * empblk_rchunk_get() - take a reference on a chunk for a transfer
+ * @rc: the chunk
+ *
+ * The reference is what empblk_donor_put_chunk() waits for before the
+ * donor frees the chunk (over iWARP also for the WRITEs' data to reach
+ * the donor: empblk_donor_flush()), so a discard never frees memory under
+ * a transfer. Drop it with atomic_dec(&rc->inflight).
+ *
+ * Return: 0 if the chunk is allocated (its addr and rkey valid until the
+ * reference is dropped), -ENOENT if not (no reference is held).
+ */
+int empblk_rchunk_get(struct empblk_rchunk *rc)
+{
+	atomic_inc(&rc->inflight);
+	/* order the increment before the id load; pairs with put_chunk */
+	smp_mb__after_atomic();
+	/* pairs with empblk_donor_get_chunk()'s release: addr, rkey valid */
+	if (smp_load_acquire(&rc->id))
+		return 0;
+	atomic_dec(&rc->inflight);
+	return -ENOENT;
+}
+
+/**
+ * empblk_remote_discard() - give back donor chunks a discard covers whole
+ * @t: the remote tier
+ * @rq: the discard
+ * @may_sleep: from the worker; this sleeps, so from queue_rq it defers
+ *
+ * Return: 0 with @rq completed, or -EAGAIN without @may_sleep.
+ */
+int empblk_remote_discard(struct empblk_tier *t, struct request *rq,
+			  bool may_sleep)
+{
+	struct empblk_remote *r = to_remote(t);
+	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 end = start + blk_rq_bytes(rq);
+	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << r->sb_shift);
+	u64 g1 = end >> r->sb_shift;	/* first subblock not covered */
+	unsigned int sb_per_chunk = EMP_CHUNK_SIZE >> r->sb_shift;
+	unsigned int di;
+
+	if (!may_sleep)
+		return -EAGAIN;
+	for (di = 0; g0 < g1 && di < r->nr_donors; di++) {
+		struct empblk_donor *d = &r->donors[di];
+		u64 c, c0, c1;
+
+		empblk_stripe_chunks_covered(g0, g1, di, r->nr_donors,
+					     sb_per_chunk, &c0, &c1);
+		for (c = c0; c < c1 && c < d->nr_chunks; c++) {
+			if (READ_ONCE(d->chunks[c].id))
+				empblk_donor_put_chunk(d, c);
+			cond_resched();
+		}
+	}
+	empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+	return 0;
+}
+

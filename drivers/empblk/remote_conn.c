@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The remote tier's connections: to each donor, one admin RC connection
+ * for the RPCs (chunk allocation and free), one I/O RC connection per
+ * hardware queue, and one for the page I/O of a layer above (a DRAM
+ * cache's writeback). Hardware queue i posts only on I/O queue i of each
+ * donor, and each queue's send queue has room for queue_depth requests of
+ * EMPBLK_REMOTE_MAX_WRS work requests, so posting never runs out of room.
+ * Completions arrive in softirq context (the device's shared CQ pool),
+ * or for polled hardware queues on a CQ of their own.
+ *
+ * Failure. A donor whose queue disconnects or errors is marked dead: its
+ * in-flight work requests flush with errors, the requests fail with
+ * BLK_STS_IOERR and a ratelimited message, and later I/O to it fails at
+ * once. Reconnection and redundancy are later work.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/random.h>
+#include <linux/vmalloc.h>
+#include <rdma/ib_cm.h>
+#include <rdma/mr_pool.h>
+
+#include "remote.h"
+
+#define EMPBLK_CM_TIMEOUT_MS	3000
+
+/* the device's name for messages, also before its disk exists */
+const char *empblk_rq_name(struct empblk_dev *dev)
+{
+	return dev->disk ? dev->disk->disk_name : "empblk";
+}
+
+/**
+ * empblk_donor_mark_dead() - declare a donor lost
+ * @d: the donor
+ * @why: for the log, which has one line per donor
+ *
+ * Any context. I/O to it fails from now on.
+ */
+void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
+{
+	if (!test_and_set_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		pr_err("%s: donor %pISpc lost (%s): I/O to it fails until the device is recreated\n",
+		       empblk_rq_name(d->dev), &d->spec.addr, why);
+}
+
+/**
+ * empblk_donor_fail() - give up on a donor
+ * @d: the donor
+ * @why: for the log
+ *
+ * Marks it dead and moves each of its queue pairs to the error state, so
+ * that every work request still in flight completes (with a flush error)
+ * instead of waiting for a transport that may retry forever. Process
+ * context; only once the device's queues all exist.
+ */
+void empblk_donor_fail(struct empblk_donor *d, const char *why)
+{
+	struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+	unsigned int i;
+
+	empblk_donor_mark_dead(d, why);
+	if (test_and_set_bit(EMPBLK_DONOR_QPS_ERR, &d->flags))
+		return;
+	for (i = 0; i < d->nr_ioqs; i++)
+		ib_modify_qp(d->ioqs[i].cm_id->qp, &attr, IB_QP_STATE);
+	if (d->wbq.cm_id)
+		ib_modify_qp(d->wbq.cm_id->qp, &attr, IB_QP_STATE);
+	ib_modify_qp(d->admin.cm_id->qp, &attr, IB_QP_STATE);
+}
+
+/**
+ * empblk_remote_fail_all() - give up on every donor of a device
+ * @r: remote tier whose queues all exist
+ * @why: for the log
+ */
+void empblk_remote_fail_all(struct empblk_remote *r, const char *why)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_donors; i++)
+		empblk_donor_fail(&r->donors[i], why);
+}
+
+/* Connection management */
+
+static int empblk_cm_handler(struct rdma_cm_id *cm_id,
+			     struct rdma_cm_event *ev)
+{
+	struct empblk_rqueue *q = cm_id->context;
+	struct empblk_donor *d = q->donor;
+	const struct emp_cm_rej *rej;
+	const struct emp_cm_rep *rep;
+	int ret;
+
+	switch (ev->event) {
+	case RDMA_CM_EVENT_ADDR_RESOLVED:
+		ret = rdma_resolve_route(cm_id, EMPBLK_CM_TIMEOUT_MS);
+		if (ret) {
+			q->cm_error = ret;
+			complete(&q->cm_done);
+		}
+		return 0;
+	case RDMA_CM_EVENT_ROUTE_RESOLVED:
+		q->cm_error = 0;
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_ESTABLISHED:
+		rep = ev->param.conn.private_data;
+		if (!rep || ev->param.conn.private_data_len < sizeof(*rep) ||
+		    le32_to_cpu(rep->magic) != EMP_PROTO_MAGIC ||
+		    le16_to_cpu(rep->ver_major) != EMP_PROTO_VER_MAJOR ||
+		    rep->chunk_shift != EMP_CHUNK_SHIFT) {
+			q->cm_error = -EPROTO;
+		} else {
+			q->cm_error = 0;
+			if (q->qid == 0)
+				d->incarnation = le64_to_cpu(rep->incarnation);
+		}
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_REJECTED:
+		rej = ev->param.conn.private_data;
+		if (rej && ev->param.conn.private_data_len >= sizeof(*rej) &&
+		    le32_to_cpu(rej->magic) == EMP_PROTO_MAGIC)
+			q->rej_status = le32_to_cpu(rej->status);
+		q->cm_error = -ECONNREFUSED;
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_ADDR_ERROR:
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		q->cm_error = ev->status ? ev->status : -EHOSTUNREACH;
+		complete(&q->cm_done);
+		return 0;
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
+	case RDMA_CM_EVENT_ADDR_CHANGE:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		empblk_donor_mark_dead(d, rdma_event_msg(ev->event));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int empblk_cm_wait(struct empblk_rqueue *q)
+{
+	if (!wait_for_completion_timeout(&q->cm_done,
+					 msecs_to_jiffies(EMPBLK_CM_TIMEOUT_MS * 2)))
+		return -ETIMEDOUT;
+	return q->cm_error;
+}
+
+static const char *empblk_rej_reason(int st)
+{
+	switch (st) {
+	case EMP_ST_BAD_VERSION:
+		return "protocol version not supported by the donor";
+	case EMP_ST_NO_SESSION:
+		return "the donor does not know this session (or wrong device)";
+	case EMP_ST_NO_MEM:
+		return "the donor is out of memory";
+	case EMP_ST_SHUTDOWN:
+		return "the donor port is shutting down";
+	default:
+		return "refused by the donor (is emp_rdma_target listening there?)";
+	}
+}
+
+static void empblk_rqueue_destroy(struct empblk_rqueue *q)
+{
+	if (!q->cm_id)
+		return;
+	if (q->cm_id->qp) {
+		rdma_disconnect(q->cm_id);
+		ib_drain_qp(q->cm_id->qp);
+		if (q->nr_sink_mrs)
+			ib_mr_pool_destroy(q->cm_id->qp, &q->sink_mrs);
+		q->nr_sink_mrs = 0;
+		rdma_destroy_qp(q->cm_id);
+	}
+	if (q->cq && q->cq_pooled)
+		ib_cq_pool_put(q->cq, q->nr_cqe);
+	else if (q->cq)
+		ib_free_cq(q->cq);
+	rdma_destroy_id(q->cm_id);
+	q->cm_id = NULL;
+	q->cq = NULL;
+}
+
+/*
+ * Resolve, create the QP and connect one queue. The first queue of a
+ * donor also allocates its protection domain.
+ */
+static void empblk_flush_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = container_of(wc->wr_cqe, struct empblk_rqueue,
+					       flush_cqe);
+
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+	q->flush_ok = wc->status == IB_WC_SUCCESS;
+	complete(&q->flush_done);
+}
+
+static int empblk_rqueue_connect(struct empblk_donor *d,
+				 struct empblk_rqueue *q, u16 qid,
+				 u32 send_wr, u32 recv_wr, u32 max_sge)
+{
+	struct empblk_dev *dev = d->dev;
+	struct emp_cm_req req = {
+		.magic		= cpu_to_le32(EMP_PROTO_MAGIC),
+		.ver_major	= cpu_to_le16(EMP_PROTO_VER_MAJOR),
+		.ver_minor	= cpu_to_le16(EMP_PROTO_VER_MINOR),
+		.qid		= cpu_to_le16(qid),
+		.nr_io_queues	= cpu_to_le16(d->nr_ioqs + !!d->r->pio_slots),
+		.queue_depth	= cpu_to_le32(dev->params.queue_depth),
+		.cookie		= cpu_to_le64(d->cookie),
+	};
+	struct rdma_conn_param param = {};
+	struct ib_qp_init_attr attr = {};
+	int ret;
+
+	q->donor = d;
+	q->qid = qid;
+	q->rej_status = -1;
+	INIT_LIST_HEAD(&q->sink_mrs);
+	init_completion(&q->cm_done);
+	init_completion(&q->flush_done);
+	q->flush_cqe.done = empblk_flush_done;
+	q->cm_id = rdma_create_id(&init_net, empblk_cm_handler, q, RDMA_PS_TCP,
+				  IB_QPT_RC);
+	if (IS_ERR(q->cm_id)) {
+		ret = PTR_ERR(q->cm_id);
+		q->cm_id = NULL;
+		return ret;
+	}
+	/*
+	 * Before the route is resolved, so that RoCE derives the path's
+	 * packet lifetime from it too. The transport gives up on a silent
+	 * donor after about 7 such timeouts (6 retries).
+	 */
+	if (dev->params.ack_timeout) {
+		ret = rdma_set_ack_timeout(q->cm_id, dev->params.ack_timeout);
+		if (ret) {
+			pr_err("%s: donor %pISpc: cannot set ack_timeout %u: %d\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       dev->params.ack_timeout, ret);
+			goto out_destroy;
+		}
+	}
+	ret = rdma_resolve_addr(q->cm_id, NULL,
+				(struct sockaddr *)&d->spec.addr,
+				EMPBLK_CM_TIMEOUT_MS);
+	if (!ret)
+		ret = empblk_cm_wait(q);
+	if (ret) {
+		pr_err("%s: donor %pISpc: no route over RDMA (%d): is there an RDMA link (rdma link add) to it?\n",
+		       empblk_rq_name(dev), &d->spec.addr, ret);
+		goto out_destroy;
+	}
+
+	if (!d->ibdev) {
+		/*
+		 * iWARP wants RDMA READ sinks registered with remote write
+		 * access, and invalidates them with the READ itself
+		 * (rdma_cap_read_inv() is true exactly for iWARP).
+		 */
+		d->reg_sinks = rdma_protocol_iwarp(q->cm_id->device,
+						   q->cm_id->port_num);
+		if (d->reg_sinks && !(q->cm_id->device->attrs.device_cap_flags &
+				      IB_DEVICE_MEM_MGT_EXTENSIONS)) {
+			pr_err("%s: donor %pISpc: %s cannot register memory with work requests, which reads over it need\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       dev_name(&q->cm_id->device->dev));
+			ret = -EOPNOTSUPP;
+			goto out_destroy;
+		}
+		if (d->reg_sinks &&
+		    q->cm_id->device->attrs.max_fast_reg_page_list_len <
+		    EMPBLK_REMOTE_MAX_PAGES) {
+			pr_err("%s: donor %pISpc: %s registers at most %u pages at once; reads need %d\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       dev_name(&q->cm_id->device->dev),
+			       q->cm_id->device->attrs.max_fast_reg_page_list_len,
+			       EMPBLK_REMOTE_MAX_PAGES);
+			ret = -EOPNOTSUPP;
+			goto out_destroy;
+		}
+		d->ibdev = q->cm_id->device;
+		d->pd = ib_alloc_pd(d->ibdev, 0);
+		if (IS_ERR(d->pd)) {
+			ret = PTR_ERR(d->pd);
+			d->pd = NULL;
+			goto out_destroy;
+		}
+	} else if (d->ibdev != q->cm_id->device) {
+		pr_err("%s: donor %pISpc: queues resolved to different RDMA devices\n",
+		       empblk_rq_name(dev), &d->spec.addr);
+		ret = -EXDEV;
+		goto out_destroy;
+	}
+
+	/*
+	 * I/O queues past one per CPU serve polled hardware queues: a CQ of
+	 * their own, reaped by the block layer's poller. The others take
+	 * their CQ from the device's shared pool, which is freed only with
+	 * the device: freeing a CQ that softirq polls races with the end of
+	 * its last poll (ib_poll_handler() re-arms it after
+	 * irq_poll_complete() has let ib_free_cq() go on).
+	 */
+	q->nr_cqe = send_wr + recv_wr + 3;
+	q->cq_pooled = !(qid > nr_cpu_ids && qid <= d->nr_ioqs);
+	if (q->cq_pooled)
+		q->cq = ib_cq_pool_get(d->ibdev, q->nr_cqe, qid,
+				       IB_POLL_SOFTIRQ);
+	else
+		q->cq = ib_alloc_cq(d->ibdev, q, q->nr_cqe,
+				    qid % d->ibdev->num_comp_vectors,
+				    IB_POLL_DIRECT);
+	if (IS_ERR(q->cq)) {
+		ret = PTR_ERR(q->cq);
+		q->cq = NULL;
+		goto out_destroy;
+	}
+	attr.qp_context = q;
+	attr.send_cq = q->cq;
+	attr.recv_cq = q->cq;
+	attr.sq_sig_type = IB_SIGNAL_REQ_WR;
+	attr.qp_type = IB_QPT_RC;
+	/* +1 for drain, +1 for a flush (empblk_donor_flush()) */
+	attr.cap.max_send_wr = send_wr + 2;
+	attr.cap.max_recv_wr = recv_wr + 1;	/* +1 for drain */
+	attr.cap.max_send_sge = max_sge;
+	attr.cap.max_recv_sge = 1;
+	ret = rdma_create_qp(q->cm_id, d->pd, &attr);
+	if (ret) {
+		pr_err("%s: donor %pISpc: cannot create a queue pair (%u work requests, %u SGEs): %d\n",
+		       empblk_rq_name(dev), &d->spec.addr, send_wr, max_sge,
+		       ret);
+		goto out_destroy;
+	}
+
+	reinit_completion(&q->cm_done);
+	param.private_data = &req;
+	param.private_data_len = sizeof(req);
+	param.initiator_depth = min_t(int, 16,
+				      d->ibdev->attrs.max_qp_init_rd_atom);
+	param.responder_resources = 0;
+	/*
+	 * 7 would mean "retry for ever" to soft-RoCE (and is the largest
+	 * finite count elsewhere): a donor that vanished would then hold
+	 * our requests until the block layer's timeout. 6 retries bound
+	 * the transport's own give-up time to a few seconds.
+	 */
+	param.retry_count = 6;
+	param.rnr_retry_count = 7;
+	param.flow_control = 1;
+	ret = rdma_connect(q->cm_id, &param);
+	if (!ret)
+		ret = empblk_cm_wait(q);
+	if (ret) {
+		if (q->rej_status >= 0 || ret == -ECONNREFUSED)
+			pr_err("%s: donor %pISpc: connection rejected: %s\n",
+			       empblk_rq_name(dev), &d->spec.addr,
+			       empblk_rej_reason(q->rej_status));
+		else
+			pr_err("%s: donor %pISpc: cannot connect: %d\n",
+			       empblk_rq_name(dev), &d->spec.addr, ret);
+		goto out_destroy;
+	}
+	return 0;
+
+out_destroy:
+	empblk_rqueue_destroy(q);
+	return ret;
+}
+
+/* Admin exchanges */
+
+static void empblk_admin_send_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = wc->qp->qp_context;
+
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+}
+
+static void empblk_admin_recv_done(struct ib_cq *cq, struct ib_wc *wc)
+{
+	struct empblk_rqueue *q = wc->qp->qp_context;
+	struct empblk_donor *d = q->donor;
+
+	d->rsp_ok = wc->status == IB_WC_SUCCESS &&
+		    wc->byte_len == EMP_MSG_SIZE;
+	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
+		empblk_donor_mark_dead(d, ib_wc_status_msg(wc->status));
+	complete(&d->rsp_done);
+}
+
+/**
+ * empblk_admin_rpc() - one admin request to a donor and its reply
+ * @d: the donor, its admin_lock held
+ * @type: EMP_MSG_CHUNK_ALLOC or EMP_MSG_CHUNK_FREE
+ * @chunk: the chunk it names (0 for an allocation)
+ * @out: the reply
+ *
+ * Sleeps, at most the queue's I/O timeout.
+ *
+ * Return: the emp_status of the reply, or a negative errno if the
+ * exchange itself failed (the donor is then marked dead).
+ */
+int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
+			    struct emp_msg_chunk *out)
+{
+	struct ib_sge rsge = {
+		.addr = d->rx_dma, .length = EMP_MSG_SIZE,
+		.lkey = d->pd->local_dma_lkey,
+	};
+	struct ib_sge ssge = {
+		.addr = d->tx_dma, .length = EMP_MSG_SIZE,
+		.lkey = d->pd->local_dma_lkey,
+	};
+	struct ib_recv_wr rwr = {
+		.wr_cqe = &d->rx_cqe, .sg_list = &rsge, .num_sge = 1,
+	};
+	struct ib_send_wr swr = {
+		.wr_cqe = &d->tx_cqe, .sg_list = &ssge, .num_sge = 1,
+		.opcode = IB_WR_SEND, .send_flags = IB_SEND_SIGNALED,
+	};
+	struct emp_msg_chunk *rsp = &d->rx->chunk;
+	struct emp_msg_chunk *req = &d->tx->chunk;
+	int ret;
+
+	lockdep_assert_held(&d->admin_lock);
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		return -ENOTCONN;
+	memset(d->tx, 0, sizeof(*d->tx));
+	req->hdr.magic = cpu_to_le32(EMP_PROTO_MAGIC);
+	req->hdr.type = cpu_to_le16(type);
+	req->hdr.len = cpu_to_le16(sizeof(*req));
+	req->hdr.tag = cpu_to_le32(++d->tag);
+	req->chunk = cpu_to_le32(chunk);
+	ib_dma_sync_single_for_device(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
+				      DMA_TO_DEVICE);
+	ib_dma_sync_single_for_device(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				      DMA_FROM_DEVICE);
+	reinit_completion(&d->rsp_done);
+	ret = ib_post_recv(d->admin.cm_id->qp, &rwr, NULL);
+	if (!ret)
+		ret = ib_post_send(d->admin.cm_id->qp, &swr, NULL);
+	if (ret) {
+		empblk_donor_mark_dead(d, "admin post failed");
+		return ret;
+	}
+	/* it serves a request: it gets as long (queue/io_timeout) */
+	if (!wait_for_completion_timeout(&d->rsp_done,
+					 READ_ONCE(d->dev->disk->queue->rq_timeout))) {
+		empblk_donor_fail(d, "admin request timed out");
+		return -ETIMEDOUT;
+	}
+	if (!d->rsp_ok)
+		return -EIO;
+	ib_dma_sync_single_for_cpu(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				   DMA_FROM_DEVICE);
+	if (le32_to_cpu(rsp->hdr.magic) != EMP_PROTO_MAGIC ||
+	    le32_to_cpu(rsp->hdr.tag) != d->tag ||
+	    le16_to_cpu(rsp->hdr.type) != type + 1) {
+		pr_err_ratelimited("%s: donor %pISpc: malformed admin reply ignored\n",
+				   empblk_rq_name(d->dev), &d->spec.addr);
+		return -EPROTO;
+	}
+	*out = *rsp;
+	return le32_to_cpu(rsp->hdr.status);
+}
+
+
+/* Setup and teardown */
+
+static int empblk_donor_admin_bufs(struct empblk_donor *d)
+{
+	d->tx = kzalloc(EMP_MSG_SIZE, GFP_KERNEL);
+	d->rx = kzalloc(EMP_MSG_SIZE, GFP_KERNEL);
+	if (!d->tx || !d->rx)
+		return -ENOMEM;
+	d->tx_dma = ib_dma_map_single(d->ibdev, d->tx, EMP_MSG_SIZE,
+				      DMA_TO_DEVICE);
+	if (ib_dma_mapping_error(d->ibdev, d->tx_dma)) {
+		d->tx_dma = 0;
+		return -EIO;
+	}
+	d->rx_dma = ib_dma_map_single(d->ibdev, d->rx, EMP_MSG_SIZE,
+				      DMA_FROM_DEVICE);
+	if (ib_dma_mapping_error(d->ibdev, d->rx_dma)) {
+		d->rx_dma = 0;
+		return -EIO;
+	}
+	d->tx_cqe.done = empblk_admin_send_done;
+	d->rx_cqe.done = empblk_admin_recv_done;
+	init_completion(&d->rsp_done);
+	return 0;
+}
+
+static void empblk_donor_disconnect(struct empblk_donor *d)
+{
+	unsigned int i;
+
+	/* our own disconnect is not a lost donor: keep the log quiet */
+	set_bit(EMPBLK_DONOR_DEAD, &d->flags);
+	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
+		empblk_rqueue_destroy(&d->ioqs[i]);
+	empblk_rqueue_destroy(&d->wbq);
+	empblk_rqueue_destroy(&d->admin);
+	if (d->rx_dma)
+		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				    DMA_FROM_DEVICE);
+	if (d->tx_dma)
+		ib_dma_unmap_single(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
+				    DMA_TO_DEVICE);
+	kfree(d->rx);
+	kfree(d->tx);
+	kfree(d->ioqs);
+	vfree(d->chunks);
+	if (d->pd)
+		ib_dealloc_pd(d->pd);
+}
+
+/* One READ sink MR per tag, so that a read never waits for one. */
+static int empblk_rqueue_sink_pool(struct empblk_donor *d,
+				   struct empblk_rqueue *q)
+{
+	u32 nr = d->dev->params.queue_depth;
+	int ret;
+
+	ret = ib_mr_pool_init(q->cm_id->qp, &q->sink_mrs, nr,
+			      IB_MR_TYPE_MEM_REG, EMPBLK_REMOTE_MAX_PAGES, 0);
+	if (ret) {
+		pr_err("%s: donor %pISpc: cannot allocate %u memory regions for RDMA READ sinks on %s: %d\n",
+		       d->dev->disk->disk_name, &d->spec.addr, nr,
+		       dev_name(&d->ibdev->dev), ret);
+		return ret;
+	}
+	q->nr_sink_mrs = nr;
+	return 0;
+}
+
+static int empblk_donor_connect(struct empblk_dev *dev,
+				struct empblk_donor *d)
+{
+	u32 per_rq = EMPBLK_REMOTE_MAX_WRS;
+	u32 send_wr = dev->params.queue_depth * per_rq;
+	unsigned int i;
+	int ret;
+
+	d->cookie = get_random_u64();
+	d->nr_chunks = DIV_ROUND_UP_ULL(dev->params.spec.total_mb /
+					d->r->nr_donors,
+					EMP_CHUNK_SIZE >> 20);
+	d->chunks = vzalloc(array_size(d->nr_chunks, sizeof(*d->chunks)));
+	d->nr_ioqs = nr_cpu_ids + dev->params.poll_queues;
+	d->ioqs = kcalloc(d->nr_ioqs, sizeof(*d->ioqs), GFP_KERNEL);
+	mutex_init(&d->admin_lock);
+	if (!d->chunks || !d->ioqs)
+		return -ENOMEM;
+
+	ret = empblk_rqueue_connect(d, &d->admin, 0, 2, 1, 1);
+	if (ret)
+		return ret;
+	ret = empblk_donor_admin_bufs(d);
+	if (ret)
+		return ret;
+	if (send_wr > d->ibdev->attrs.max_qp_wr) {
+		pr_err("%s: queue_depth %u needs %u work requests per queue; %s allows %d\n",
+		       dev->disk->disk_name, dev->params.queue_depth, send_wr,
+		       dev_name(&d->ibdev->dev), d->ibdev->attrs.max_qp_wr);
+		return -EINVAL;
+	}
+	/* a WR carries at most this many SGEs (iWARP: one per READ) */
+	d->max_sge = min_t(u32, EMPBLK_REMOTE_MAX_SGES,
+			   d->ibdev->attrs.max_send_sge);
+	d->max_rd_sge = min_t(u32, d->max_sge, d->ibdev->attrs.max_sge_rd);
+	for (i = 0; i < d->nr_ioqs; i++) {
+		ret = empblk_rqueue_connect(d, &d->ioqs[i], i + 1, send_wr, 0,
+					    d->max_sge);
+		if (ret)
+			return ret;
+		if (d->reg_sinks) {
+			ret = empblk_rqueue_sink_pool(d, &d->ioqs[i]);
+			if (ret)
+				return ret;
+		}
+	}
+	if (d->r->pio_slots) {
+		/* page I/O: at most one WR per page of each one in flight */
+		u32 wb_wr = d->r->pio_slots * d->r->pio_pages;
+
+		ret = empblk_rqueue_connect(d, &d->wbq, d->nr_ioqs + 1, wb_wr,
+					    0, d->max_sge);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/**
+ * empblk_remote_connect() - connect to every donor of the device
+ * @r: remote tier of a device being created (disk allocated, not added)
+ *
+ * Return: 0, or a negative errno with the failing donor and the reason
+ * logged; nothing is left connected on failure.
+ */
+int empblk_remote_connect(struct empblk_remote *r)
+{
+	struct empblk_dev *dev = r->tier.dev;
+	const struct empblk_spec *spec = &dev->params.spec;
+	unsigned int i;
+	int ret;
+
+	r->nr_donors = spec->nr_donors;
+	if (!r->nr_donors)
+		return 0;
+	r->sb_shift = ilog2(dev->params.subblock_size);
+	r->donors = kcalloc(r->nr_donors, sizeof(*r->donors), GFP_KERNEL);
+	if (!r->donors) {
+		r->nr_donors = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < r->nr_donors; i++) {
+		struct empblk_donor *d = &r->donors[i];
+
+		d->dev = dev;
+		d->r = r;
+		d->idx = i;
+		d->spec = spec->donors[i];
+		ret = empblk_donor_connect(dev, d);
+		if (ret)
+			goto out_disconnect;
+		if (!r->ibdev) {
+			r->ibdev = d->ibdev;
+		} else if (r->ibdev != d->ibdev) {
+			pr_err("%s: donors on different RDMA devices are not supported by this version\n",
+			       dev->disk->disk_name);
+			ret = -EXDEV;
+			goto out_disconnect;
+		}
+	}
+	return 0;
+
+out_disconnect:
+	/* donor i is partly connected; tear down it and every earlier one */
+	do {
+		empblk_donor_disconnect(&r->donors[i]);
+	} while (i-- > 0);
+	kfree(r->donors);
+	r->donors = NULL;
+	r->nr_donors = 0;
+	return ret;
+}
+
+/**
+ * empblk_remote_disconnect() - disconnect from every donor
+ * @r: remote tier of a device with no I/O in flight
+ *
+ * The donors free everything the session held when it ends.
+ */
+void empblk_remote_disconnect(struct empblk_remote *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_donors; i++)
+		empblk_donor_disconnect(&r->donors[i]);
+	kfree(r->donors);
+	r->donors = NULL;
+	r->nr_donors = 0;
+}
+

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tier stack of a device: which tiers a mem_path makes, in which
+ * order, and the walks over the stack that the device needs (start, stop,
+ * usage). The one place that knows which tiers exist; see tier.h.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+
+#include "cache_policy.h"
+#include "compat.h"
+#include "empblk.h"
+
+/* the remote tier's largest request, and so the largest cached block */
+#define EMPBLK_CACHE_MAX_BLOCK	SZ_128K
+
+/* donors with dram:MB in front: the DRAM tier is their cache */
+static bool empblk_wants_cache(const struct empblk_params *p)
+{
+	return p->spec.nr_donors && p->spec.dram_mb;
+}
+
+/**
+ * empblk_tiers_validate() - check what the tiers need of a configuration
+ * @p: parameters about to be enabled
+ * @name: device name for messages
+ *
+ * Return: 0 or -EINVAL with the reason logged.
+ */
+int empblk_tiers_validate(const struct empblk_params *p, const char *name)
+{
+	if (p->spec.nr_donors && p->size_mb > p->spec.total_mb) {
+		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors give\n",
+		       name, p->size_mb, p->spec.total_mb);
+		return -EINVAL;
+	}
+	if (empblk_wants_cache(p) && p->block_size > EMPBLK_CACHE_MAX_BLOCK) {
+		pr_err("%s: a DRAM cache in front of donors needs block_size <= %u (the largest request); it is %u\n",
+		       name, EMPBLK_CACHE_MAX_BLOCK, p->block_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The stack the mem_path asks for, top first, nothing started. */
+static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
+{
+	const struct empblk_params *p = &dev->params;
+	struct empblk_tier *remote, *top;
+	unsigned int slots = 0;
+
+	if (!p->spec.nr_donors)
+		return empblk_dram_tier_create(dev, p->spec.dram_mb);
+	if (empblk_wants_cache(p))
+		slots = empblk_cache_nr_wb(p->block_size);
+	remote = empblk_remote_tier_create(dev, slots,
+					   p->block_size >> PAGE_SHIFT);
+	if (IS_ERR(remote) || !slots)
+		return remote;
+	top = empblk_cache_tier_create(dev, p->spec.dram_mb, remote);
+	if (IS_ERR(top))
+		remote->ops->destroy(remote);
+	return top;
+}
+
+/**
+ * empblk_tiers_create() - build the tier stack of a device
+ * @dev: the device, its params set, before its tag set exists
+ * @lim: queue limits, tightened to what every tier can serve
+ * @cmd_size: the per-request payload the stack needs
+ *
+ * Nothing is connected or allocated for serving yet: see
+ * empblk_tiers_start().
+ *
+ * Return: the top of the stack, or an ERR_PTR.
+ */
+struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
+					struct empblk_limits *lim,
+					unsigned int *cmd_size)
+{
+	struct empblk_tier *top = empblk_tiers_build(dev), *t;
+	unsigned int off = 0;
+
+	if (IS_ERR(top))
+		return top;
+	for (t = top; t; t = t->next) {
+		t->pdu_offset = off;
+		off += ALIGN(t->ops->cmd_size, sizeof(long));
+		if (t->ops->limits)
+			t->ops->limits(t, lim);
+	}
+	*cmd_size = sizeof(struct empblk_cmd) + off;
+	return top;
+}
+
+/**
+ * empblk_tiers_start() - start a stack, bottom first
+ * @t: its top
+ *
+ * Return: 0, or the first error, with every tier stopped again.
+ */
+int empblk_tiers_start(struct empblk_tier *t)
+{
+	int ret;
+
+	if (!t)
+		return 0;
+	ret = empblk_tiers_start(t->next);
+	if (ret)
+		return ret;
+	if (t->ops->start) {
+		ret = t->ops->start(t);
+		if (ret)
+			empblk_tiers_stop(t->next);
+	}
+	return ret;
+}
+
+/**
+ * empblk_tiers_stop() - stop a started stack, top first
+ * @t: its top
+ */
+void empblk_tiers_stop(struct empblk_tier *t)
+{
+	for (; t; t = t->next)
+		if (t->ops->stop)
+			t->ops->stop(t);
+}
+
+/**
+ * empblk_tiers_destroy() - free a stack (stopped, or never started)
+ * @t: its top
+ */
+void empblk_tiers_destroy(struct empblk_tier *t)
+{
+	while (t) {
+		struct empblk_tier *next = t->next;
+
+		t->ops->destroy(t);
+		t = next;
+	}
+}
+
+/**
+ * empblk_tiers_usage() - what a started stack holds
+ * @t: its top
+ * @u: filled in
+ */
+void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->read_sinks = "none";
+	for (; t; t = t->next)
+		if (t->ops->usage)
+			t->ops->usage(t, u);
+}
+
+/**
+ * empblk_tier_poll() - a tier's ->poll, or nothing to reap
+ * @t: the tier
+ * @hctx_idx: a polled hardware queue
+ *
+ * Return: completions reaped.
+ */
+int empblk_tier_poll(struct empblk_tier *t, unsigned int hctx_idx)
+{
+	return t->ops->poll ? t->ops->poll(t, hctx_idx) : 0;
+}
+
+/**
+ * empblk_tier_timeout() - a tier's ->timeout, or reset the timer
+ * @t: the tier
+ * @rq: the request that timed out
+ *
+ * Return: what blk-mq is to do with @rq.
+ */
+enum blk_eh_timer_return empblk_tier_timeout(struct empblk_tier *t,
+					     struct request *rq)
+{
+	return t->ops->timeout ? t->ops->timeout(t, rq) : BLK_EH_RESET_TIMER;
+}
+
+/**
+ * empblk_tier_abort() - a tier's ->abort, if it has one
+ * @t: the tier
+ * @why: for the log
+ */
+void empblk_tier_abort(struct empblk_tier *t, const char *why)
+{
+	if (t->ops->abort)
+		t->ops->abort(t, why);
+}

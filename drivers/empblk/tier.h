@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The tier interface: what the device asks of the memory behind it.
+ *
+ * A device serves every request through a stack of tiers, top first:
+ *
+ *	dram:MB                 DRAM tier alone
+ *	IP:MB:PORT|...          remote tier (donors)
+ *	dram:MB|IP:MB:PORT|...  DRAM cache layer -> remote tier
+ *
+ * Each tier is a struct empblk_tier with an ops table; main.c dispatches
+ * to the top tier through it and names no tier. A layer (the DRAM cache)
+ * serves what it can and passes the rest to the tier below it
+ * (empblk_tier.next) through the same ops, and writes its own pages back
+ * through ->write_pages. tier.c builds the stack from the mem_path and is
+ * the one place that knows which tiers exist. See
+ * Documentation/design/tiers.rst.
+ */
+#ifndef EMPBLK_TIER_H
+#define EMPBLK_TIER_H
+
+#include <linux/blk-mq.h>
+#include <linux/types.h>
+
+struct empblk_dev;
+struct empblk_limits;
+struct empblk_params;
+struct empblk_tier;
+struct page;
+
+/**
+ * struct empblk_usage - memory a device's tiers hold, for sysfs
+ * @dram_budget: bytes of DRAM the device may hold (tier or cache)
+ * @dram_used: bytes of DRAM it holds now
+ * @dram_dirty: bytes of the DRAM cache not yet on the tier below
+ * @reserve_pages: emergency pages held for writes
+ * @donors: donors in the mem_path
+ * @donors_connected: donors not lost
+ * @remote_bytes_in_use: donor memory allocated to the device
+ * @read_sinks: how RDMA READs land: "local", "registered" or "none"
+ */
+struct empblk_usage {
+	u64 dram_budget;
+	u64 dram_used;
+	u64 dram_dirty;
+	u32 reserve_pages;
+	u32 donors;
+	u32 donors_connected;
+	u64 remote_bytes_in_use;
+	const char *read_sinks;
+};
+
+/**
+ * struct empblk_pio - I/O of a layer's own pages to the tier below it
+ * @pos: device byte offset of the first page
+ * @pages: the pages, consecutive in the device
+ * @nr_pages: entries in @pages
+ * @end_io: called once when the I/O is over, in any context (softirq
+ *	included), with whether it succeeded
+ * @private: the layer's
+ * @tier_data: the lower tier's state for this I/O,
+ *	empblk_tier_ops.pio_size() bytes, allocated by the layer with the
+ *	slot (never in the I/O path)
+ *
+ * A DRAM cache writes its dirty blocks back with these.
+ */
+struct empblk_pio {
+	u64 pos;
+	struct page **pages;
+	unsigned int nr_pages;
+	void (*end_io)(struct empblk_pio *pio, bool ok);
+	void *private;
+	void *tier_data;
+};
+
+/**
+ * struct empblk_tier_ops - what a tier does
+ * @name: for messages
+ * @cmd_size: bytes of per-request state the tier keeps (preallocated by
+ *	blk-mq with the request; see empblk_tier_pdu())
+ * @limits: tighten the queue limits to what the tier can serve
+ *	(optional)
+ * @start: connect, allocate what serving needs; the tiers below are
+ *	started already (optional)
+ * @stop: undo @start; no request is left and the tiers below still run
+ *	(optional)
+ * @destroy: free the tier (after @stop, or when @start never ran)
+ * @init_request: set up the tier's per-request state once per tag
+ *	(optional)
+ * @rw: serve a read or write
+ * @discard: serve a discard or write-zeroes
+ * @flush: serve a flush (optional: completed at once, as every completed
+ *	write is in memory that lives as long as the device)
+ * @poll: reap the completions of polled hardware queue @hctx_idx; return
+ *	how many (optional: nothing completes asynchronously)
+ * @timeout: a request outlived queue/io_timeout (optional: the timer
+ *	is reset, as nothing can be stuck)
+ * @abort: give up on everything in flight so that it completes, with
+ *	errors where it must (optional)
+ * @pio_size: bytes of state the tier needs per struct empblk_pio of
+ *	@nr_pages pages (required with @write_pages)
+ * @write_pages: write a layer's pages; 0 once under way (@pio's end_io
+ *	reports the outcome) or a negative errno with nothing under way.
+ *	May sleep: the caller is a worker in a NOIO scope (optional: the
+ *	tier cannot be below a write-back layer)
+ * @usage: add what the tier holds (optional)
+ *
+ * @rw, @discard and @flush are called from queue_rq with @may_sleep
+ * false, where they must neither sleep nor allocate beyond GFP_NOWAIT.
+ * They return 0 once the request is taken care of: completed with
+ * empblk_complete_rq(), or under way and completed from there. Work that
+ * needs to sleep returns -EAGAIN with the request untouched (beyond
+ * idempotent work); the device's worker calls again with @may_sleep
+ * true, in a NOIO scope.
+ */
+struct empblk_tier_ops {
+	const char *name;
+	size_t cmd_size;
+	void (*limits)(struct empblk_tier *t, struct empblk_limits *lim);
+	int (*start)(struct empblk_tier *t);
+	void (*stop)(struct empblk_tier *t);
+	void (*destroy)(struct empblk_tier *t);
+	void (*init_request)(struct empblk_tier *t, struct request *rq,
+			     void *pdu);
+	int (*rw)(struct empblk_tier *t, struct request *rq, bool may_sleep);
+	int (*discard)(struct empblk_tier *t, struct request *rq,
+		       bool may_sleep);
+	int (*flush)(struct empblk_tier *t, struct request *rq,
+		     bool may_sleep);
+	int (*poll)(struct empblk_tier *t, unsigned int hctx_idx);
+	enum blk_eh_timer_return (*timeout)(struct empblk_tier *t,
+					    struct request *rq);
+	void (*abort)(struct empblk_tier *t, const char *why);
+	size_t (*pio_size)(struct empblk_tier *t, unsigned int nr_pages);
+	int (*write_pages)(struct empblk_tier *t, struct empblk_pio *pio);
+	void (*usage)(struct empblk_tier *t, struct empblk_usage *u);
+};
+
+/**
+ * struct empblk_tier - one tier of a device
+ * @ops: what it does
+ * @dev: the device
+ * @next: the tier below (a layer's backing tier), or NULL
+ * @pdu_offset: where its per-request state starts, after struct
+ *	empblk_cmd
+ */
+struct empblk_tier {
+	const struct empblk_tier_ops *ops;
+	struct empblk_dev *dev;
+	struct empblk_tier *next;
+	unsigned int pdu_offset;
+};
+
+/**
+ * struct empblk_cmd - per-request payload, preallocated by blk-mq
+ * @entry: link on empblk_dev.defer_list while deferred to the worker
+ * @rq: the request
+ * @served: parts of the request a layer above already served, one bit
+ *	per unit of 1 << @served_shift bytes the request touches (bit 0:
+ *	the unit holding its first byte); 0 when none. The tiers below
+ *	skip them.
+ * @served_shift: log2 of the unit of @served
+ *
+ * The tiers' own state follows, each at its empblk_tier.pdu_offset.
+ */
+struct empblk_cmd {
+	struct list_head entry;
+	struct request *rq;
+	u64 served;
+	unsigned int served_shift;
+};
+
+/* a tier's per-request state in @rq */
+static inline void *empblk_tier_pdu(const struct empblk_tier *t,
+				    struct request *rq)
+{
+	return (char *)blk_mq_rq_to_pdu(rq) + sizeof(struct empblk_cmd) +
+	       t->pdu_offset;
+}
+
+/* whether a layer above served the byte at device offset @pos of @rq */
+static inline bool empblk_rq_served(struct request *rq, u64 pos)
+{
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	u64 first = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+
+	if (!cmd->served)
+		return false;
+	return cmd->served & BIT_ULL((pos >> cmd->served_shift) -
+				     (first >> cmd->served_shift));
+}
+
+/* tier.c */
+int empblk_tiers_validate(const struct empblk_params *p, const char *name);
+struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
+					struct empblk_limits *lim,
+					unsigned int *cmd_size);
+int empblk_tiers_start(struct empblk_tier *t);
+void empblk_tiers_stop(struct empblk_tier *t);
+void empblk_tiers_destroy(struct empblk_tier *t);
+void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u);
+int empblk_tier_poll(struct empblk_tier *t, unsigned int hctx_idx);
+enum blk_eh_timer_return empblk_tier_timeout(struct empblk_tier *t,
+					     struct request *rq);
+void empblk_tier_abort(struct empblk_tier *t, const char *why);
+
+/* the tiers' constructors, for tier.c */
+struct empblk_tier *empblk_dram_tier_create(struct empblk_dev *dev,
+					    u64 budget_mb);
+struct empblk_tier *empblk_remote_tier_create(struct empblk_dev *dev,
+					      unsigned int pio_slots,
+					      unsigned int pio_pages);
+struct empblk_tier *empblk_cache_tier_create(struct empblk_dev *dev,
+					     u64 mb, struct empblk_tier *next);
+
+#endif /* EMPBLK_TIER_H */
