@@ -128,4 +128,66 @@ static inline void empblk_bdops_release(struct gendisk *disk, fmode_t mode)
 }
 #endif
 
+/*
+ * f3a608827d1f (v6.9): a block device is opened as a file; a holder makes
+ * the open exclusive. Before: blkdev_get_by_path() with FMODE_EXCL.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+/**
+ * struct empblk_bdev_handle - a block device opened exclusively
+ * @file: the open file
+ * @bdev: its block device
+ */
+struct empblk_bdev_handle {
+	struct file *file;
+	struct block_device *bdev;
+};
+
+static inline int empblk_bdev_open(const char *path, void *holder,
+				   struct empblk_bdev_handle *h)
+{
+	struct file *file = bdev_file_open_by_path(path, BLK_OPEN_READ |
+						   BLK_OPEN_WRITE, holder,
+						   NULL);
+
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	h->file = file;
+	h->bdev = file_bdev(file);
+	return 0;
+}
+
+static inline void empblk_bdev_close(struct empblk_bdev_handle *h)
+{
+	bdev_fput(h->file);
+	h->file = NULL;
+	h->bdev = NULL;
+}
+#else
+struct empblk_bdev_handle {
+	struct block_device *bdev;
+};
+
+#define EMPBLK_BDEV_MODE	(FMODE_READ | FMODE_WRITE | FMODE_EXCL)
+
+static inline int empblk_bdev_open(const char *path, void *holder,
+				   struct empblk_bdev_handle *h)
+{
+	h->bdev = blkdev_get_by_path(path, EMPBLK_BDEV_MODE, holder);
+	if (IS_ERR(h->bdev)) {
+		int ret = PTR_ERR(h->bdev);
+
+		h->bdev = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+static inline void empblk_bdev_close(struct empblk_bdev_handle *h)
+{
+	blkdev_put(h->bdev, EMPBLK_BDEV_MODE);
+	h->bdev = NULL;
+}
+#endif
+
 #endif /* EMPBLK_COMPAT_H */

@@ -414,7 +414,7 @@ static void empblk_admin_recv_done(struct ib_cq *cq, struct ib_wc *wc)
  * exchange itself failed (the donor is then marked dead).
  */
 int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
-			    struct emp_msg_chunk *out)
+		     struct emp_msg_chunk *out)
 {
 	struct ib_sge rsge = {
 		.addr = d->rx_dma, .length = EMP_MSG_SIZE,
@@ -476,7 +476,6 @@ int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 	*out = *rsp;
 	return le32_to_cpu(rsp->hdr.status);
 }
-
 
 /* Setup and teardown */
 

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mem_path parsing: "dram:MB", "IP:MB:PORT" and "/dev/DEV:MB:OFFSET"
- * entries separated by '|' (or ','). The SSD form is checked for syntax and
- * then refused with EOPNOTSUPP, so a spec written for a later version fails
- * loudly instead of silently losing a tier.
+ * entries separated by '|' (or ','), in any order. Only the syntax is
+ * checked here; whether a /dev path is a block device that can be used is
+ * checked when the device is enabled (ssd.c). Donors and SSDs in one
+ * mem_path are refused with EOPNOTSUPP, so that a spec written for a
+ * later version fails loudly instead of silently losing a tier.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -83,6 +85,34 @@ static bool spec_split3(char *entry, char **a, char **b, char **c)
 	return **a && **b && **c;
 }
 
+/* The SSD entry @path:@mb:@off, its size already parsed. */
+static int spec_parse_ssd(struct empblk_spec *spec, const char *path, u64 mb,
+			  const char *off, const char *name, const char *orig)
+{
+	struct empblk_ssd_spec *ssd;
+	u64 val;
+
+	if (kstrtou64(off, 10, &val))
+		return spec_err(-EINVAL, name, orig,
+				"SSD offset \"%s\" is not a number of MiB", off);
+	if (val > EMPBLK_MAX_SSD_OFFSET_MB)
+		return spec_err(-EINVAL, name, orig,
+				"SSD offset %llu must be 0..%llu MiB",
+				(unsigned long long)val, EMPBLK_MAX_SSD_OFFSET_MB);
+	if (strlen(path) >= EMPBLK_SSD_PATH_MAX)
+		return spec_err(-EINVAL, name, orig,
+				"SSD path longer than %d bytes",
+				EMPBLK_SSD_PATH_MAX - 1);
+	if (spec->nr_ssds == EMPBLK_MAX_SSDS)
+		return spec_err(-EINVAL, name, orig, "more than %d SSDs",
+				EMPBLK_MAX_SSDS);
+	ssd = &spec->ssds[spec->nr_ssds++];
+	strscpy(ssd->path, path, sizeof(ssd->path));
+	ssd->mb = mb;
+	ssd->offset_mb = val;
+	return 0;
+}
+
 static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 			    const char *name, const char *orig)
 {
@@ -117,15 +147,8 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 				"size \"%s\" must be 1..%llu MiB", mb_str,
 				EMPBLK_MAX_MB);
 
-	if (first[0] == '/') {
-		if (kstrtou64(third, 10, &val))
-			return spec_err(-EINVAL, name, orig,
-					"SSD offset \"%s\" is not a number of MiB",
-					third);
-		return spec_err(-EOPNOTSUPP, name, orig,
-				"the SSD tier (%s) is not supported by this version",
-				first);
-	}
+	if (first[0] == '/')
+		return spec_parse_ssd(spec, first, mb, third, name, orig);
 
 	if (kstrtou64(third, 10, &val) || val == 0 || val > 65535)
 		return spec_err(-EINVAL, name, orig,
@@ -153,8 +176,8 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
  *
  * Every rejection is logged with its reason.
  *
- * Return: 0, -EINVAL for a malformed spec, -EOPNOTSUPP for a tier this
- * version cannot serve, or -ENOMEM.
+ * Return: 0, -EINVAL for a malformed spec, -EOPNOTSUPP for a mix of
+ * tiers this version cannot serve, or -ENOMEM.
  */
 int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		      char *norm, size_t normlen, const char *name)
@@ -208,12 +231,18 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		entry = next;
 	}
 	kfree(cursor);
+	if (!ret && parsed->nr_donors && parsed->nr_ssds)
+		ret = spec_err(-EOPNOTSUPP, name, trimmed,
+			       "donors and SSDs in one device are not supported by this version");
 	if (!ret) {
 		parsed->total_mb = parsed->dram_mb;
 		for (i = 0; i < parsed->nr_donors; i++)
 			min_mb = min(min_mb, parsed->donors[i].mb);
-		if (parsed->nr_donors)
-			parsed->total_mb = min_mb * parsed->nr_donors;
+		for (i = 0; i < parsed->nr_ssds; i++)
+			min_mb = min(min_mb, parsed->ssds[i].mb);
+		if (parsed->nr_donors || parsed->nr_ssds)
+			parsed->total_mb = min_mb * (parsed->nr_donors +
+						     parsed->nr_ssds);
 		if (parsed->total_mb > EMPBLK_MAX_MB) {
 			ret = spec_err(-EINVAL, name, trimmed,
 				       "tiers add up to more than %llu MiB",

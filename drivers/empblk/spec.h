@@ -15,6 +15,9 @@
 
 #define EMPBLK_MAX_MB		BIT_ULL(24)	/* 16 TiB per tier or device */
 #define EMPBLK_MAX_DONORS	16
+#define EMPBLK_MAX_SSDS		8
+#define EMPBLK_SSD_PATH_MAX	128	/* bytes of a /dev path, with its NUL */
+#define EMPBLK_MAX_SSD_OFFSET_MB BIT_ULL(32)	/* 4 PiB into a device */
 
 /**
  * struct empblk_donor_spec - one IP:MB:PORT entry of a mem_path
@@ -27,19 +30,35 @@ struct empblk_donor_spec {
 };
 
 /**
+ * struct empblk_ssd_spec - one /dev/DEV:MB:OFFSET entry of a mem_path
+ * @path: the block device's path
+ * @mb: MiB of it to use
+ * @offset_mb: where that space starts on it, MiB
+ */
+struct empblk_ssd_spec {
+	char path[EMPBLK_SSD_PATH_MAX];
+	u64 mb;
+	u64 offset_mb;
+};
+
+/**
  * struct empblk_spec - a parsed mem_path
  * @dram_mb: size of the local DRAM tier in MiB (0: none); with donors,
  *	the size of the DRAM cache in front of them
  * @nr_donors: number of donor entries
  * @donors: donor entries, in mem_path order
+ * @nr_ssds: number of SSD entries
+ * @ssds: SSD entries, in mem_path order
  * @total_mb: device capacity the tiers give, MiB: the DRAM size for a
- *	DRAM-only device; with donors, the donors' memory striped evenly
- *	(nr_donors times the smallest donor entry)
+ *	DRAM-only device; with donors (or SSDs), their space striped evenly
+ *	(the number of entries times the smallest entry)
  */
 struct empblk_spec {
 	u64 dram_mb;
 	unsigned int nr_donors;
 	struct empblk_donor_spec donors[EMPBLK_MAX_DONORS];
+	unsigned int nr_ssds;
+	struct empblk_ssd_spec ssds[EMPBLK_MAX_SSDS];
 	u64 total_mb;
 };
 
@@ -47,15 +66,15 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		      char *norm, size_t normlen, const char *name);
 
 /**
- * empblk_stripe_locate() - where a device byte lives on the donors
+ * empblk_stripe_locate() - where a device byte lives on a stripe set
  * @pos: byte offset in the device
  * @sb_shift: log2 of the subblock size, the striping unit
- * @nr_donors: donors striped over (>= 1)
- * @donor: the donor's index
- * @doff: byte offset in that donor's space
+ * @nr_donors: members striped over (>= 1): donors or SSDs
+ * @donor: the member's index
+ * @doff: byte offset in that member's space
  *
- * Global subblock g lives on donor g % nr_donors, at donor-local subblock
- * g / nr_donors.
+ * Global subblock g lives on member g % nr_donors, at member-local
+ * subblock g / nr_donors.
  */
 static inline void empblk_stripe_locate(u64 pos, unsigned int sb_shift,
 					unsigned int nr_donors,

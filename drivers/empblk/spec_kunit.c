@@ -40,6 +40,8 @@ static void empblk_spec_table_test(struct kunit *test)
 				    "mem_path \"%s\"", c->in);
 		KUNIT_EXPECT_EQ_MSG(test, spec->nr_donors, c->nr_donors,
 				    "mem_path \"%s\"", c->in);
+		KUNIT_EXPECT_EQ_MSG(test, spec->nr_ssds, c->nr_ssds,
+				    "mem_path \"%s\"", c->in);
 		KUNIT_EXPECT_EQ_MSG(test, spec->total_mb, c->total_mb,
 				    "mem_path \"%s\"", c->in);
 		if (c->norm)

@@ -68,6 +68,7 @@ EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
 EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
 EMPBLK_STAT_ATTR(read_sink_registrations, READ_SINK_REGS);
 EMPBLK_STAT_ATTR(chunk_free_flushes, CHUNK_FREE_FLUSHES);
+EMPBLK_STAT_ATTR(ssd_errors, SSD_ERRORS);
 
 /* What the tier stack holds: one field of struct empblk_usage per file. */
 #define EMPBLK_USAGE_ATTR(_name, _field, _fmt)				\
@@ -90,6 +91,7 @@ EMPBLK_USAGE_ATTR(dram_used_bytes, dram_used, "%llu");
 /* blocks in the DRAM cache not yet below it (being written back too) */
 EMPBLK_USAGE_ATTR(dram_dirty_bytes, dram_dirty, "%llu");
 EMPBLK_USAGE_ATTR(reserve_pages, reserve_pages, "%u");
+EMPBLK_USAGE_ATTR(ssds, ssds, "%u");
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
@@ -158,6 +160,8 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_donors_connected.attr,
 	&dev_attr_remote_bytes_in_use.attr,
 	&dev_attr_read_sinks.attr,
+	&dev_attr_ssds.attr,
+	&empblk_stat_attr_ssd_errors.attr.attr,
 	NULL,
 };
 

@@ -15,10 +15,16 @@
 /* the remote tier's largest request, and so the largest cached block */
 #define EMPBLK_CACHE_MAX_BLOCK	SZ_128K
 
-/* donors with dram:MB in front: the DRAM tier is their cache */
+/* donors or SSDs, striped by subblock */
+static bool empblk_has_stripes(const struct empblk_params *p)
+{
+	return p->spec.nr_donors || p->spec.nr_ssds;
+}
+
+/* donors or SSDs with dram:MB in front: the DRAM tier is their cache */
 static bool empblk_wants_cache(const struct empblk_params *p)
 {
-	return p->spec.nr_donors && p->spec.dram_mb;
+	return empblk_has_stripes(p) && p->spec.dram_mb;
 }
 
 /**
@@ -30,14 +36,21 @@ static bool empblk_wants_cache(const struct empblk_params *p)
  */
 int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 {
-	if (p->spec.nr_donors && p->size_mb > p->spec.total_mb) {
-		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors give\n",
-		       name, p->size_mb, p->spec.total_mb);
+	if (empblk_has_stripes(p) && p->size_mb > p->spec.total_mb) {
+		pr_err("%s: size_mb %llu is larger than the %llu MiB the %s give\n",
+		       name, p->size_mb, p->spec.total_mb,
+		       p->spec.nr_donors ? "donors" : "SSDs");
 		return -EINVAL;
 	}
 	if (empblk_wants_cache(p) && p->block_size > EMPBLK_CACHE_MAX_BLOCK) {
-		pr_err("%s: a DRAM cache in front of donors needs block_size <= %u (the largest request); it is %u\n",
-		       name, EMPBLK_CACHE_MAX_BLOCK, p->block_size);
+		pr_err("%s: a DRAM cache in front of %s needs block_size <= %u (the largest request); it is %u\n",
+		       name, p->spec.nr_donors ? "donors" : "SSDs",
+		       EMPBLK_CACHE_MAX_BLOCK, p->block_size);
+		return -EINVAL;
+	}
+	if (p->spec.nr_ssds && p->poll_queues) {
+		pr_err("%s: poll_queues needs donors: SSDs complete from their own interrupts\n",
+		       name);
 		return -EINVAL;
 	}
 	return 0;
@@ -47,20 +60,23 @@ int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
 {
 	const struct empblk_params *p = &dev->params;
-	struct empblk_tier *remote, *top;
+	struct empblk_tier *below, *top;
 	unsigned int slots = 0;
 
-	if (!p->spec.nr_donors)
+	if (!empblk_has_stripes(p))
 		return empblk_dram_tier_create(dev, p->spec.dram_mb);
 	if (empblk_wants_cache(p))
 		slots = empblk_cache_nr_wb(p->block_size);
-	remote = empblk_remote_tier_create(dev, slots,
-					   p->block_size >> PAGE_SHIFT);
-	if (IS_ERR(remote) || !slots)
-		return remote;
-	top = empblk_cache_tier_create(dev, p->spec.dram_mb, remote);
+	if (p->spec.nr_donors)
+		below = empblk_remote_tier_create(dev, slots,
+						  p->block_size >> PAGE_SHIFT);
+	else
+		below = empblk_ssd_tier_create(dev);
+	if (IS_ERR(below) || !slots)
+		return below;
+	top = empblk_cache_tier_create(dev, p->spec.dram_mb, below);
 	if (IS_ERR(top))
-		remote->ops->destroy(remote);
+		below->ops->destroy(below);
 	return top;
 }
 
@@ -69,6 +85,7 @@ static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
  * @dev: the device, its params set, before its tag set exists
  * @lim: queue limits, tightened to what every tier can serve
  * @cmd_size: the per-request payload the stack needs
+ * @blocking: whether a tier sleeps in its I/O operations
  *
  * Nothing is connected or allocated for serving yet: see
  * empblk_tiers_start().
@@ -77,14 +94,16 @@ static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
  */
 struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
 					struct empblk_limits *lim,
-					unsigned int *cmd_size)
+					unsigned int *cmd_size, bool *blocking)
 {
 	struct empblk_tier *top = empblk_tiers_build(dev), *t;
 	unsigned int off = 0;
 
 	if (IS_ERR(top))
 		return top;
+	*blocking = false;
 	for (t = top; t; t = t->next) {
+		*blocking |= t->ops->blocking;
 		t->pdu_offset = off;
 		off += ALIGN(t->ops->cmd_size, sizeof(long));
 		if (t->ops->limits)

@@ -6,7 +6,9 @@
  *
  *	dram:MB                 DRAM tier alone
  *	IP:MB:PORT|...          remote tier (donors)
+ *	/dev/DEV:MB:OFF|...     SSD tier
  *	dram:MB|IP:MB:PORT|...  DRAM cache layer -> remote tier
+ *	dram:MB|/dev/...        DRAM cache layer -> SSD tier
  *
  * Each tier is a struct empblk_tier with an ops table; main.c dispatches
  * to the top tier through it and names no tier. A layer (the DRAM cache)
@@ -38,6 +40,7 @@ struct page;
  * @donors_connected: donors not lost
  * @remote_bytes_in_use: donor memory allocated to the device
  * @read_sinks: how RDMA READs land: "local", "registered" or "none"
+ * @ssds: SSD entries in the mem_path
  */
 struct empblk_usage {
 	u64 dram_budget;
@@ -48,6 +51,7 @@ struct empblk_usage {
 	u32 donors_connected;
 	u64 remote_bytes_in_use;
 	const char *read_sinks;
+	u32 ssds;
 };
 
 /**
@@ -78,6 +82,10 @@ struct empblk_pio {
  * @name: for messages
  * @cmd_size: bytes of per-request state the tier keeps (preallocated by
  *	blk-mq with the request; see empblk_tier_pdu())
+ * @blocking: the tier sleeps in @rw, @discard and @flush (it submits bios,
+ *	which may wait for a tag): the device's hardware queues are then
+ *	BLK_MQ_F_BLOCKING and queue_rq calls them with @may_sleep true, in a
+ *	NOIO scope
  * @limits: tighten the queue limits to what the tier can serve
  *	(optional)
  * @start: connect, allocate what serving needs; the tiers below are
@@ -116,6 +124,7 @@ struct empblk_pio {
 struct empblk_tier_ops {
 	const char *name;
 	size_t cmd_size;
+	bool blocking;
 	void (*limits)(struct empblk_tier *t, struct empblk_limits *lim);
 	int (*start)(struct empblk_tier *t);
 	void (*stop)(struct empblk_tier *t);
@@ -194,7 +203,7 @@ static inline bool empblk_rq_served(struct request *rq, u64 pos)
 int empblk_tiers_validate(const struct empblk_params *p, const char *name);
 struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
 					struct empblk_limits *lim,
-					unsigned int *cmd_size);
+					unsigned int *cmd_size, bool *blocking);
 int empblk_tiers_start(struct empblk_tier *t);
 void empblk_tiers_stop(struct empblk_tier *t);
 void empblk_tiers_destroy(struct empblk_tier *t);
@@ -210,6 +219,7 @@ struct empblk_tier *empblk_dram_tier_create(struct empblk_dev *dev,
 struct empblk_tier *empblk_remote_tier_create(struct empblk_dev *dev,
 					      unsigned int pio_slots,
 					      unsigned int pio_pages);
+struct empblk_tier *empblk_ssd_tier_create(struct empblk_dev *dev);
 struct empblk_tier *empblk_cache_tier_create(struct empblk_dev *dev,
 					     u64 mb, struct empblk_tier *next);
 

@@ -76,11 +76,11 @@ static void test_spec_case(const struct spec_case *c)
 		return;
 	}
 	report(spec.dram_mb == c->dram_mb && spec.nr_donors == c->nr_donors &&
-	       spec.total_mb == c->total_mb &&
+	       spec.nr_ssds == c->nr_ssds && spec.total_mb == c->total_mb &&
 	       (!c->norm || !strcmp(norm, c->norm)),
-	       "mem_path \"%s\" accepted: dram %llu, donors %u, total %llu, \"%s\"",
+	       "mem_path \"%s\" accepted: dram %llu, donors %u, SSDs %u, total %llu, \"%s\"",
 	       esc(c->in), (unsigned long long)spec.dram_mb, spec.nr_donors,
-	       (unsigned long long)spec.total_mb, norm);
+	       spec.nr_ssds, (unsigned long long)spec.total_mb, norm);
 }
 
 /* a spec too long for the caller's buffer is refused whole */
@@ -94,6 +94,23 @@ static void test_spec_too_long(void)
 	report(ret == -EINVAL && strstr(shim_last_msg, "longer than 9 bytes"),
 	       "a mem_path longer than the buffer is refused (%d: %s)", ret,
 	       esc(shim_last_msg));
+}
+
+static void test_ssd_entries(void)
+{
+	struct empblk_spec spec;
+	char norm[128];
+	int ok;
+
+	ok = !empblk_spec_parse("dram:8|/dev/nvme0n1:64:1024|/dev/disk/by-id/x:32:0",
+				&spec, norm, sizeof(norm), "empblk9");
+	ok = ok && spec.nr_ssds == 2 &&
+	     !strcmp(spec.ssds[0].path, "/dev/nvme0n1") &&
+	     spec.ssds[0].mb == 64 && spec.ssds[0].offset_mb == 1024 &&
+	     !strcmp(spec.ssds[1].path, "/dev/disk/by-id/x") &&
+	     spec.ssds[1].mb == 32 && spec.ssds[1].offset_mb == 0 &&
+	     spec.dram_mb == 8 && spec.total_mb == 64;
+	report(ok, "SSD paths, sizes and offsets are stored, striped evenly");
 }
 
 static void test_donor_address(void)
@@ -188,6 +205,7 @@ int main(void)
 		test_spec_case(&spec_cases[i]);
 	test_spec_too_long();
 	test_donor_address();
+	test_ssd_entries();
 	test_stripe_bijective(12, 1);
 	test_stripe_bijective(12, 3);
 	test_stripe_bijective(17, 16);

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The SSD tier ("HPSSD"): local block devices, an NVMe namespace in
+ * production, given by /dev/DEV:MB:OFFSET entries of the mem_path.
+ *
+ * Each entry is opened exclusively with the tier as its holder when the
+ * device is enabled, and used from OFFSET MiB for MB MiB. Several entries
+ * are striped by subblock like donors: global subblock g lives on entry
+ * g % n, at entry-local subblock g / n.
+ *
+ * I/O. A request's own pages go straight to the SSDs in bios from the
+ * tier's bio_set (no page cache, no copy, no other allocation), one bio
+ * per run of the request that is contiguous on one SSD; the request
+ * completes when its last bio does, with the first error any of them
+ * had. Discards and flushes are passed down as bios too. Everything is
+ * asynchronous: ->rw may run inside the submitter's submit_bio() (blk-mq
+ * issues directly), where our own bios wait on current->bio_list until
+ * it returns, so nothing here waits for a bio of its own; the bio_set has
+ * a rescuer for the same reason.
+ *
+ * Sleeping. Submitting a bio may sleep (for a tag of the SSD's queue), so
+ * the tier is blocking (empblk_tier_ops.blocking): the device's hardware
+ * queues are BLK_MQ_F_BLOCKING and ->rw always runs in a NOIO scope.
+ *
+ * Errors. An I/O error from an SSD fails exactly the requests (or the
+ * cache writeback) it touched, is counted in ssd_errors and logged
+ * (ratelimited); the device serves the rest.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "empblk.h"
+
+/* bios in reserve: enough for a few requests' worth of progress */
+#define EMPBLK_SSD_POOL		64
+
+/**
+ * struct empblk_ssd_dev - one SSD entry, open
+ * @h: the block device, opened exclusively
+ * @start: first sector of the entry's space on it
+ * @nr_sects: sectors of that space the device uses (the stripe's share)
+ * @path: its path in the mem_path, for messages
+ */
+struct empblk_ssd_dev {
+	struct empblk_bdev_handle h;
+	sector_t start;
+	sector_t nr_sects;
+	const char *path;
+};
+
+/**
+ * struct empblk_ssd - the SSD tier of a device
+ * @tier: its tier interface
+ * @nr: entries, striped by subblock
+ * @sb_shift: log2 of the subblock size, the striping unit
+ * @bs: bios of every I/O to the SSDs
+ * @devs: the entries
+ */
+struct empblk_ssd {
+	struct empblk_tier tier;
+	unsigned int nr;
+	unsigned int sb_shift;
+	struct bio_set bs;
+	struct empblk_ssd_dev devs[EMPBLK_MAX_SSDS];
+};
+
+struct empblk_sio;
+
+/**
+ * struct empblk_sio - what one request or page I/O waits for
+ * @pending: bios not yet completed, plus one while they are being issued
+ * @status: BLK_STS_OK, or the error of a bio that failed
+ * @s: the tier
+ * @done: called when @pending drops to 0
+ */
+struct empblk_sio {
+	atomic_t pending;
+	blk_status_t status;
+	struct empblk_ssd *s;
+	void (*done)(struct empblk_sio *sio);
+};
+
+/**
+ * struct empblk_scmd - the SSD tier's per-request state
+ * @sio: the request's bios
+ * @rq: the request
+ */
+struct empblk_scmd {
+	struct empblk_sio sio;
+	struct request *rq;
+};
+
+/**
+ * struct empblk_spio - the SSD tier's state of one page I/O
+ * @sio: its bios
+ * @pio: the page I/O
+ */
+struct empblk_spio {
+	struct empblk_sio sio;
+	struct empblk_pio *pio;
+};
+
+static struct empblk_ssd *to_ssd(struct empblk_tier *t)
+{
+	return container_of(t, struct empblk_ssd, tier);
+}
+
+/* Count and log a failed bio; the I/O it belongs to fails with it. */
+static void empblk_ssd_bio_failed(struct empblk_ssd *s, struct bio *bio)
+{
+	const char *path = "?";
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++)
+		if (s->devs[i].h.bdev == bio->bi_bdev)
+			path = s->devs[i].path;
+	empblk_stat_inc(s->tier.dev, EMPBLK_STAT_SSD_ERRORS);
+	pr_err_ratelimited("%s: SSD %s: %s at its sector %llu failed: %d\n",
+			   s->tier.dev->disk->disk_name, path,
+			   blk_op_str(bio_op(bio)),
+			   (unsigned long long)bio->bi_iter.bi_sector,
+			   blk_status_to_errno(bio->bi_status));
+}
+
+static void empblk_sio_init(struct empblk_sio *sio, struct empblk_ssd *s,
+			    void (*done)(struct empblk_sio *sio))
+{
+	atomic_set(&sio->pending, 1);
+	sio->status = BLK_STS_OK;
+	sio->s = s;
+	sio->done = done;
+}
+
+static void empblk_sio_put(struct empblk_sio *sio)
+{
+	if (atomic_dec_and_test(&sio->pending))
+		sio->done(sio);
+}
+
+/* Any context: the SSD's completion interrupt, or the submitter. */
+static void empblk_ssd_end_io(struct bio *bio)
+{
+	struct empblk_sio *sio = bio->bi_private;
+
+	if (bio->bi_status) {
+		empblk_ssd_bio_failed(sio->s, bio);
+		WRITE_ONCE(sio->status, bio->bi_status);
+	}
+	bio_put(bio);
+	empblk_sio_put(sio);
+}
+
+static void empblk_scmd_done(struct empblk_sio *sio)
+{
+	struct empblk_scmd *cmd = container_of(sio, struct empblk_scmd, sio);
+
+	empblk_complete_rq(sio->s->tier.dev, cmd->rq, READ_ONCE(sio->status));
+}
+
+static void empblk_spio_done(struct empblk_sio *sio)
+{
+	struct empblk_spio *sp = container_of(sio, struct empblk_spio, sio);
+
+	sp->pio->end_io(sp->pio, READ_ONCE(sio->status) == BLK_STS_OK);
+}
+
+/* A bio of @sio to SSD @d at its sector @sector, with room for @vecs. */
+static struct bio *empblk_ssd_bio(struct empblk_sio *sio,
+				  struct empblk_ssd_dev *d, blk_opf_t opf,
+				  sector_t sector, unsigned int vecs)
+{
+	struct bio *bio = bio_alloc_bioset(d->h.bdev, vecs, opf, GFP_NOIO,
+					   &sio->s->bs);
+
+	bio->bi_iter.bi_sector = sector;
+	bio->bi_end_io = empblk_ssd_end_io;
+	bio->bi_private = sio;
+	atomic_inc(&sio->pending);
+	return bio;
+}
+
+/**
+ * struct empblk_sbuild - bios being built from pages
+ * @sio: what they belong to
+ * @opf: their operation and flags
+ * @bio: the bio being filled, not yet submitted, or NULL
+ * @pages_left: pages still to add (an estimate, for the bvecs of a new bio)
+ */
+struct empblk_sbuild {
+	struct empblk_sio *sio;
+	blk_opf_t opf;
+	struct bio *bio;
+	unsigned int pages_left;
+};
+
+static void empblk_sbuild_submit(struct empblk_sbuild *b)
+{
+	if (b->bio)
+		submit_bio(b->bio);
+	b->bio = NULL;
+}
+
+/*
+ * Add @len bytes of @page at @off, for device offset @pos, to the bios
+ * being built: to the current one if it is on the same SSD and ends where
+ * this starts, else to a new one. [@pos, @pos + @len) is within one
+ * subblock, and so on one SSD.
+ */
+static void empblk_sbuild_add(struct empblk_sbuild *b, u64 pos,
+			      struct page *page, unsigned int len,
+			      unsigned int off)
+{
+	struct empblk_ssd *s = b->sio->s;
+	struct empblk_ssd_dev *d;
+	unsigned int di;
+	sector_t sector;
+	u64 doff;
+
+	empblk_stripe_locate(pos, s->sb_shift, s->nr, &di, &doff);
+	d = &s->devs[di];
+	sector = d->start + (doff >> SECTOR_SHIFT);
+	if (b->bio && (b->bio->bi_bdev != d->h.bdev ||
+		       bio_end_sector(b->bio) != sector ||
+		       bio_add_page(b->bio, page, len, off) != len))
+		empblk_sbuild_submit(b);
+	if (!b->bio) {
+		b->bio = empblk_ssd_bio(b->sio, d, b->opf, sector,
+					clamp_t(unsigned int, b->pages_left, 1,
+						BIO_MAX_VECS));
+		/* a new bio has room for one page */
+		__bio_add_page(b->bio, page, len, off);
+	}
+	b->pages_left -= min(b->pages_left, 1U);
+}
+
+/*
+ * Serve a read or write (empblk_tier_ops.rw): the request's pages, but
+ * for what a layer above served, in bios to the SSDs. Cut at subblock
+ * boundaries (the striping unit, and the unit a layer marks served).
+ */
+static int empblk_ssd_rw(struct empblk_tier *t, struct request *rq,
+			 bool may_sleep)
+{
+	struct empblk_ssd *s = to_ssd(t);
+	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 sb = 1ULL << s->sb_shift;
+	struct empblk_sbuild b = {
+		.sio = &cmd->sio,
+		.opf = req_op(rq) | (rq->cmd_flags & REQ_SYNC),
+		.pages_left = DIV_ROUND_UP(blk_rq_bytes(rq), PAGE_SIZE) + 1,
+	};
+	struct req_iterator iter;
+	struct bio_vec bvec;
+
+	if (!may_sleep)
+		return -EAGAIN;
+	empblk_sio_init(&cmd->sio, s, empblk_scmd_done);
+	rq_for_each_segment(bvec, rq, iter) {
+		unsigned int done = 0;
+
+		while (done < bvec.bv_len) {
+			unsigned int len = min_t(u64, bvec.bv_len - done,
+						 round_down(pos, sb) + sb - pos);
+
+			if (!empblk_rq_served(rq, pos))
+				empblk_sbuild_add(&b, pos, bvec.bv_page, len,
+						  bvec.bv_offset + done);
+			pos += len;
+			done += len;
+		}
+	}
+	empblk_sbuild_submit(&b);
+	empblk_sio_put(&cmd->sio);
+	return 0;
+}
+
+/*
+ * Discard what a request covers (empblk_tier_ops.discard): on each SSD
+ * the subblocks of the range form one run, passed down as one discard
+ * (the SSD's queue splits it). Partial subblocks at the edges are kept.
+ * SSDs without discard are skipped; a discard is a hint, and what a
+ * discarded range reads back is unspecified.
+ */
+static int empblk_ssd_discard(struct empblk_tier *t, struct request *rq,
+			      bool may_sleep)
+{
+	struct empblk_ssd *s = to_ssd(t);
+	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << s->sb_shift);
+	u64 g1 = (start + blk_rq_bytes(rq)) >> s->sb_shift;
+	unsigned int i;
+
+	if (!may_sleep)
+		return -EAGAIN;
+	empblk_sio_init(&cmd->sio, s, empblk_scmd_done);
+	for (i = 0; g0 < g1 && i < s->nr; i++) {
+		struct empblk_ssd_dev *d = &s->devs[i];
+		sector_t sector, left;
+		u64 k0, k1;
+
+		/* its subblocks in [g0, g1): one run, [k0, k1) */
+		empblk_stripe_chunks_covered(g0, g1, i, s->nr, 1, &k0, &k1);
+		if (k1 <= k0 || !bdev_max_discard_sectors(d->h.bdev))
+			continue;
+		sector = d->start + ((k0 << s->sb_shift) >> SECTOR_SHIFT);
+		left = ((k1 - k0) << s->sb_shift) >> SECTOR_SHIFT;
+		while (left) {
+			/* bi_size is 32 bits */
+			sector_t n = min_t(sector_t, left, SZ_1G >> SECTOR_SHIFT);
+			struct bio *bio = empblk_ssd_bio(&cmd->sio, d,
+							 REQ_OP_DISCARD,
+							 sector, 0);
+
+			bio->bi_iter.bi_size = n << SECTOR_SHIFT;
+			submit_bio(bio);
+			sector += n;
+			left -= n;
+		}
+	}
+	empblk_sio_put(&cmd->sio);
+	return 0;
+}
+
+/* Flush every SSD's volatile cache (empblk_tier_ops.flush). */
+static int empblk_ssd_flush(struct empblk_tier *t, struct request *rq,
+			    bool may_sleep)
+{
+	struct empblk_ssd *s = to_ssd(t);
+	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	unsigned int i;
+
+	if (!may_sleep)
+		return -EAGAIN;
+	empblk_sio_init(&cmd->sio, s, empblk_scmd_done);
+	for (i = 0; i < s->nr; i++)
+		submit_bio(empblk_ssd_bio(&cmd->sio, &s->devs[i],
+					  REQ_OP_WRITE | REQ_PREFLUSH, 0, 0));
+	empblk_sio_put(&cmd->sio);
+	return 0;
+}
+
+static size_t empblk_ssd_pio_size(struct empblk_tier *t,
+				  unsigned int nr_pages)
+{
+	return sizeof(struct empblk_spio);
+}
+
+/* Write a layer's pages (empblk_tier_ops.write_pages). */
+static int empblk_ssd_write_pages(struct empblk_tier *t,
+				  struct empblk_pio *pio)
+{
+	struct empblk_spio *sp = pio->tier_data;
+	struct empblk_sbuild b = {
+		.sio = &sp->sio,
+		.opf = REQ_OP_WRITE,
+		.pages_left = pio->nr_pages,
+	};
+	unsigned int i;
+
+	sp->pio = pio;
+	empblk_sio_init(&sp->sio, to_ssd(t), empblk_spio_done);
+	for (i = 0; i < pio->nr_pages; i++)
+		empblk_sbuild_add(&b, pio->pos + ((u64)i << PAGE_SHIFT),
+				  pio->pages[i], PAGE_SIZE, 0);
+	empblk_sbuild_submit(&b);
+	empblk_sio_put(&sp->sio);
+	return 0;
+}
+
+static void empblk_ssd_init_request(struct empblk_tier *t,
+				    struct request *rq, void *pdu)
+{
+	struct empblk_scmd *cmd = pdu;
+
+	cmd->rq = rq;
+}
+
+/* zeroing on an SSD is a full write: let the block layer do it */
+static void empblk_ssd_limits(struct empblk_tier *t, struct empblk_limits *lim)
+{
+	lim->max_write_zeroes_sectors = 0;
+}
+
+static void empblk_ssd_usage(struct empblk_tier *t, struct empblk_usage *u)
+{
+	u->ssds += to_ssd(t)->nr;
+}
+
+/* Close the first @n entries. */
+static void empblk_ssd_close(struct empblk_ssd *s, unsigned int n)
+{
+	while (n--)
+		empblk_bdev_close(&s->devs[n].h);
+}
+
+/*
+ * Check an open entry: writable, 4 KiB sectors or smaller, its range
+ * inside the device and apart from the earlier entries' on the same one.
+ */
+static int empblk_ssd_check(struct empblk_ssd *s, unsigned int i)
+{
+	const struct empblk_spec *spec = &s->tier.dev->params.spec;
+	const struct empblk_ssd_spec *e = &spec->ssds[i];
+	struct block_device *bdev = s->devs[i].h.bdev;
+	const char *name = s->tier.dev->disk->disk_name;
+	u64 size_mb = bdev_nr_bytes(bdev) >> 20;
+	unsigned int j;
+
+	if (bdev_read_only(bdev)) {
+		pr_err("%s: SSD %s is read-only\n", name, e->path);
+		return -EROFS;
+	}
+	if (bdev_logical_block_size(bdev) > PAGE_SIZE) {
+		pr_err("%s: SSD %s has %u-byte sectors; at most %lu are supported\n",
+		       name, e->path, bdev_logical_block_size(bdev),
+		       PAGE_SIZE);
+		return -EINVAL;
+	}
+	if (e->offset_mb + e->mb > size_mb) {
+		pr_err("%s: SSD %s: %llu MiB from offset %llu MiB ends past its end (%llu MiB)\n",
+		       name, e->path, e->mb, e->offset_mb, size_mb);
+		return -ENOSPC;
+	}
+	for (j = 0; j < i; j++) {
+		const struct empblk_ssd_spec *o = &spec->ssds[j];
+
+		if (s->devs[j].h.bdev == bdev &&
+		    e->offset_mb < o->offset_mb + o->mb &&
+		    o->offset_mb < e->offset_mb + e->mb) {
+			pr_err("%s: SSD entries %s:%llu:%llu and %s:%llu:%llu overlap on one device\n",
+			       name, o->path, o->mb, o->offset_mb, e->path,
+			       e->mb, e->offset_mb);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static const char *empblk_ssd_open_error(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such file";
+	case -ENOTBLK:
+		return "not a block device";
+	case -EBUSY:
+		return "in use: mounted, swapped on, or held by another driver";
+	case -EACCES:
+	case -EROFS:
+		return "cannot be opened for writing";
+	case -ENXIO:
+	case -ENODEV:
+		return "no such device";
+	default:
+		return "cannot be opened";
+	}
+}
+
+/*
+ * Open every entry exclusively (empblk_tier_ops.start). Return: 0, or an
+ * error naming the entry, with none left open.
+ */
+static int empblk_ssd_start(struct empblk_tier *t)
+{
+	struct empblk_ssd *s = to_ssd(t);
+	struct empblk_dev *dev = t->dev;
+	const struct empblk_spec *spec = &dev->params.spec;
+	u64 share_mb = div_u64(spec->total_mb, s->nr);
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < s->nr; i++) {
+		const struct empblk_ssd_spec *e = &spec->ssds[i];
+		struct empblk_ssd_dev *d = &s->devs[i];
+
+		d->path = e->path;
+		ret = empblk_bdev_open(e->path, s, &d->h);
+		if (ret) {
+			pr_err("%s: SSD %s: %s (%d)\n", dev->disk->disk_name,
+			       e->path, empblk_ssd_open_error(ret), ret);
+			goto out_close;
+		}
+		ret = empblk_ssd_check(s, i);
+		if (ret) {
+			i++;
+			goto out_close;
+		}
+		d->start = e->offset_mb << (20 - SECTOR_SHIFT);
+		d->nr_sects = share_mb << (20 - SECTOR_SHIFT);
+	}
+	return 0;
+
+out_close:
+	empblk_ssd_close(s, i);
+	return ret;
+}
+
+static void empblk_ssd_stop(struct empblk_tier *t)
+{
+	struct empblk_ssd *s = to_ssd(t);
+
+	empblk_ssd_close(s, s->nr);
+}
+
+static void empblk_ssd_destroy(struct empblk_tier *t)
+{
+	struct empblk_ssd *s = to_ssd(t);
+
+	bioset_exit(&s->bs);
+	kfree(s);
+}
+
+static const struct empblk_tier_ops empblk_ssd_ops = {
+	.name		= "ssd",
+	.cmd_size	= sizeof(struct empblk_scmd),
+	.blocking	= true,
+	.limits		= empblk_ssd_limits,
+	.start		= empblk_ssd_start,
+	.stop		= empblk_ssd_stop,
+	.destroy	= empblk_ssd_destroy,
+	.init_request	= empblk_ssd_init_request,
+	.rw		= empblk_ssd_rw,
+	.discard	= empblk_ssd_discard,
+	.flush		= empblk_ssd_flush,
+	.pio_size	= empblk_ssd_pio_size,
+	.write_pages	= empblk_ssd_write_pages,
+	.usage		= empblk_ssd_usage,
+};
+
+/**
+ * empblk_ssd_tier_create() - the SSD tier of a device, not yet open
+ * @dev: the device (its params name the SSDs)
+ *
+ * Its start opens every entry.
+ *
+ * Return: the tier, or ERR_PTR(-ENOMEM).
+ */
+struct empblk_tier *empblk_ssd_tier_create(struct empblk_dev *dev)
+{
+	struct empblk_ssd *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	int ret;
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->tier.ops = &empblk_ssd_ops;
+	s->tier.dev = dev;
+	s->nr = dev->params.spec.nr_ssds;
+	s->sb_shift = ilog2(dev->params.subblock_size);
+	ret = bioset_init(&s->bs, EMPBLK_SSD_POOL, 0,
+			  BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
+	if (ret) {
+		kfree(s);
+		return ERR_PTR(ret);
+	}
+	return &s->tier;
+}
