@@ -12,6 +12,8 @@
 #   EMP_KVER       kernel release under test
 #   EMP_REPO       repository root (host path, visible read-only in the guest)
 #   EMPCTL         path of the empctl binary ($EMP_REPO/build/empctl)
+#   EMP_NVME       sizes (MiB, comma-separated) of this guest's emulated NVMe
+#                  disks ("# nvme:" header; single or compute guest), or empty
 #
 # Exit status of a test: 0 pass, 4 skip, anything else fail.
 
@@ -231,6 +233,183 @@ emp_modprobe_target() {
 # emp_require_empctl: fail if the empctl binary was not built.
 emp_require_empctl() {
 	[[ -x $EMPCTL ]] || emp_fail "empctl not built ($EMPCTL missing; run make)"
+}
+
+# ---------------------------------------------------------------------------
+# Emulated NVMe disks. A "# nvme: SIZE[,SIZE...]" header (MiB) gives the
+# single or compute guest one QEMU NVMe controller per size, serial
+# empnvmeI for the I-th size; EMP_NVME holds the sizes.
+
+# emp_nvme_wait [N=all of EMP_NVME]: load nvme and wait until /dev/nvme0n1
+# .. /dev/nvme<N-1>n1 exist, nvmeI being the controller with serial
+# empnvmeI and as large as the header says; fails the test otherwise. The
+# nvme driver probes its controllers asynchronously, so the instance
+# numbers could come out in another order: then they are unbound and bound
+# again one at a time, in serial order.
+emp_nvme_wait() {
+	local -a sizes
+	local n=${1:-} i
+	IFS=, read -ra sizes <<<"${EMP_NVME:-}"
+	[[ -n $n ]] || n=${#sizes[@]}
+	((${#sizes[@]})) ||
+		emp_fail "emp_nvme_wait: this guest ($EMP_ROLE) has no NVMe disks (a '# nvme: SIZE[,SIZE...]' header gives the single or compute guest some)"
+	[[ $n =~ ^[1-9][0-9]*$ ]] || emp_fail "emp_nvme_wait $n: want a number of disks (1 or more)"
+	((n <= ${#sizes[@]})) || emp_fail "emp_nvme_wait $n: this guest has ${#sizes[@]} NVMe disks ('# nvme: $EMP_NVME')"
+	[[ -d /sys/module/nvme ]] || modprobe nvme || emp_fail "modprobe nvme failed"
+	if ! emp_wait_for "_emp_nvme_present $n" 60 0.1; then
+		emp_fail "NVMe disks did not appear within 60 s: want $n, have: $(_emp_nvme_list)"
+	fi
+	if ! _emp_nvme_ordered "$n"; then
+		emp_log "nvme instances out of serial order ($(_emp_nvme_list)); binding them again in order"
+		_emp_nvme_rebind "$n"
+	fi
+	local sz want
+	for ((i = 0; i < n; i++)); do
+		read -r sz <"/sys/block/nvme${i}n1/size"
+		want=$((10#${sizes[i]} * 2048))
+		((sz == want)) || emp_fail "/dev/nvme${i}n1 has $sz sectors, want $want ('# nvme: ${EMP_NVME}')"
+	done
+	emp_log "NVMe disks ready: $(_emp_nvme_list)"
+}
+
+# the controllers there are, as "nvme0=empnvme0 nvme1=empnvme1"
+_emp_nvme_list() {
+	local c s out=
+	for c in /sys/class/nvme/nvme*; do
+		[[ -e $c/serial ]] || continue
+		read -r s <"$c/serial" || s='?'
+		out+="${out:+ }${c##*/}=$s"
+	done
+	echo "${out:-none}"
+}
+
+# the first N controllers (with serial empnvme*) and their disks are there
+_emp_nvme_present() {
+	local n=$1 c s k=0
+	for c in /sys/class/nvme/nvme*; do
+		[[ -e $c/serial ]] || continue
+		read -r s <"$c/serial" || continue
+		[[ $s == empnvme* && -b /dev/${c##*/}n1 ]] && k=$((k + 1))
+	done
+	((k >= n))
+}
+
+# nvmeI has serial empnvmeI for I < N
+_emp_nvme_ordered() {
+	local n=$1 i s
+	for ((i = 0; i < n; i++)); do
+		read -r s <"/sys/class/nvme/nvme$i/serial" 2>/dev/null || return 1
+		[[ $s == "empnvme$i" ]] || return 1
+	done
+}
+
+# unbind every empnvme* controller, then bind them back in serial order,
+# waiting for each (a bind probes synchronously: the lowest free instance)
+_emp_nvme_rebind() {
+	local n=$1 c s i bdf drv=/sys/bus/pci/drivers/nvme
+	local -A bdf_of=()
+	for c in /sys/class/nvme/nvme*; do
+		read -r s <"$c/serial" 2>/dev/null || continue
+		[[ $s == empnvme* ]] || continue
+		bdf=$(realpath "$c/device") || emp_fail "no PCI device for ${c##*/}"
+		bdf_of[$s]=${bdf##*/}
+	done
+	for bdf in "${bdf_of[@]}"; do
+		echo "$bdf" >"$drv/unbind" || emp_fail "cannot unbind $bdf from nvme"
+	done
+	emp_wait_for "! compgen -G '/sys/class/nvme/nvme*' >/dev/null" 30 0.1 ||
+		emp_fail "nvme controllers still there after unbinding: $(_emp_nvme_list)"
+	for ((i = 0; i < n; i++)); do
+		bdf=${bdf_of[empnvme$i]:-}
+		[[ -n $bdf ]] || emp_fail "no controller with serial empnvme$i"
+		echo "$bdf" >"$drv/bind" || emp_fail "cannot bind $bdf to nvme"
+		emp_wait_for "[[ -b /dev/nvme${i}n1 ]]" 60 0.1 ||
+			emp_fail "/dev/nvme${i}n1 did not appear after binding $bdf: $(_emp_nvme_list)"
+	done
+	_emp_nvme_ordered "$n" || emp_fail "nvme instances still out of order after binding them again: $(_emp_nvme_list)"
+	# the ones past N go back too, in any order
+	for s in "${!bdf_of[@]}"; do
+		[[ -e $drv/${bdf_of[$s]} ]] || echo "${bdf_of[$s]}" >"$drv/bind"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# Device-mapper (error injection under a block device). These run in
+# command substitutions: on failure they print why on stderr and return 1
+# (the caller fails or skips), e.g.
+#
+#   dm=$(emp_dm_error_span bad /dev/nvme0n1 - 2048 8) || emp_fail "no dm"
+
+# _emp_dm_init [TARGET]: dm-mod (linear and error are part of it; "modprobe
+# dm-mod" on Debian's 6.1 and 6.12) and dmsetup; TARGET's module if it
+# has one (flakey: dm-flakey)
+_emp_dm_init() {
+	[[ -e /dev/mapper/control ]] || modprobe dm-mod || { echo "modprobe dm-mod failed" >&2; return 1; }
+	[[ -e /dev/mapper/control ]] || { echo "no /dev/mapper/control after modprobe dm-mod" >&2; return 1; }
+	command -v dmsetup >/dev/null ||
+		{ echo "dmsetup is not installed on the host (tests/install-deps installs it)" >&2; return 1; }
+	[[ -z ${1:-} ]] || dmsetup targets | grep -q "^$1 " || modprobe "dm-$1" ||
+		{ echo "device-mapper target $1 not available (modprobe dm-$1 failed)" >&2; return 1; }
+}
+
+# _emp_dm_sectors DEV TOTAL: TOTAL, or DEV's size in sectors if TOTAL is -
+_emp_dm_sectors() {
+	local dev=$1 total=$2
+	[[ -b $dev ]] || { echo "$dev is not a block device" >&2; return 1; }
+	[[ $total == - ]] && { total=$(blockdev --getsz "$dev") || return 1; }
+	if [[ ! $total =~ ^[0-9]+$ ]] || ((total == 0)); then
+		echo "bad sector count '$total'" >&2
+		return 1
+	fi
+	echo "$total"
+}
+
+# _emp_dm_create NAME TABLE: create /dev/mapper/NAME and print its path
+_emp_dm_create() {
+	local name=$1 table=$2
+	# no udev in the guest: libdevmapper makes the /dev/mapper node itself
+	dmsetup create "$name" <<<"$table" >&2 || { echo "dmsetup create $name failed; table: $table" >&2; return 1; }
+	[[ -b /dev/mapper/$name ]] || dmsetup mknodes "$name" >&2
+	[[ -b /dev/mapper/$name ]] || { echo "/dev/mapper/$name missing after dmsetup create" >&2; return 1; }
+	echo "/dev/mapper/$name"
+}
+
+# emp_dm_error_span NAME DEV TOTAL_SECTORS ERR_START ERR_LEN: create
+# /dev/mapper/NAME, TOTAL_SECTORS long (- = all of DEV), mapping DEV
+# linearly except sectors [ERR_START, ERR_START+ERR_LEN), which fail every
+# I/O (the error target); print its path
+emp_dm_error_span() {
+	local name=$1 dev=$2 total=$3 start=$4 len=$5 end table=
+	_emp_dm_init || return 1
+	total=$(_emp_dm_sectors "$dev" "$total") || return 1
+	if [[ ! $start =~ ^[0-9]+$ || ! $len =~ ^[0-9]+$ ]] || ((len == 0 || start + len > total)); then
+		echo "emp_dm_error_span: bad span $start+$len of $total sectors" >&2
+		return 1
+	fi
+	end=$((start + len))
+	((start == 0)) || table+="0 $start linear $dev 0"$'\n'
+	table+="$start $len error"$'\n'
+	((end == total)) || table+="$end $((total - end)) linear $dev $end"$'\n'
+	_emp_dm_create "$name" "$table"
+}
+
+# emp_dm_flakey NAME DEV TOTAL_SECTORS UP_S DOWN_S [FEATURE...]: create
+# /dev/mapper/NAME over DEV (TOTAL_SECTORS, - = all) with the flakey target:
+# UP_S seconds of normal I/O, then DOWN_S seconds in which I/O fails (or
+# what the FEATUREs say: drop_writes, error_writes, corrupt_bio_byte ...);
+# UP_S 0 = always down. Print its path. Returns 1 if dm-flakey is missing.
+emp_dm_flakey() {
+	local name=$1 dev=$2 total=$3 up=$4 down=$5
+	shift 5
+	_emp_dm_init flakey || return 1
+	total=$(_emp_dm_sectors "$dev" "$total") || return 1
+	_emp_dm_create "$name" "0 $total flakey $dev 0 $up $down${*:+ $# $*}"
+}
+
+# emp_dm_remove NAME: remove /dev/mapper/NAME (retrying while it is busy)
+emp_dm_remove() {
+	dmsetup remove --retry "$1" || return 1
+	[[ ! -e /dev/mapper/$1 ]] || rm -f "/dev/mapper/$1"
 }
 
 # ---------------------------------------------------------------------------

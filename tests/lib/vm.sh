@@ -46,6 +46,7 @@ EMP_NET_PREFIX=24
 . "$EMP_REPO/tests/lib/debugkernel.sh"
 
 _vm_pids=()      # timeout(1) pids of running guests
+_vm_disks=()     # backing files of the running guests' emulated NVMe disks
 
 # TAP diagnostics go to fd EMP_TAP_FD (the runner dups its stdout there), so
 # that functions whose stdout is captured can still report.
@@ -89,6 +90,7 @@ vm_cleanup() {
 		fi
 	done
 	_vm_pids=()
+	vm_nvme_remove
 }
 
 # Serialise cache preparation between concurrent runs.
@@ -659,6 +661,43 @@ vm_pick_ports() {
 }
 
 # ---------------------------------------------------------------------------
+# Emulated NVMe disks ("# nvme: SIZE[,SIZE...]", sizes in MiB, checked by
+# tests/run)
+
+# vm_nvme_args RESDIR SIZES: creates a sparse RESDIR/nvmeI.img per size and
+# sets _vm_nvme to the QEMU options that give the guest one NVMe controller
+# per file, serial empnvmeI, in that order (the guest's nvme0n1, nvme1n1,
+# ...; emp_nvme_wait checks). cache=writeback (the host's page cache): not
+# cache=none, whose O_DIRECT a tmpfs before Linux 6.6 refuses. discard=unmap:
+# a discard in the guest punches a hole in the file.
+vm_nvme_args() {
+	local resdir=$1 sizes=$2 i=0 s f
+	_vm_nvme=()
+	[[ -n $sizes ]] || return 0
+	for s in ${sizes//,/ }; do
+		f=$resdir/nvme$i.img
+		rm -f "$f"
+		if ! truncate -s "$((10#$s))M" "$f"; then
+			vm_diag "cannot create the NVMe disk file $f"
+			vm_nvme_remove
+			return 1
+		fi
+		_vm_disks+=("$f")
+		# a comma in a QEMU option value is written twice
+		_vm_nvme+=(-drive "file=${f//,/,,},if=none,id=nvme$i,format=raw,cache=writeback,aio=threads,discard=unmap"
+			-device "nvme,serial=empnvme$i,drive=nvme$i")
+		i=$((i + 1))
+	done
+}
+
+# vm_nvme_remove: delete the disks' files (the guests are gone).
+vm_nvme_remove() {
+	((${#_vm_disks[@]})) || return 0
+	rm -f "${_vm_disks[@]}"
+	_vm_disks=()
+}
+
+# ---------------------------------------------------------------------------
 # Guest launch
 
 # vm_start_guest NAME RESDIR SHAREDIR MEM TIMEOUT NETDEV_ARGS...
@@ -722,12 +761,14 @@ vm_write_env() {
 	} >"$resdir/emp.env"
 }
 
-# vm_run_test KVER TESTFILE OUTDIR GUESTS MEM TIMEOUT
+# vm_run_test KVER TESTFILE OUTDIR GUESTS MEM TIMEOUT [NVME]
 # Boots the guest(s), waits, leaves per-guest results in OUTDIR/<role>/ and
 # prints nothing. Per guest: console.log, output.txt, dmesg.txt, status,
-# qemu.rc, elapsed_ms. Requires vm_prepare_kernel KVER first.
+# qemu.rc, elapsed_ms. NVME: the "# nvme:" sizes (MiB, comma-separated) of
+# the emulated NVMe disks the single or compute guest gets (their files are
+# deleted when the guests are gone). Requires vm_prepare_kernel KVER first.
 vm_run_test() {
-	local kver=$1 test=$2 outdir=$3 guests=$4 mem=$5 tmo=$6
+	local kver=$1 test=$2 outdir=$3 guests=$4 mem=$5 tmo=$6 nvme=${7:-}
 	local -a roles
 	local common=(
 		"EMP_KVER=$kver" "EMP_REPO=$EMP_REPO" "EMP_TEST=$test" "EMP_TIMEOUT=$tmo"
@@ -756,10 +797,11 @@ vm_run_test() {
 		mkdir -p "$outdir/single"
 		vm_write_env "$outdir/single" "${common[@]}" EMP_ROLE=single \
 			"EMP_SELF_IP=$EMP_NET_DONOR_IP" EMP_PEER_IP= "EMP_NET_PREFIX=$EMP_NET_PREFIX" \
-			EMP_HOSTNAME=emp-vm EMP_SHARED=
+			EMP_HOSTNAME=emp-vm EMP_SHARED= "EMP_NVME=$nvme"
+		vm_nvme_args "$outdir/single" "$nvme" || return 1
 		vm_start_guest single "$outdir/single" "" "$mem" "$tmo" \
 			-netdev "socket,id=n0,udp=127.0.0.1:$pb,localaddr=127.0.0.1:$pa" \
-			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01 "${_vm_nvme[@]}"
 		pid_of[single]=$_vm_last_pid
 	else
 		roles=(donor compute)
@@ -768,10 +810,11 @@ vm_run_test() {
 		mkdir -p "$outdir/donor" "$outdir/compute" "$outdir/shared"
 		vm_write_env "$outdir/donor" "${common[@]}" EMP_ROLE=donor \
 			"EMP_SELF_IP=$EMP_NET_DONOR_IP" "EMP_PEER_IP=$EMP_NET_COMPUTE_IP" \
-			"EMP_NET_PREFIX=$EMP_NET_PREFIX" EMP_HOSTNAME=emp-donor EMP_SHARED=/emp-shared
+			"EMP_NET_PREFIX=$EMP_NET_PREFIX" EMP_HOSTNAME=emp-donor EMP_SHARED=/emp-shared EMP_NVME=
 		vm_write_env "$outdir/compute" "${common[@]}" EMP_ROLE=compute \
 			"EMP_SELF_IP=$EMP_NET_COMPUTE_IP" "EMP_PEER_IP=$EMP_NET_DONOR_IP" \
-			"EMP_NET_PREFIX=$EMP_NET_PREFIX" EMP_HOSTNAME=emp-compute EMP_SHARED=/emp-shared
+			"EMP_NET_PREFIX=$EMP_NET_PREFIX" EMP_HOSTNAME=emp-compute EMP_SHARED=/emp-shared \
+			"EMP_NVME=$nvme"
 		# The link between the guests. unix (default): datagram sockets
 		# on the host, lossless: when the peer's queue is full the
 		# sender gets EAGAIN and QEMU holds the frame back (net/dgram.c)
@@ -794,6 +837,8 @@ vm_run_test() {
 			;;
 		*) vm_diag "EMP_NET_LINK=${EMP_NET_LINK}: want unix or udp"; return 1 ;;
 		esac
+		# the emulated NVMe disks: the compute guest's (empblk's) only
+		vm_nvme_args "$outdir/compute" "$nvme" || { [[ -z $sockdir ]] || rm -rf "$sockdir"; return 1; }
 		vm_net_dump_args "$outdir/donor"
 		vm_start_guest donor "$outdir/donor" "$outdir/shared" "$mem" "$tmo" \
 			-netdev "$nd_donor" "${_vm_dump[@]}" \
@@ -802,7 +847,7 @@ vm_run_test() {
 		vm_net_dump_args "$outdir/compute"
 		vm_start_guest compute "$outdir/compute" "$outdir/shared" "$mem" "$tmo" \
 			-netdev "$nd_compute" "${_vm_dump[@]}" \
-			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02
+			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:02 "${_vm_nvme[@]}"
 		pid_of[compute]=$_vm_last_pid
 	fi
 
@@ -842,6 +887,7 @@ vm_run_test() {
 		sleep 0.2
 	done
 	[[ -n ${sockdir:-} ]] && rm -rf "$sockdir"
+	vm_nvme_remove
 	printf '%s\n' "${roles[@]}" >"$outdir/roles"
 	return 0
 }
