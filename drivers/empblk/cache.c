@@ -25,10 +25,10 @@
  * writes are whole). Reads of cached blocks are copied from DRAM; misses
  * are read from the tier below straight into the request's pages and are
  * not inserted (the kernel's swap cache keeps the page): the layer marks
- * what it served (empblk_cmd.served) and passes the request down. Writeback starts when
- * more than three quarters of the entries are dirty and brings that down
- * to one half, oldest first; a full cache kicks it too. Clean entries are
- * evicted least recently used first. The policy is cache_policy.c, which
+ * what it served (empblk_cmd.served) and passes the request down.
+ * Writeback starts when more than three quarters of the entries are dirty
+ * and brings that down to one half, oldest first; a full cache kicks it
+ * too. Clean entries are evicted least recently used first. The policy is cache_policy.c, which
  * has no data, lock or allocation of its own and is unit tested in
  * userspace and by KUnit; this file adds the pages, the lock, the
  * statistics and the writeback, as page I/O (struct empblk_pio) through
@@ -65,16 +65,6 @@ struct empblk_cache_tier {
 static struct empblk_cache_tier *to_cache(struct empblk_tier *t)
 {
 	return container_of(t, struct empblk_cache_tier, tier);
-}
-
-/* blocks a request touches (at most 33: blocks >= 4K, requests <= 128K) */
-static unsigned int empblk_rq_blocks(struct empblk_cache *c,
-				     struct request *rq)
-{
-	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
-
-	return ((pos + blk_rq_bytes(rq) - 1) >> c->blk_shift) -
-	       (pos >> c->blk_shift) + 1;
 }
 
 static struct page *empblk_cache_page(struct empblk_cache *c,
@@ -120,41 +110,71 @@ static void empblk_cache_copy(struct empblk_cache *c, struct empblk_centry *e,
 }
 
 /*
+ * Copy out of a cached block what a layer above did not serve of the
+ * request's [@pos, @pos + @len), at @off in the request and @boff in the
+ * block.
+ */
+static void empblk_cache_copy_out(struct empblk_cache *c,
+				  struct empblk_centry *e, u64 boff,
+				  struct request *rq, u64 pos, u64 off, u64 len)
+{
+	u64 done = 0;
+
+	while (done < len) {
+		u64 n = empblk_rq_piece(rq, pos + done, 1ULL << c->blk_shift);
+
+		if (!empblk_rq_served(rq, pos + done))
+			empblk_cache_copy(c, e, boff + done, rq, off + done, n,
+					  false);
+		done += n;
+	}
+}
+
+/*
  * Serve what the DRAM cache can of a read or write: copy cached blocks
  * out for a read; for a write, copy into cached blocks and insert whole
- * blocks while a free or clean entry is left. Idempotent: the worker may
- * call it again for the same request. Return: bitmap of the request's
- * blocks served (bit i: the i-th block the request touches); the rest is
- * for the tier below.
+ * blocks while a free or clean entry is left. Blocks a layer above served
+ * whole are left alone. What it serves is marked in empblk_cmd.served;
+ * the rest is for the tier below. Idempotent: the worker may call it
+ * again for the same request.
  */
-static u64 empblk_cache_copy_rq(struct empblk_cache_tier *ct,
-				struct request *rq)
+static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
+				 struct request *rq)
 {
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct empblk_dev *dev = ct->tier.dev;
 	struct empblk_cache *c = &ct->c;
 	bool is_write = rq_data_dir(rq) == WRITE;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 end = pos + blk_rq_bytes(rq);
 	u64 bsz = 1ULL << c->blk_shift;
-	unsigned long b0 = pos >> c->blk_shift;
-	u64 served = 0, off = 0;
 	bool kick = false;
+	u64 off = 0, len;
 
-	while (pos < end) {
+	for (; pos < end; pos += len, off += len) {
 		unsigned long b = pos >> c->blk_shift;
 		u64 boff = pos & (bsz - 1);
-		u64 len = min(end - pos, bsz - boff);
 		struct empblk_centry *e;
 		enum empblk_stat_item item;
 		bool evicted = false;
 
+		len = min(end - pos, bsz - boff);
+		if (empblk_rq_served(rq, pos) &&
+		    empblk_rq_piece(rq, pos, bsz) == len)
+			continue;
 		spin_lock_bh(&c->lock);
 		e = empblk_cache_claim(c, b, is_write, len == bsz, &kick,
 				       &evicted);
 		if (e) {
-			empblk_cache_copy(c, e, boff, rq, off, len, is_write);
+			/* a write copies all: zeroes served above are data */
+			if (is_write)
+				empblk_cache_copy(c, e, boff, rq, off, len, true);
+			else
+				empblk_cache_copy_out(c, e, boff, rq, pos, off,
+						      len);
 			empblk_cache_touch(c, e, is_write);
-			served |= BIT_ULL(b - b0);
+			bitmap_set(cmd->served, empblk_rq_page(rq, pos),
+				   len >> PAGE_SHIFT);
 		}
 		if (c->nr_dirty > c->wb_start)
 			kick = true;
@@ -170,12 +190,9 @@ static u64 empblk_cache_copy_rq(struct empblk_cache_tier *ct,
 			item = e ? EMPBLK_STAT_CACHE_READ_HITS :
 				   EMPBLK_STAT_CACHE_READ_MISSES;
 		empblk_stat_inc(dev, item);
-		pos += len;
-		off += len;
 	}
 	if (kick)
 		queue_work(empblk_wq, &c->wb_work);
-	return served;
 }
 
 /*
@@ -188,19 +205,18 @@ static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 	struct empblk_cache_tier *ct = container_of(c, struct empblk_cache_tier,
 						    c);
 	struct empblk_dev *dev = ct->tier.dev;
-	bool more;
 
+	/* first: once nr_wb is 0 the device may be freed under us */
+	empblk_stat_inc(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
+			EMPBLK_STAT_CACHE_WRITEBACK_ERRORS);
 	spin_lock_bh(&c->lock);
-	more = empblk_cache_wb_done(c, wb, ok);
+	/* under the lock, as stop pauses writeback under it, then cancels */
+	if (empblk_cache_wb_done(c, wb, ok))
+		queue_work(empblk_wq, &c->wb_work);
 	/* under the lock: the waiter frees the cache once it sees none */
 	if (!c->nr_wb)
 		wake_up_all(&c->wb_idle);
 	spin_unlock_bh(&c->lock);
-
-	empblk_stat_inc(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
-			EMPBLK_STAT_CACHE_WRITEBACK_ERRORS);
-	if (more)
-		queue_work(empblk_wq, &c->wb_work);
 }
 
 static void empblk_cache_pio_end(struct empblk_pio *pio, bool ok)
@@ -310,17 +326,12 @@ static void empblk_cache_discard_end(struct empblk_cache *c)
 static int empblk_cache_tier_rw(struct empblk_tier *t, struct request *rq,
 				bool may_sleep)
 {
-	struct empblk_cache_tier *ct = to_cache(t);
-	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	u64 served = empblk_cache_copy_rq(ct, rq);
-
-	if (served == GENMASK_ULL(empblk_rq_blocks(&ct->c, rq) - 1, 0)) {
+	empblk_cache_copy_rq(to_cache(t), rq);
+	if (empblk_rq_all_served(rq)) {
 		/* all in DRAM */
 		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
 		return 0;
 	}
-	cmd->served = served;
-	cmd->served_shift = ct->c.blk_shift;
 	return t->next->ops->rw(t->next, rq, may_sleep);
 }
 
@@ -471,6 +482,16 @@ static void empblk_cache_tier_destroy(struct empblk_tier *t)
 	kfree(to_cache(t));
 }
 
+/*
+ * A flush: what the cache holds lives as long as the device; what went
+ * below may sit in the tier below's volatile cache, which this flushes.
+ */
+static int empblk_cache_tier_flush(struct empblk_tier *t, struct request *rq,
+				   bool may_sleep)
+{
+	return empblk_tier_flush(t->next, rq, may_sleep);
+}
+
 static const struct empblk_tier_ops empblk_cache_ops = {
 	.name		= "cache",
 	.start		= empblk_cache_tier_start,
@@ -478,6 +499,7 @@ static const struct empblk_tier_ops empblk_cache_ops = {
 	.destroy	= empblk_cache_tier_destroy,
 	.rw		= empblk_cache_tier_rw,
 	.discard	= empblk_cache_tier_discard,
+	.flush		= empblk_cache_tier_flush,
 	.poll		= empblk_cache_tier_poll,
 	.timeout	= empblk_cache_tier_timeout,
 	.abort		= empblk_cache_tier_abort,

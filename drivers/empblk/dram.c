@@ -212,7 +212,9 @@ static int empblk_dram_copy(struct empblk_dram *dram, struct request *rq)
 			struct page *page = xa_load(&dram->pages, idx);
 			void *dst, *src;
 
-			if (is_write) {
+			if (empblk_rq_served(rq, pos)) {
+				/* a layer above has it (a zero page) */
+			} else if (is_write) {
 				if (!page) {
 					page = empblk_dram_insert(dram, idx,
 								  GFP_NOWAIT);
@@ -260,7 +262,8 @@ static int empblk_dram_populate(struct empblk_dram *dram, struct request *rq)
 	for (idx = first; idx <= last; idx++) {
 		struct page *page;
 
-		if (xa_load(&dram->pages, idx))
+		if (empblk_rq_served(rq, (u64)idx << PAGE_SHIFT) ||
+		    xa_load(&dram->pages, idx))
 			continue;
 		page = empblk_dram_insert(dram, idx,
 					  GFP_NOIO | __GFP_RETRY_MAYFAIL);

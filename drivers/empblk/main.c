@@ -171,7 +171,10 @@ int empblk_params_validate(const struct empblk_params *p, const char *name)
 	return empblk_tiers_validate(p, name);
 }
 
-/* The request path. Nothing here allocates or sleeps. */
+/*
+ * The request path. Nothing here allocates; from a non-blocking queue's
+ * queue_rq nothing sleeps either.
+ */
 
 static void empblk_defer(struct empblk_dev *dev, struct request *rq)
 {
@@ -219,8 +222,10 @@ static void empblk_account(struct empblk_dev *dev, struct request *rq)
 static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
 			    bool may_sleep)
 {
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct empblk_tier *t = dev->tier;
 
+	bitmap_zero(cmd->served, EMPBLK_MAX_RQ_PAGES);
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
@@ -229,11 +234,7 @@ static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
 	case REQ_OP_WRITE_ZEROES:
 		return t->ops->discard(t, rq, may_sleep);
 	case REQ_OP_FLUSH:
-		if (t->ops->flush)
-			return t->ops->flush(t, rq, may_sleep);
-		/* every completed write is in memory as lasting as the device */
-		empblk_complete_rq(dev, rq, BLK_STS_OK);
-		return 0;
+		return empblk_tier_flush(t, rq, may_sleep);
 	default:
 		empblk_complete_rq(dev, rq, BLK_STS_NOTSUPP);
 		return 0;
@@ -321,7 +322,7 @@ static int empblk_init_request(struct blk_mq_tag_set *set,
 
 	INIT_LIST_HEAD(&cmd->entry);
 	cmd->rq = rq;
-	cmd->served = 0;
+	bitmap_zero(cmd->served, EMPBLK_MAX_RQ_PAGES);
 	for (t = dev->tier; t; t = t->next)
 		if (t->ops->init_request)
 			t->ops->init_request(t, rq, empblk_tier_pdu(t, rq));

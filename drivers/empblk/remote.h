@@ -54,7 +54,7 @@ struct empblk_rwr {
  * @reg: the REG_MR work request
  * @mr: from the I/O queue's pool (empblk_rqueue.sink_mrs)
  * @q: that I/O queue
- * @last: index in empblk_cmd.rwrs of the last READ into @mr
+ * @last: index in empblk_rcmd.rwrs of the last READ into @mr
  *
  * iWARP puts a READ's sink on the wire as a steering tag, and the
  * responder writes the data into it: the sink must be registered with

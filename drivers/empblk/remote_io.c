@@ -45,7 +45,7 @@ static int empblk_remote_prepare(struct empblk_remote *r, struct request *rq,
 		u64 doff;
 
 		if (empblk_rq_served(rq, pos)) {
-			pos = round_down(pos, sb) + sb;
+			pos += empblk_rq_piece(rq, pos, sb);
 			continue;
 		}
 		empblk_remote_locate(r, pos, &di, &doff);
@@ -58,7 +58,7 @@ static int empblk_remote_prepare(struct empblk_remote *r, struct request *rq,
 			if (ret)
 				return ret;
 		}
-		pos = round_down(pos, sb) + sb;
+		pos += empblk_rq_piece(rq, pos, sb);
 	}
 	return 0;
 }
@@ -87,7 +87,7 @@ static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
 
 /*
  * Zero the pieces of a read no write has reached (cmd->holes, one bit per
- * subblock the request touches). Runs after the pages are unmapped: with
+ * piece: empblk_rq_piece()). Runs after the pages are unmapped: with
  * bounce buffering, CPU stores into a buffer mapped for the device would
  * be lost at unmap.
  */
@@ -100,8 +100,7 @@ static void empblk_remote_zero_holes(struct empblk_rcmd *cmd)
 	unsigned int i;
 
 	for (i = 0; done < blk_rq_bytes(rq); i++) {
-		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
-				round_down(pos, sb) + sb - pos);
+		u64 len = empblk_rq_piece(rq, pos, sb);
 
 		if (cmd->holes & BIT_ULL(i)) {
 			empblk_zero_rq_range(rq, done, len);
@@ -359,9 +358,9 @@ static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 	cmd->nmr = 0;
 	sg = cmd->sgl;
 
+	/* pieces: within a subblock, served above as a whole or not at all */
 	for (piece = 0; done < blk_rq_bytes(rq); piece++) {
-		u64 len = min_t(u64, blk_rq_bytes(rq) - done,
-				round_down(pos, sb) + sb - pos);
+		u64 len = empblk_rq_piece(rq, pos, sb);
 		struct empblk_rmr *m = NULL;
 		struct empblk_rqueue *q;
 		struct empblk_donor *d;

@@ -73,13 +73,13 @@ struct empblk_sio;
 /**
  * struct empblk_sio - what one request or page I/O waits for
  * @pending: bios not yet completed, plus one while they are being issued
- * @status: BLK_STS_OK, or the error of a bio that failed
+ * @status: BLK_STS_OK, or the error of the first bio that failed
  * @s: the tier
  * @done: called when @pending drops to 0
  */
 struct empblk_sio {
 	atomic_t pending;
-	blk_status_t status;
+	atomic_t status;
 	struct empblk_ssd *s;
 	void (*done)(struct empblk_sio *sio);
 };
@@ -98,10 +98,24 @@ struct empblk_scmd {
  * struct empblk_spio - the SSD tier's state of one page I/O
  * @sio: its bios
  * @pio: the page I/O
+ * @work: reports the outcome: bios complete in the SSD's interrupt, and
+ *	a layer's end_io takes its locks with only bottom halves off
  */
 struct empblk_spio {
 	struct empblk_sio sio;
 	struct empblk_pio *pio;
+	struct work_struct work;
+};
+
+/**
+ * struct empblk_sbio - a bio to an SSD (the bio_set's front pad)
+ * @sector: where it starts on its SSD, for messages (the block layer
+ *	moves bi_sector as it completes, and to the whole disk)
+ * @bio: the bio
+ */
+struct empblk_sbio {
+	sector_t sector;
+	struct bio bio;
 };
 
 static struct empblk_ssd *to_ssd(struct empblk_tier *t)
@@ -122,7 +136,8 @@ static void empblk_ssd_bio_failed(struct empblk_ssd *s, struct bio *bio)
 	pr_err_ratelimited("%s: SSD %s: %s at its sector %llu failed: %d\n",
 			   s->tier.dev->disk->disk_name, path,
 			   blk_op_str(bio_op(bio)),
-			   (unsigned long long)bio->bi_iter.bi_sector,
+			   (unsigned long long)container_of(bio, struct empblk_sbio,
+							    bio)->sector,
 			   blk_status_to_errno(bio->bi_status));
 }
 
@@ -130,9 +145,14 @@ static void empblk_sio_init(struct empblk_sio *sio, struct empblk_ssd *s,
 			    void (*done)(struct empblk_sio *sio))
 {
 	atomic_set(&sio->pending, 1);
-	sio->status = BLK_STS_OK;
+	atomic_set(&sio->status, (__force int)BLK_STS_OK);
 	sio->s = s;
 	sio->done = done;
+}
+
+static blk_status_t empblk_sio_status(struct empblk_sio *sio)
+{
+	return (__force blk_status_t)atomic_read(&sio->status);
 }
 
 static void empblk_sio_put(struct empblk_sio *sio)
@@ -148,7 +168,8 @@ static void empblk_ssd_end_io(struct bio *bio)
 
 	if (bio->bi_status) {
 		empblk_ssd_bio_failed(sio->s, bio);
-		WRITE_ONCE(sio->status, bio->bi_status);
+		atomic_cmpxchg(&sio->status, (__force int)BLK_STS_OK,
+			       (__force int)bio->bi_status);
 	}
 	bio_put(bio);
 	empblk_sio_put(sio);
@@ -158,14 +179,21 @@ static void empblk_scmd_done(struct empblk_sio *sio)
 {
 	struct empblk_scmd *cmd = container_of(sio, struct empblk_scmd, sio);
 
-	empblk_complete_rq(sio->s->tier.dev, cmd->rq, READ_ONCE(sio->status));
+	empblk_complete_rq(sio->s->tier.dev, cmd->rq, empblk_sio_status(sio));
+}
+
+static void empblk_spio_work(struct work_struct *work)
+{
+	struct empblk_spio *sp = container_of(work, struct empblk_spio, work);
+
+	sp->pio->end_io(sp->pio, empblk_sio_status(&sp->sio) == BLK_STS_OK);
 }
 
 static void empblk_spio_done(struct empblk_sio *sio)
 {
 	struct empblk_spio *sp = container_of(sio, struct empblk_spio, sio);
 
-	sp->pio->end_io(sp->pio, READ_ONCE(sio->status) == BLK_STS_OK);
+	queue_work(empblk_wq, &sp->work);
 }
 
 /* A bio of @sio to SSD @d at its sector @sector, with room for @vecs. */
@@ -176,6 +204,7 @@ static struct bio *empblk_ssd_bio(struct empblk_sio *sio,
 	struct bio *bio = bio_alloc_bioset(d->h.bdev, vecs, opf, GFP_NOIO,
 					   &sio->s->bs);
 
+	container_of(bio, struct empblk_sbio, bio)->sector = sector;
 	bio->bi_iter.bi_sector = sector;
 	bio->bi_end_io = empblk_ssd_end_io;
 	bio->bi_private = sio;
@@ -184,96 +213,136 @@ static struct bio *empblk_ssd_bio(struct empblk_sio *sio,
 }
 
 /**
- * struct empblk_sbuild - bios being built from pages
+ * struct empblk_sbuild - bios being built from pages, one open per SSD
  * @sio: what they belong to
  * @opf: their operation and flags
- * @bio: the bio being filled, not yet submitted, or NULL
- * @pages_left: pages still to add (an estimate, for the bvecs of a new bio)
+ * @bio: per SSD, the bio being filled, not yet submitted, or NULL
+ * @left: per SSD, the parts still to add (to size a new bio's bvecs)
  */
 struct empblk_sbuild {
 	struct empblk_sio *sio;
 	blk_opf_t opf;
-	struct bio *bio;
-	unsigned int pages_left;
+	struct bio *bio[EMPBLK_MAX_SSDS];
+	unsigned int left[EMPBLK_MAX_SSDS];
 };
 
-static void empblk_sbuild_submit(struct empblk_sbuild *b)
+/* The SSD holding device offset @pos, and its sector there. */
+static unsigned int empblk_ssd_locate(struct empblk_ssd *s, u64 pos,
+				      sector_t *sector)
 {
-	if (b->bio)
-		submit_bio(b->bio);
-	b->bio = NULL;
-}
-
-/*
- * Add @len bytes of @page at @off, for device offset @pos, to the bios
- * being built: to the current one if it is on the same SSD and ends where
- * this starts, else to a new one. [@pos, @pos + @len) is within one
- * subblock, and so on one SSD.
- */
-static void empblk_sbuild_add(struct empblk_sbuild *b, u64 pos,
-			      struct page *page, unsigned int len,
-			      unsigned int off)
-{
-	struct empblk_ssd *s = b->sio->s;
-	struct empblk_ssd_dev *d;
 	unsigned int di;
-	sector_t sector;
 	u64 doff;
 
 	empblk_stripe_locate(pos, s->sb_shift, s->nr, &di, &doff);
-	d = &s->devs[di];
-	sector = d->start + (doff >> SECTOR_SHIFT);
-	if (b->bio && (b->bio->bi_bdev != d->h.bdev ||
-		       bio_end_sector(b->bio) != sector ||
-		       bio_add_page(b->bio, page, len, off) != len))
-		empblk_sbuild_submit(b);
-	if (!b->bio) {
-		b->bio = empblk_ssd_bio(b->sio, d, b->opf, sector,
-					clamp_t(unsigned int, b->pages_left, 1,
-						BIO_MAX_VECS));
-		/* a new bio has room for one page */
-		__bio_add_page(b->bio, page, len, off);
+	*sector = s->devs[di].start + (doff >> SECTOR_SHIFT);
+	return di;
+}
+
+static void empblk_sbuild_submit(struct empblk_sbuild *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(b->bio); i++) {
+		if (b->bio[i])
+			submit_bio(b->bio[i]);
+		b->bio[i] = NULL;
 	}
-	b->pages_left -= min(b->pages_left, 1U);
 }
 
 /*
- * Serve a read or write (empblk_tier_ops.rw): the request's pages, but
- * for what a layer above served, in bios to the SSDs. Cut at subblock
- * boundaries (the striping unit, and the unit a layer marks served).
+ * Add @len bytes of @page at @off, for @sector of SSD @di, to the bios
+ * being built: to that SSD's open bio if it ends there, else to a new
+ * one. A part that starts a page of the device goes into a bio with room
+ * for that whole page (which may come in two parts), so that every bio
+ * is whole 4 KiB units, as an SSD with 4 KiB sectors needs.
  */
-static int empblk_ssd_rw(struct empblk_tier *t, struct request *rq,
-			 bool may_sleep)
+static void empblk_sbuild_add(struct empblk_sbuild *b, unsigned int di,
+			      sector_t sector, struct page *page,
+			      unsigned int len, unsigned int off,
+			      bool page_start)
 {
-	struct empblk_ssd *s = to_ssd(t);
-	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	struct empblk_ssd_dev *d = &b->sio->s->devs[di];
+	struct bio *bio = b->bio[di];
+
+	if (bio && (bio_end_sector(bio) != sector ||
+		    (page_start && bio->bi_max_vecs - bio->bi_vcnt < 2) ||
+		    bio_add_page(bio, page, len, off) != len)) {
+		submit_bio(bio);
+		bio = NULL;
+	}
+	if (!bio) {
+		bio = empblk_ssd_bio(b->sio, d, b->opf, sector,
+				     clamp_t(unsigned int, b->left[di], 2,
+					     BIO_MAX_VECS));
+		/* a new bio has room */
+		__bio_add_page(bio, page, len, off);
+		b->bio[di] = bio;
+	}
+	b->left[di] -= min(b->left[di], 1U);
+}
+
+/*
+ * Walk the parts of @rq a layer above did not serve, each within one page
+ * of the device and one subblock: count them per SSD, or with @add, add
+ * them to the bios.
+ */
+static void empblk_ssd_walk(struct empblk_sbuild *b, struct request *rq,
+			    bool add)
+{
+	struct empblk_ssd *s = b->sio->s;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 sb = 1ULL << s->sb_shift;
-	struct empblk_sbuild b = {
-		.sio = &cmd->sio,
-		.opf = req_op(rq) | (rq->cmd_flags & REQ_SYNC),
-		.pages_left = DIV_ROUND_UP(blk_rq_bytes(rq), PAGE_SIZE) + 1,
-	};
 	struct req_iterator iter;
 	struct bio_vec bvec;
 
-	if (!may_sleep)
-		return -EAGAIN;
-	empblk_sio_init(&cmd->sio, s, empblk_scmd_done);
 	rq_for_each_segment(bvec, rq, iter) {
 		unsigned int done = 0;
 
 		while (done < bvec.bv_len) {
-			unsigned int len = min_t(u64, bvec.bv_len - done,
-						 round_down(pos, sb) + sb - pos);
+			unsigned int len = min3(bvec.bv_len - done,
+						(unsigned int)(PAGE_SIZE -
+						offset_in_page(pos)),
+						(unsigned int)
+						empblk_rq_piece(rq, pos, sb));
+			unsigned int di;
+			sector_t sector;
 
-			if (!empblk_rq_served(rq, pos))
-				empblk_sbuild_add(&b, pos, bvec.bv_page, len,
-						  bvec.bv_offset + done);
+			if (!empblk_rq_served(rq, pos)) {
+				di = empblk_ssd_locate(s, pos, &sector);
+				if (add)
+					empblk_sbuild_add(b, di, sector,
+							  bvec.bv_page, len,
+							  bvec.bv_offset + done,
+							  !offset_in_page(pos));
+				else
+					b->left[di]++;
+			}
 			pos += len;
 			done += len;
 		}
 	}
+}
+
+/*
+ * Serve a read or write (empblk_tier_ops.rw): the request's pages, but
+ * for what a layer above served, in bios to the SSDs, one open per SSD:
+ * a request becomes one bio per SSD unless a served gap or a full bio
+ * splits it.
+ */
+static int empblk_ssd_rw(struct empblk_tier *t, struct request *rq,
+			 bool may_sleep)
+{
+	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	struct empblk_sbuild b = {
+		.sio = &cmd->sio,
+		.opf = req_op(rq) | (rq->cmd_flags & REQ_SYNC),
+	};
+
+	if (!may_sleep)
+		return -EAGAIN;
+	empblk_sio_init(&cmd->sio, to_ssd(t), empblk_scmd_done);
+	empblk_ssd_walk(&b, rq, false);
+	empblk_ssd_walk(&b, rq, true);
 	empblk_sbuild_submit(&b);
 	empblk_sio_put(&cmd->sio);
 	return 0;
@@ -355,19 +424,27 @@ static size_t empblk_ssd_pio_size(struct empblk_tier *t,
 static int empblk_ssd_write_pages(struct empblk_tier *t,
 				  struct empblk_pio *pio)
 {
+	struct empblk_ssd *s = to_ssd(t);
 	struct empblk_spio *sp = pio->tier_data;
 	struct empblk_sbuild b = {
 		.sio = &sp->sio,
 		.opf = REQ_OP_WRITE,
-		.pages_left = pio->nr_pages,
 	};
-	unsigned int i;
+	unsigned int i, di;
+	sector_t sector;
 
 	sp->pio = pio;
-	empblk_sio_init(&sp->sio, to_ssd(t), empblk_spio_done);
+	INIT_WORK(&sp->work, empblk_spio_work);
+	empblk_sio_init(&sp->sio, s, empblk_spio_done);
 	for (i = 0; i < pio->nr_pages; i++)
-		empblk_sbuild_add(&b, pio->pos + ((u64)i << PAGE_SHIFT),
-				  pio->pages[i], PAGE_SIZE, 0);
+		b.left[empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
+					 &sector)]++;
+	for (i = 0; i < pio->nr_pages; i++) {
+		di = empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
+				       &sector);
+		empblk_sbuild_add(&b, di, sector, pio->pages[i], PAGE_SIZE, 0,
+				  true);
+	}
 	empblk_sbuild_submit(&b);
 	empblk_sio_put(&sp->sio);
 	return 0;
@@ -552,7 +629,8 @@ struct empblk_tier *empblk_ssd_tier_create(struct empblk_dev *dev)
 	s->tier.dev = dev;
 	s->nr = dev->params.spec.nr_ssds;
 	s->sb_shift = ilog2(dev->params.subblock_size);
-	ret = bioset_init(&s->bs, EMPBLK_SSD_POOL, 0,
+	ret = bioset_init(&s->bs, EMPBLK_SSD_POOL,
+			  offsetof(struct empblk_sbio, bio),
 			  BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
 	if (ret) {
 		kfree(s);

@@ -69,6 +69,8 @@ EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
 EMPBLK_STAT_ATTR(read_sink_registrations, READ_SINK_REGS);
 EMPBLK_STAT_ATTR(chunk_free_flushes, CHUNK_FREE_FLUSHES);
 EMPBLK_STAT_ATTR(ssd_errors, SSD_ERRORS);
+EMPBLK_STAT_ATTR(zero_page_writes, ZERO_PAGE_WRITES);
+EMPBLK_STAT_ATTR(zero_page_reads, ZERO_PAGE_READS);
 
 /* What the tier stack holds: one field of struct empblk_usage per file. */
 #define EMPBLK_USAGE_ATTR(_name, _field, _fmt)				\
@@ -92,6 +94,21 @@ EMPBLK_USAGE_ATTR(dram_used_bytes, dram_used, "%llu");
 EMPBLK_USAGE_ATTR(dram_dirty_bytes, dram_dirty, "%llu");
 EMPBLK_USAGE_ATTR(reserve_pages, reserve_pages, "%u");
 EMPBLK_USAGE_ATTR(ssds, ssds, "%u");
+EMPBLK_USAGE_ATTR(zero_pages, zero_pages, "%llu");
+
+/* the tier stack, top first: "zero cache remote" */
+static ssize_t tiers_show(struct device *d, struct device_attribute *attr,
+			  char *buf)
+{
+	struct empblk_tier *t;
+	int len = 0;
+
+	for (t = to_empblk_dev(d)->tier; t; t = t->next)
+		len += sysfs_emit_at(buf, len, "%s%s", t->ops->name,
+				     t->next ? " " : "\n");
+	return len;
+}
+static DEVICE_ATTR_RO(tiers);
 
 static ssize_t state_show(struct device *d, struct device_attribute *attr,
 			  char *buf)
@@ -128,6 +145,7 @@ static DEVICE_ATTR_RO(subblock_size);
 static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_state.attr,
 	&dev_attr_mem_path.attr,
+	&dev_attr_tiers.attr,
 	&dev_attr_block_size.attr,
 	&dev_attr_subblock_size.attr,
 	&dev_attr_dram_budget_bytes.attr,
@@ -162,6 +180,9 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_read_sinks.attr,
 	&dev_attr_ssds.attr,
 	&empblk_stat_attr_ssd_errors.attr.attr,
+	&dev_attr_zero_pages.attr,
+	&empblk_stat_attr_zero_page_writes.attr.attr,
+	&empblk_stat_attr_zero_page_reads.attr.attr,
 	NULL,
 };
 

@@ -12,7 +12,7 @@
 #include "compat.h"
 #include "empblk.h"
 
-/* the remote tier's largest request, and so the largest cached block */
+/* the largest cached block until a miss fetches whole blocks */
 #define EMPBLK_CACHE_MAX_BLOCK	SZ_128K
 
 /* donors or SSDs, striped by subblock */
@@ -43,7 +43,7 @@ int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 		return -EINVAL;
 	}
 	if (empblk_wants_cache(p) && p->block_size > EMPBLK_CACHE_MAX_BLOCK) {
-		pr_err("%s: a DRAM cache in front of %s needs block_size <= %u (the largest request); it is %u\n",
+		pr_err("%s: a DRAM cache in front of %s needs block_size <= %u in this version; it is %u\n",
 		       name, p->spec.nr_donors ? "donors" : "SSDs",
 		       EMPBLK_CACHE_MAX_BLOCK, p->block_size);
 		return -EINVAL;
@@ -57,7 +57,7 @@ int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 }
 
 /* The stack the mem_path asks for, top first, nothing started. */
-static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
+static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 {
 	const struct empblk_params *p = &dev->params;
 	struct empblk_tier *below, *top;
@@ -76,7 +76,22 @@ static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
 		return below;
 	top = empblk_cache_tier_create(dev, p->spec.dram_mb, below);
 	if (IS_ERR(top))
-		below->ops->destroy(below);
+		empblk_tiers_destroy(below);
+	return top;
+}
+
+/* ... with the zero-page layer on top */
+static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
+{
+	const struct empblk_params *p = &dev->params;
+	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
+	struct empblk_tier *below = empblk_tiers_build_below(dev), *top;
+
+	if (IS_ERR(below))
+		return below;
+	top = empblk_zero_tier_create(dev, size_mb << 20, below);
+	if (IS_ERR(top))
+		empblk_tiers_destroy(below);
 	return top;
 }
 
@@ -198,6 +213,26 @@ enum blk_eh_timer_return empblk_tier_timeout(struct empblk_tier *t,
 					     struct request *rq)
 {
 	return t->ops->timeout ? t->ops->timeout(t, rq) : BLK_EH_RESET_TIMER;
+}
+
+/**
+ * empblk_tier_flush() - a tier's ->flush, or complete the flush at once
+ * @t: the tier
+ * @rq: the flush
+ * @may_sleep: as for ->flush
+ *
+ * Without ->flush every completed write is in memory that lives as long
+ * as the device.
+ *
+ * Return: as ->flush.
+ */
+int empblk_tier_flush(struct empblk_tier *t, struct request *rq,
+		      bool may_sleep)
+{
+	if (t->ops->flush)
+		return t->ops->flush(t, rq, may_sleep);
+	empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+	return 0;
 }
 
 /**

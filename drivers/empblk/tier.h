@@ -2,7 +2,8 @@
 /*
  * The tier interface: what the device asks of the memory behind it.
  *
- * A device serves every request through a stack of tiers, top first:
+ * A device serves every request through a stack of tiers, top first.
+ * Every stack has the zero-page layer (zero.c) on top; under it:
  *
  *	dram:MB                 DRAM tier alone
  *	IP:MB:PORT|...          remote tier (donors)
@@ -21,8 +22,14 @@
 #ifndef EMPBLK_TIER_H
 #define EMPBLK_TIER_H
 
+#include <linux/bitmap.h>
 #include <linux/blk-mq.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
+
+/* the largest request of any stack, and so its most pages */
+#define EMPBLK_MAX_RQ_BYTES	SZ_1M
+#define EMPBLK_MAX_RQ_PAGES	(EMPBLK_MAX_RQ_BYTES >> PAGE_SHIFT)
 
 struct empblk_dev;
 struct empblk_limits;
@@ -41,6 +48,7 @@ struct page;
  * @remote_bytes_in_use: donor memory allocated to the device
  * @read_sinks: how RDMA READs land: "local", "registered" or "none"
  * @ssds: SSD entries in the mem_path
+ * @zero_pages: pages held as zero pages (a bit each, nothing below)
  */
 struct empblk_usage {
 	u64 dram_budget;
@@ -52,6 +60,7 @@ struct empblk_usage {
 	u64 remote_bytes_in_use;
 	const char *read_sinks;
 	u32 ssds;
+	u64 zero_pages;
 };
 
 /**
@@ -59,8 +68,8 @@ struct empblk_usage {
  * @pos: device byte offset of the first page
  * @pages: the pages, consecutive in the device
  * @nr_pages: entries in @pages
- * @end_io: called once when the I/O is over, in any context (softirq
- *	included), with whether it succeeded
+ * @end_io: called once when the I/O is over, in process or softirq
+ *	context (never hardirq), with whether it succeeded
  * @private: the layer's
  * @tier_data: the lower tier's state for this I/O,
  *	empblk_tier_ops.pio_size() bytes, allocated by the layer with the
@@ -164,19 +173,16 @@ struct empblk_tier {
  * struct empblk_cmd - per-request payload, preallocated by blk-mq
  * @entry: link on empblk_dev.defer_list while deferred to the worker
  * @rq: the request
- * @served: parts of the request a layer above already served, one bit
- *	per unit of 1 << @served_shift bytes the request touches (bit 0:
- *	the unit holding its first byte); 0 when none. The tiers below
- *	skip them.
- * @served_shift: log2 of the unit of @served
+ * @served: pages of the request a layer above already served (bit i:
+ *	its i-th page; requests are whole, aligned pages); the tiers below
+ *	skip them. Cleared each time the request enters the stack.
  *
  * The tiers' own state follows, each at its empblk_tier.pdu_offset.
  */
 struct empblk_cmd {
 	struct list_head entry;
 	struct request *rq;
-	u64 served;
-	unsigned int served_shift;
+	DECLARE_BITMAP(served, EMPBLK_MAX_RQ_PAGES);
 };
 
 /* a tier's per-request state in @rq */
@@ -187,16 +193,57 @@ static inline void *empblk_tier_pdu(const struct empblk_tier *t,
 	       t->pdu_offset;
 }
 
+/* pages in @rq */
+static inline unsigned int empblk_rq_pages(struct request *rq)
+{
+	return blk_rq_bytes(rq) >> PAGE_SHIFT;
+}
+
+/* index in @rq of the page holding device offset @pos */
+static inline unsigned int empblk_rq_page(struct request *rq, u64 pos)
+{
+	return (pos >> PAGE_SHIFT) -
+	       (blk_rq_pos(rq) >> (PAGE_SHIFT - SECTOR_SHIFT));
+}
+
 /* whether a layer above served the byte at device offset @pos of @rq */
 static inline bool empblk_rq_served(struct request *rq, u64 pos)
 {
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	u64 first = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 
-	if (!cmd->served)
-		return false;
-	return cmd->served & BIT_ULL((pos >> cmd->served_shift) -
-				     (first >> cmd->served_shift));
+	return test_bit(empblk_rq_page(rq, pos), cmd->served);
+}
+
+/* whether layers above served every page of @rq */
+static inline bool empblk_rq_all_served(struct request *rq)
+{
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	return bitmap_full(cmd->served, empblk_rq_pages(rq));
+}
+
+/**
+ * empblk_rq_piece() - the next piece of a request a tier handles whole
+ * @rq: the request
+ * @pos: device offset where the piece starts, inside @rq
+ * @unit: the tier's unit (a power of two >= PAGE_SIZE): no piece crosses
+ *	one of its boundaries
+ *
+ * A piece also ends where the pages served above change from served to
+ * not or back, so that a piece is served above as a whole or not at all.
+ *
+ * Return: its length in bytes.
+ */
+static inline u64 empblk_rq_piece(struct request *rq, u64 pos, u64 unit)
+{
+	u64 end = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + blk_rq_bytes(rq);
+	bool served = empblk_rq_served(rq, pos);
+	u64 p = round_down(pos, PAGE_SIZE) + PAGE_SIZE;
+
+	end = min(end, round_down(pos, unit) + unit);
+	while (p < end && empblk_rq_served(rq, p) == served)
+		p += PAGE_SIZE;
+	return min(p, end) - pos;
 }
 
 /* tier.c */
@@ -209,6 +256,8 @@ void empblk_tiers_stop(struct empblk_tier *t);
 void empblk_tiers_destroy(struct empblk_tier *t);
 void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u);
 int empblk_tier_poll(struct empblk_tier *t, unsigned int hctx_idx);
+int empblk_tier_flush(struct empblk_tier *t, struct request *rq,
+		      bool may_sleep);
 enum blk_eh_timer_return empblk_tier_timeout(struct empblk_tier *t,
 					     struct request *rq);
 void empblk_tier_abort(struct empblk_tier *t, const char *why);
@@ -220,6 +269,9 @@ struct empblk_tier *empblk_remote_tier_create(struct empblk_dev *dev,
 					      unsigned int pio_slots,
 					      unsigned int pio_pages);
 struct empblk_tier *empblk_ssd_tier_create(struct empblk_dev *dev);
+struct empblk_tier *empblk_zero_tier_create(struct empblk_dev *dev,
+					    u64 capacity,
+					    struct empblk_tier *next);
 struct empblk_tier *empblk_cache_tier_create(struct empblk_dev *dev,
 					     u64 mb, struct empblk_tier *next);
 

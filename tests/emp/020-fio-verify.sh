@@ -14,6 +14,7 @@ command -v fio >/dev/null || emp_skip "fio not installed"
 emp_modprobe_empblk
 "$EMPCTL" create empblk0 --mem-path dram:512 >/dev/null || emp_fail "empctl create failed"
 emp_wait_for "[ -b $DEV ]" 10 || emp_fail "$DEV did not appear"
+emp_tap_check "tiers reads 'zero dram'" test "$(cat $S/tiers)" = "zero dram"
 
 # fio_verify BS RW [EXTRA]: two jobs, each on its own 64 MiB range; small
 # blocks cover less of it, so that every run is about 2000 I/Os a job
@@ -43,6 +44,20 @@ dd if=/dev/urandom of=/tmp/p16 bs=1M count=16 status=none
 dd if=/tmp/p16 of=$DEV bs=1M oflag=direct status=none
 used=$(cat $S/dram_used_bytes)
 emp_tap_check "16 MiB written uses 16 MiB" test "$used" = $((16 << 20))
+# zero pages are a bit each: no DRAM, and read back with no copy
+z0=$(cat $S/zero_page_writes)
+zr0=$(cat $S/zero_page_reads)
+dd if=/dev/zero of=$DEV bs=1M seek=32 count=4 oflag=direct status=none
+emp_tap_check "4 MiB of zeroes are 1024 zero pages" bash -c "[ \$((\$(cat $S/zero_page_writes) - $z0)) = 1024 ] && [ \$(cat $S/zero_pages) = 1024 ]"
+emp_tap_check "... and take no DRAM" test "$(cat $S/dram_used_bytes)" = $((16 << 20))
+emp_tap_check "... read back as zeroes from the bitmap" bash -c "dd if=$DEV bs=1M skip=32 count=4 iflag=direct status=none | cmp -n $((4 << 20)) /dev/zero - && [ \$((\$(cat $S/zero_page_reads) - $zr0)) = 1024 ]"
+# zeroes over data: the page reads zero and its DRAM stays until discarded
+dd if=/dev/zero of=$DEV bs=4K seek=1 count=1 oflag=direct status=none
+emp_tap_check "a zero page written over data reads back zero" bash -c "dd if=$DEV bs=4K skip=1 count=1 iflag=direct status=none | cmp -n 4096 /dev/zero -"
+emp_tap_check "... and the pages around it keep their data" bash -c "dd if=$DEV bs=4K count=1 iflag=direct status=none | cmp -n 4096 /tmp/p16 - && dd if=$DEV bs=4K skip=2 count=1 iflag=direct status=none | cmp -n 4096 -i 8192:0 /tmp/p16 -"
+emp_tap_check "data written over a zero page reads back" bash -c "dd if=/tmp/p16 of=$DEV bs=4K skip=1 seek=1 count=1 oflag=direct status=none && dd if=$DEV bs=4K count=2 iflag=direct status=none | cmp -n 8192 /tmp/p16 - && [ \$(cat $S/zero_pages) = 1024 ]"
+blkdiscard -o $((32 << 20)) -l $((4 << 20)) $DEV
+emp_tap_check "discard forgets zero pages" test "$(cat $S/zero_pages)" = 0
 uw0=$(cat $S/unwritten_reads)
 emp_tap_check "reading an unwritten range returns zeroes" bash -c "dd if=$DEV bs=1M skip=100 count=4 iflag=direct status=none | cmp -n $((4 << 20)) /dev/zero -"
 emp_tap_check "unwritten_reads counts 1024 pages" test $(($(cat $S/unwritten_reads) - uw0)) = 1024

@@ -142,6 +142,14 @@ compute)
 		bash -c "[ \$(cat /sys/block/empblk0/emp/remote_errors) = 0 ] && [ \$(cat /sys/block/empblk0/emp/donors_connected) = 2 ] && [ $n -gt 5 ]"
 	emp_tap_check "blkdiscard of the whole device" blkdiscard /dev/empblk0
 	emp_tap_check "remote_bytes_in_use back to 0" test "$(cat /sys/block/empblk0/emp/remote_bytes_in_use)" = 0
+	z0=$(cat $S/zero_page_writes)
+	zr0=$(cat $S/zero_page_reads)
+	emp_tap_check "8 MiB of zeroes written" dd if=/dev/zero of=/dev/empblk0 bs=1M count=8 seek=64 oflag=direct status=none
+	emp_tap_check "... are 2048 zero pages ($(($(cat $S/zero_page_writes) - z0)))" test $(($(cat $S/zero_page_writes) - z0)) = 2048
+	emp_tap_check "... that took no donor memory" test "$(cat $S/remote_bytes_in_use)" = 0
+	emp_tap_check "... and read back as zeroes" bash -c "dd if=/dev/empblk0 bs=1M skip=64 count=8 iflag=direct status=none | cmp -n $((8 << 20)) /dev/zero -"
+	emp_tap_check "... from the bitmap ($(($(cat $S/zero_page_reads) - zr0)) pages)" test $(($(cat $S/zero_page_reads) - zr0)) = 2048
+	emp_tap_check "blkdiscard forgets them" bash -c "blkdiscard /dev/empblk0 && [ \$(cat $S/zero_pages) = 0 ]"
 	emp_sync_post discarded
 	emp_tap_check "no remote errors" test "$(cat /sys/block/empblk0/emp/remote_errors)" = 0
 	emp_tap_check "empctl destroy" "$EMPCTL" destroy empblk0

@@ -150,11 +150,12 @@ static int cmd_help(const struct cmd *c, int argc, char **argv);
 static int cmd_target(const struct cmd *c, int argc, char **argv);
 
 #define MEM_PATH_HELP \
-	"  --mem-path SPEC        backing tiers (required): dram:MB, donors\n" \
-	"                         IP:MB:PORT ([IPv6]:MB:PORT) separated by '|'\n" \
-	"                         or ',' and striped across, or both (dram:MB\n" \
-	"                         is then a write-back cache before the\n" \
-	"                         donors); e.g. dram:512 or\n" \
+	"  --mem-path SPEC        backing tiers (required), separated by '|'\n" \
+	"                         or ',': dram:MB; donors IP:MB:PORT\n" \
+	"                         ([IPv6]:MB:PORT) or SSDs /dev/DEV:MB:OFFSET\n" \
+	"                         (MiB), striped across; dram:MB with donors\n" \
+	"                         or SSDs is a write-back cache before them;\n" \
+	"                         e.g. dram:512, '/dev/nvme0n1:65536:0' or\n" \
 	"                         'dram:64|10.0.0.1:1024:19675|10.0.0.2:1024:19675'\n"
 
 static const struct cmd cmds[] = {
