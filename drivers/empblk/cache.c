@@ -351,23 +351,6 @@ static int empblk_cache_tier_discard(struct empblk_tier *t,
 	return ret;
 }
 
-static int empblk_cache_tier_poll(struct empblk_tier *t,
-				  unsigned int hctx_idx)
-{
-	return empblk_tier_poll(t->next, hctx_idx);
-}
-
-static enum blk_eh_timer_return empblk_cache_tier_timeout(struct empblk_tier *t,
-							  struct request *rq)
-{
-	return empblk_tier_timeout(t->next, rq);
-}
-
-static void empblk_cache_tier_abort(struct empblk_tier *t, const char *why)
-{
-	empblk_tier_abort(t->next, why);
-}
-
 static void empblk_cache_tier_usage(struct empblk_tier *t,
 				    struct empblk_usage *u)
 {
@@ -482,16 +465,6 @@ static void empblk_cache_tier_destroy(struct empblk_tier *t)
 	kfree(to_cache(t));
 }
 
-/*
- * A flush: what the cache holds lives as long as the device; what went
- * below may sit in the tier below's volatile cache, which this flushes.
- */
-static int empblk_cache_tier_flush(struct empblk_tier *t, struct request *rq,
-				   bool may_sleep)
-{
-	return empblk_tier_flush(t->next, rq, may_sleep);
-}
-
 static const struct empblk_tier_ops empblk_cache_ops = {
 	.name		= "cache",
 	.start		= empblk_cache_tier_start,
@@ -499,10 +472,11 @@ static const struct empblk_tier_ops empblk_cache_ops = {
 	.destroy	= empblk_cache_tier_destroy,
 	.rw		= empblk_cache_tier_rw,
 	.discard	= empblk_cache_tier_discard,
-	.flush		= empblk_cache_tier_flush,
-	.poll		= empblk_cache_tier_poll,
-	.timeout	= empblk_cache_tier_timeout,
-	.abort		= empblk_cache_tier_abort,
+	/* what the cache holds lives as long as the device */
+	.flush		= empblk_layer_flush,
+	.poll		= empblk_layer_poll,
+	.timeout	= empblk_layer_timeout,
+	.abort		= empblk_layer_abort,
 	.usage		= empblk_cache_tier_usage,
 };
 

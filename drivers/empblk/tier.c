@@ -236,6 +236,55 @@ int empblk_tier_flush(struct empblk_tier *t, struct request *rq,
 }
 
 /**
+ * empblk_layer_flush() - a layer's ->flush: the tier below's
+ * @t: the layer
+ * @rq: the flush
+ * @may_sleep: as for ->flush
+ *
+ * Return: as ->flush.
+ */
+int empblk_layer_flush(struct empblk_tier *t, struct request *rq,
+		       bool may_sleep)
+{
+	return empblk_tier_flush(t->next, rq, may_sleep);
+}
+
+/**
+ * empblk_layer_poll() - a layer's ->poll: the tier below's
+ * @t: the layer
+ * @hctx_idx: a polled hardware queue
+ *
+ * Return: completions reaped.
+ */
+int empblk_layer_poll(struct empblk_tier *t, unsigned int hctx_idx)
+{
+	return empblk_tier_poll(t->next, hctx_idx);
+}
+
+/**
+ * empblk_layer_timeout() - a layer's ->timeout: the tier below's
+ * @t: the layer
+ * @rq: the request that timed out
+ *
+ * Return: what blk-mq is to do with @rq.
+ */
+enum blk_eh_timer_return empblk_layer_timeout(struct empblk_tier *t,
+					      struct request *rq)
+{
+	return empblk_tier_timeout(t->next, rq);
+}
+
+/**
+ * empblk_layer_abort() - a layer's ->abort: the tier below's
+ * @t: the layer
+ * @why: for the log
+ */
+void empblk_layer_abort(struct empblk_tier *t, const char *why)
+{
+	empblk_tier_abort(t->next, why);
+}
+
+/**
  * empblk_tier_abort() - a tier's ->abort, if it has one
  * @t: the tier
  * @why: for the log

@@ -262,6 +262,14 @@ enum blk_eh_timer_return empblk_tier_timeout(struct empblk_tier *t,
 					     struct request *rq);
 void empblk_tier_abort(struct empblk_tier *t, const char *why);
 
+/* a layer's ops that pass to the tier below */
+int empblk_layer_flush(struct empblk_tier *t, struct request *rq,
+		       bool may_sleep);
+int empblk_layer_poll(struct empblk_tier *t, unsigned int hctx_idx);
+enum blk_eh_timer_return empblk_layer_timeout(struct empblk_tier *t,
+					      struct request *rq);
+void empblk_layer_abort(struct empblk_tier *t, const char *why);
+
 /* the tiers' constructors, for tier.c */
 struct empblk_tier *empblk_dram_tier_create(struct empblk_dev *dev,
 					    u64 budget_mb);

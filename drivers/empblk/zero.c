@@ -165,28 +165,6 @@ static int empblk_zero_discard(struct empblk_tier *t, struct request *rq,
 	return t->next->ops->discard(t->next, rq, may_sleep);
 }
 
-static int empblk_zero_flush(struct empblk_tier *t, struct request *rq,
-			     bool may_sleep)
-{
-	return empblk_tier_flush(t->next, rq, may_sleep);
-}
-
-static int empblk_zero_poll(struct empblk_tier *t, unsigned int hctx_idx)
-{
-	return empblk_tier_poll(t->next, hctx_idx);
-}
-
-static enum blk_eh_timer_return empblk_zero_timeout(struct empblk_tier *t,
-						    struct request *rq)
-{
-	return empblk_tier_timeout(t->next, rq);
-}
-
-static void empblk_zero_abort(struct empblk_tier *t, const char *why)
-{
-	empblk_tier_abort(t->next, why);
-}
-
 static void empblk_zero_usage(struct empblk_tier *t, struct empblk_usage *u)
 {
 	u->zero_pages += atomic_long_read(&to_zero(t)->nr_zero);
@@ -205,10 +183,10 @@ static const struct empblk_tier_ops empblk_zero_ops = {
 	.destroy	= empblk_zero_destroy,
 	.rw		= empblk_zero_rw,
 	.discard	= empblk_zero_discard,
-	.flush		= empblk_zero_flush,
-	.poll		= empblk_zero_poll,
-	.timeout	= empblk_zero_timeout,
-	.abort		= empblk_zero_abort,
+	.flush		= empblk_layer_flush,
+	.poll		= empblk_layer_poll,
+	.timeout	= empblk_layer_timeout,
+	.abort		= empblk_layer_abort,
 	.usage		= empblk_zero_usage,
 };
 
