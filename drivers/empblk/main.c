@@ -171,10 +171,7 @@ int empblk_params_validate(const struct empblk_params *p, const char *name)
 	return empblk_tiers_validate(p, name);
 }
 
-/*
- * The request path. Nothing here allocates; from a non-blocking queue's
- * queue_rq nothing sleeps either.
- */
+/* The request path. Nothing here allocates or sleeps. */
 
 static void empblk_defer(struct empblk_dev *dev, struct request *rq)
 {
@@ -259,18 +256,10 @@ static blk_status_t empblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				    const struct blk_mq_queue_data *bd)
 {
 	struct empblk_dev *dev = hctx->queue->queuedata;
-	bool may_sleep = hctx->flags & BLK_MQ_F_BLOCKING;
 	struct request *rq = bd->rq;
-	unsigned int noio = 0;
-	int ret;
 
 	blk_mq_start_request(rq);
-	if (may_sleep)
-		noio = memalloc_noio_save();
-	ret = empblk_handle_rq(dev, rq, may_sleep);
-	if (may_sleep)
-		memalloc_noio_restore(noio);
-	if (ret == -EAGAIN) {
+	if (empblk_handle_rq(dev, rq, false) == -EAGAIN) {
 		if (req_op(rq) == REQ_OP_WRITE)
 			empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_DEFERRED);
 		empblk_defer(dev, rq);
@@ -488,7 +477,6 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	struct empblk_dev *dev;
 	struct gendisk *disk;
 	unsigned int cmd_size;
-	bool blocking;
 	int ret;
 
 	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
@@ -511,7 +499,7 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		goto out_free_index;
 	}
 
-	dev->tier = empblk_tiers_create(dev, &lim, &cmd_size, &blocking);
+	dev->tier = empblk_tiers_create(dev, &lim, &cmd_size);
 	if (IS_ERR(dev->tier)) {
 		ret = PTR_ERR(dev->tier);
 		goto out_free_stats;
@@ -525,8 +513,7 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	dev->tag_set.timeout = empblk_io_timeout * HZ;
 	dev->tag_set.numa_node = NUMA_NO_NODE;
 	dev->tag_set.cmd_size = cmd_size;
-	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE |
-			     (blocking ? BLK_MQ_F_BLOCKING : 0);
+	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE;
 	dev->tag_set.driver_data = dev;
 	ret = blk_mq_alloc_tag_set(&dev->tag_set);
 	if (ret)

@@ -12,15 +12,15 @@
  * tier's bio_set (no page cache, no copy, no other allocation), one bio
  * per run of the request that is contiguous on one SSD; the request
  * completes when its last bio does, with the first error any of them
- * had. Discards and flushes are passed down as bios too. Everything is
- * asynchronous: ->rw may run inside the submitter's submit_bio() (blk-mq
- * issues directly), where our own bios wait on current->bio_list until
- * it returns, so nothing here waits for a bio of its own; the bio_set has
- * a rescuer for the same reason.
+ * had. Discards and flushes are passed down as bios too.
  *
- * Sleeping. Submitting a bio may sleep (for a tag of the SSD's queue), so
- * the tier is blocking (empblk_tier_ops.blocking): the device's hardware
- * queues are BLK_MQ_F_BLOCKING and ->rw always runs in a NOIO scope.
+ * Submission. Bios are submitted by a worker per hardware queue (as loop
+ * does), never from ->queue_rq: there the submitter may be flushing its
+ * plug, or be inside submit_bio(), and a bio submitted then lands in the
+ * plug or list being worked on (6.1 oopses on it); submit_bio() may also
+ * sleep for a tag, which a non-blocking hardware queue may not. The
+ * worker runs in a NOIO scope under a plug of its own; the bio_set's
+ * reserve guarantees progress under memory pressure.
  *
  * Errors. An I/O error from an SSD fails exactly the requests (or the
  * cache writeback) it touched, is counted in ssd_errors and logged
@@ -30,6 +30,7 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "compat.h"
@@ -52,12 +53,30 @@ struct empblk_ssd_dev {
 	const char *path;
 };
 
+struct empblk_ssd;
+
+/**
+ * struct empblk_ssd_q - the submission worker of one hardware queue
+ * @s: the tier
+ * @lock: protects @list
+ * @list: requests to issue (empblk_scmd.entry)
+ * @work: issues them
+ */
+struct empblk_ssd_q {
+	struct empblk_ssd *s;
+	spinlock_t lock;	/* protects list */
+	struct list_head list;
+	struct work_struct work;
+};
+
 /**
  * struct empblk_ssd - the SSD tier of a device
  * @tier: its tier interface
  * @nr: entries, striped by subblock
  * @sb_shift: log2 of the subblock size, the striping unit
  * @bs: bios of every I/O to the SSDs
+ * @qs: one submission worker per hardware queue
+ * @nr_qs: entries in @qs
  * @devs: the entries
  */
 struct empblk_ssd {
@@ -65,6 +84,8 @@ struct empblk_ssd {
 	unsigned int nr;
 	unsigned int sb_shift;
 	struct bio_set bs;
+	struct empblk_ssd_q *qs;
+	unsigned int nr_qs;
 	struct empblk_ssd_dev devs[EMPBLK_MAX_SSDS];
 };
 
@@ -88,10 +109,12 @@ struct empblk_sio {
  * struct empblk_scmd - the SSD tier's per-request state
  * @sio: the request's bios
  * @rq: the request
+ * @entry: link on its hardware queue's empblk_ssd_q.list
  */
 struct empblk_scmd {
 	struct empblk_sio sio;
 	struct request *rq;
+	struct list_head entry;
 };
 
 /**
@@ -324,50 +347,38 @@ static void empblk_ssd_walk(struct empblk_sbuild *b, struct request *rq,
 }
 
 /*
- * Serve a read or write (empblk_tier_ops.rw): the request's pages, but
- * for what a layer above served, in bios to the SSDs, one open per SSD:
- * a request becomes one bio per SSD unless a served gap or a full bio
- * splits it.
+ * A read or write: the request's pages, but for what a layer above
+ * served, in bios to the SSDs, one open per SSD: a request becomes one
+ * bio per SSD unless a served gap or a full bio splits it.
  */
-static int empblk_ssd_rw(struct empblk_tier *t, struct request *rq,
-			 bool may_sleep)
+static void empblk_ssd_issue_rw(struct empblk_scmd *cmd)
 {
-	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	struct request *rq = cmd->rq;
 	struct empblk_sbuild b = {
 		.sio = &cmd->sio,
 		.opf = req_op(rq) | (rq->cmd_flags & REQ_SYNC),
 	};
 
-	if (!may_sleep)
-		return -EAGAIN;
-	empblk_sio_init(&cmd->sio, to_ssd(t), empblk_scmd_done);
 	empblk_ssd_walk(&b, rq, false);
 	empblk_ssd_walk(&b, rq, true);
 	empblk_sbuild_submit(&b);
-	empblk_sio_put(&cmd->sio);
-	return 0;
 }
 
 /*
- * Discard what a request covers (empblk_tier_ops.discard): on each SSD
- * the subblocks of the range form one run, passed down as one discard
- * (the SSD's queue splits it). Partial subblocks at the edges are kept.
- * SSDs without discard are skipped; a discard is a hint, and what a
- * discarded range reads back is unspecified.
+ * A discard: on each SSD the subblocks of the range form one run, passed
+ * down as one discard (the SSD's queue splits it). Partial subblocks at
+ * the edges are kept. SSDs without discard are skipped; a discard is a
+ * hint, and what a discarded range reads back is unspecified.
  */
-static int empblk_ssd_discard(struct empblk_tier *t, struct request *rq,
-			      bool may_sleep)
+static void empblk_ssd_issue_discard(struct empblk_scmd *cmd)
 {
-	struct empblk_ssd *s = to_ssd(t);
-	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
+	struct empblk_ssd *s = cmd->sio.s;
+	struct request *rq = cmd->rq;
 	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << s->sb_shift);
 	u64 g1 = (start + blk_rq_bytes(rq)) >> s->sb_shift;
 	unsigned int i;
 
-	if (!may_sleep)
-		return -EAGAIN;
-	empblk_sio_init(&cmd->sio, s, empblk_scmd_done);
 	for (i = 0; g0 < g1 && i < s->nr; i++) {
 		struct empblk_ssd_dev *d = &s->devs[i];
 		sector_t sector, left;
@@ -392,25 +403,72 @@ static int empblk_ssd_discard(struct empblk_tier *t, struct request *rq,
 			left -= n;
 		}
 	}
-	empblk_sio_put(&cmd->sio);
-	return 0;
 }
 
-/* Flush every SSD's volatile cache (empblk_tier_ops.flush). */
-static int empblk_ssd_flush(struct empblk_tier *t, struct request *rq,
+/* A flush: of every SSD's volatile cache. */
+static void empblk_ssd_issue_flush(struct empblk_scmd *cmd)
+{
+	struct empblk_ssd *s = cmd->sio.s;
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++)
+		submit_bio(empblk_ssd_bio(&cmd->sio, &s->devs[i],
+					  REQ_OP_WRITE | REQ_PREFLUSH, 0, 0));
+}
+
+/*
+ * The submission worker of a hardware queue: issues the bios of the
+ * requests queued on it, under a plug of its own, in a NOIO scope (the
+ * bio_set's reserve guarantees progress).
+ */
+static void empblk_ssd_work(struct work_struct *work)
+{
+	struct empblk_ssd_q *q = container_of(work, struct empblk_ssd_q, work);
+	unsigned int noio = memalloc_noio_save();
+	struct empblk_scmd *cmd, *tmp;
+	struct blk_plug plug;
+	LIST_HEAD(list);
+
+	spin_lock(&q->lock);
+	list_splice_init(&q->list, &list);
+	spin_unlock(&q->lock);
+	blk_start_plug(&plug);
+	list_for_each_entry_safe(cmd, tmp, &list, entry) {
+		list_del_init(&cmd->entry);
+		empblk_sio_init(&cmd->sio, q->s, empblk_scmd_done);
+		switch (req_op(cmd->rq)) {
+		case REQ_OP_FLUSH:
+			empblk_ssd_issue_flush(cmd);
+			break;
+		case REQ_OP_DISCARD:
+			empblk_ssd_issue_discard(cmd);
+			break;
+		default:
+			empblk_ssd_issue_rw(cmd);
+			break;
+		}
+		empblk_sio_put(&cmd->sio);
+		cond_resched();
+	}
+	blk_finish_plug(&plug);
+	memalloc_noio_restore(noio);
+}
+
+/*
+ * Serve a read, write, discard or flush (empblk_tier_ops.rw, .discard,
+ * .flush): hand it to its hardware queue's worker. Never sleeps.
+ */
+static int empblk_ssd_queue(struct empblk_tier *t, struct request *rq,
 			    bool may_sleep)
 {
 	struct empblk_ssd *s = to_ssd(t);
 	struct empblk_scmd *cmd = empblk_tier_pdu(t, rq);
-	unsigned int i;
+	struct empblk_ssd_q *q = &s->qs[rq->mq_hctx->queue_num];
 
-	if (!may_sleep)
-		return -EAGAIN;
-	empblk_sio_init(&cmd->sio, s, empblk_scmd_done);
-	for (i = 0; i < s->nr; i++)
-		submit_bio(empblk_ssd_bio(&cmd->sio, &s->devs[i],
-					  REQ_OP_WRITE | REQ_PREFLUSH, 0, 0));
-	empblk_sio_put(&cmd->sio);
+	spin_lock(&q->lock);
+	list_add_tail(&cmd->entry, &q->list);
+	spin_unlock(&q->lock);
+	queue_work(empblk_wq, &q->work);
 	return 0;
 }
 
@@ -456,6 +514,7 @@ static void empblk_ssd_init_request(struct empblk_tier *t,
 	struct empblk_scmd *cmd = pdu;
 
 	cmd->rq = rq;
+	INIT_LIST_HEAD(&cmd->entry);
 }
 
 /* zeroing on an SSD is a full write: let the block layer do it */
@@ -552,6 +611,16 @@ static int empblk_ssd_start(struct empblk_tier *t)
 	unsigned int i;
 	int ret;
 
+	s->nr_qs = dev->tag_set.nr_hw_queues;
+	s->qs = kcalloc(s->nr_qs, sizeof(*s->qs), GFP_KERNEL);
+	if (!s->qs)
+		return -ENOMEM;
+	for (i = 0; i < s->nr_qs; i++) {
+		s->qs[i].s = s;
+		spin_lock_init(&s->qs[i].lock);
+		INIT_LIST_HEAD(&s->qs[i].list);
+		INIT_WORK(&s->qs[i].work, empblk_ssd_work);
+	}
 	for (i = 0; i < s->nr; i++) {
 		const struct empblk_ssd_spec *e = &spec->ssds[i];
 		struct empblk_ssd_dev *d = &s->devs[i];
@@ -575,13 +644,21 @@ static int empblk_ssd_start(struct empblk_tier *t)
 
 out_close:
 	empblk_ssd_close(s, i);
+	kfree(s->qs);
+	s->qs = NULL;
 	return ret;
 }
 
+/* No request is left: the workers may only be finishing their last run. */
 static void empblk_ssd_stop(struct empblk_tier *t)
 {
 	struct empblk_ssd *s = to_ssd(t);
+	unsigned int i;
 
+	for (i = 0; i < s->nr_qs; i++)
+		cancel_work_sync(&s->qs[i].work);
+	kfree(s->qs);
+	s->qs = NULL;
 	empblk_ssd_close(s, s->nr);
 }
 
@@ -596,15 +673,14 @@ static void empblk_ssd_destroy(struct empblk_tier *t)
 static const struct empblk_tier_ops empblk_ssd_ops = {
 	.name		= "ssd",
 	.cmd_size	= sizeof(struct empblk_scmd),
-	.blocking	= true,
 	.limits		= empblk_ssd_limits,
 	.start		= empblk_ssd_start,
 	.stop		= empblk_ssd_stop,
 	.destroy	= empblk_ssd_destroy,
 	.init_request	= empblk_ssd_init_request,
-	.rw		= empblk_ssd_rw,
-	.discard	= empblk_ssd_discard,
-	.flush		= empblk_ssd_flush,
+	.rw		= empblk_ssd_queue,
+	.discard	= empblk_ssd_queue,
+	.flush		= empblk_ssd_queue,
 	.pio_size	= empblk_ssd_pio_size,
 	.write_pages	= empblk_ssd_write_pages,
 	.usage		= empblk_ssd_usage,
@@ -630,8 +706,7 @@ struct empblk_tier *empblk_ssd_tier_create(struct empblk_dev *dev)
 	s->nr = dev->params.spec.nr_ssds;
 	s->sb_shift = ilog2(dev->params.subblock_size);
 	ret = bioset_init(&s->bs, EMPBLK_SSD_POOL,
-			  offsetof(struct empblk_sbio, bio),
-			  BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
+			  offsetof(struct empblk_sbio, bio), BIOSET_NEED_BVECS);
 	if (ret) {
 		kfree(s);
 		return ERR_PTR(ret);

@@ -100,7 +100,6 @@ static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
  * @dev: the device, its params set, before its tag set exists
  * @lim: queue limits, tightened to what every tier can serve
  * @cmd_size: the per-request payload the stack needs
- * @blocking: whether a tier sleeps in its I/O operations
  *
  * Nothing is connected or allocated for serving yet: see
  * empblk_tiers_start().
@@ -109,16 +108,14 @@ static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
  */
 struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
 					struct empblk_limits *lim,
-					unsigned int *cmd_size, bool *blocking)
+					unsigned int *cmd_size)
 {
 	struct empblk_tier *top = empblk_tiers_build(dev), *t;
 	unsigned int off = 0;
 
 	if (IS_ERR(top))
 		return top;
-	*blocking = false;
 	for (t = top; t; t = t->next) {
-		*blocking |= t->ops->blocking;
 		t->pdu_offset = off;
 		off += ALIGN(t->ops->cmd_size, sizeof(long));
 		if (t->ops->limits)

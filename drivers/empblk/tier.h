@@ -91,10 +91,6 @@ struct empblk_pio {
  * @name: for messages
  * @cmd_size: bytes of per-request state the tier keeps (preallocated by
  *	blk-mq with the request; see empblk_tier_pdu())
- * @blocking: the tier sleeps in @rw, @discard and @flush (it submits bios,
- *	which may wait for a tag): the device's hardware queues are then
- *	BLK_MQ_F_BLOCKING and queue_rq calls them with @may_sleep true, in a
- *	NOIO scope
  * @limits: tighten the queue limits to what the tier can serve
  *	(optional)
  * @start: connect, allocate what serving needs; the tiers below are
@@ -133,7 +129,6 @@ struct empblk_pio {
 struct empblk_tier_ops {
 	const char *name;
 	size_t cmd_size;
-	bool blocking;
 	void (*limits)(struct empblk_tier *t, struct empblk_limits *lim);
 	int (*start)(struct empblk_tier *t);
 	void (*stop)(struct empblk_tier *t);
@@ -250,7 +245,7 @@ static inline u64 empblk_rq_piece(struct request *rq, u64 pos, u64 unit)
 int empblk_tiers_validate(const struct empblk_params *p, const char *name);
 struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
 					struct empblk_limits *lim,
-					unsigned int *cmd_size, bool *blocking);
+					unsigned int *cmd_size);
 int empblk_tiers_start(struct empblk_tier *t);
 void empblk_tiers_stop(struct empblk_tier *t);
 void empblk_tiers_destroy(struct empblk_tier *t);
