@@ -28,16 +28,16 @@
  * what it served (empblk_cmd.served) and passes the request down.
  * Writeback starts when more than three quarters of the entries are dirty
  * and brings that down to one half, oldest first; a full cache kicks it
- * too. Clean entries are evicted least recently used first. The policy is cache_policy.c, which
- * has no data, lock or allocation of its own and is unit tested in
- * userspace and by KUnit; this file adds the pages, the lock, the
- * statistics and the writeback, as page I/O (struct empblk_pio) through
- * the tier below's ->write_pages.
+ * too. Clean entries are evicted least recently used first. The policy is
+ * cache_policy.c, which has no data, lock or allocation of its own and is
+ * unit tested in userspace and by KUnit; this file adds the pages, the
+ * lock, the statistics and the writeback, as page I/O (struct
+ * empblk_pio) through the tier below's ->write_pages.
  *
  * Locking. One spinlock per device (taken with bottom halves disabled,
  * since writeback completions arrive in softirq context) protects the
  * hash, the lists and every entry, including its data: a block is copied
- * in or out under it. Copies are at most one request (128 KiB).
+ * in or out under it. Copies are at most one block (128 KiB).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -197,7 +197,7 @@ static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
 
 /*
  * A writeback finished (or could not start); @ok: the block reached the
- * tier below. Any context (a completion's softirq, or the worker).
+ * tier below. Process or softirq context (a completion, or the worker).
  */
 static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 {
