@@ -657,9 +657,9 @@ static void empblk_ssd_stop(struct empblk_tier *t)
 
 	for (i = 0; i < s->nr_qs; i++)
 		cancel_work_sync(&s->qs[i].work);
+	empblk_ssd_close(s, s->nr);
 	kfree(s->qs);
 	s->qs = NULL;
-	empblk_ssd_close(s, s->nr);
 }
 
 static void empblk_ssd_destroy(struct empblk_tier *t)
