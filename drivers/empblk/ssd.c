@@ -110,11 +110,13 @@ struct empblk_sio {
  * @sio: the request's bios
  * @rq: the request
  * @entry: link on its hardware queue's empblk_ssd_q.list
+ * @done_work: completes a flush (see empblk_scmd_done())
  */
 struct empblk_scmd {
 	struct empblk_sio sio;
 	struct request *rq;
 	struct list_head entry;
+	struct work_struct done_work;
 };
 
 /**
@@ -198,11 +200,32 @@ static void empblk_ssd_end_io(struct bio *bio)
 	empblk_sio_put(sio);
 }
 
+static void empblk_scmd_complete(struct empblk_scmd *cmd)
+{
+	empblk_complete_rq(cmd->sio.s->tier.dev, cmd->rq,
+			   empblk_sio_status(&cmd->sio));
+}
+
+static void empblk_scmd_done_work(struct work_struct *work)
+{
+	empblk_scmd_complete(container_of(work, struct empblk_scmd,
+					  done_work));
+}
+
+/*
+ * A flush's bios complete inside the SSD queue's flush machinery, with
+ * its flush lock held; ending our flush there would take our queue's
+ * lock of the same class inside it (lockdep: recursive locking). So a
+ * flush ends from empblk_wq; reads, writes and discards end at once.
+ */
 static void empblk_scmd_done(struct empblk_sio *sio)
 {
 	struct empblk_scmd *cmd = container_of(sio, struct empblk_scmd, sio);
 
-	empblk_complete_rq(sio->s->tier.dev, cmd->rq, empblk_sio_status(sio));
+	if (req_op(cmd->rq) == REQ_OP_FLUSH)
+		queue_work(empblk_wq, &cmd->done_work);
+	else
+		empblk_scmd_complete(cmd);
 }
 
 static void empblk_spio_work(struct work_struct *work)
@@ -515,6 +538,7 @@ static void empblk_ssd_init_request(struct empblk_tier *t,
 
 	cmd->rq = rq;
 	INIT_LIST_HEAD(&cmd->entry);
+	INIT_WORK(&cmd->done_work, empblk_scmd_done_work);
 }
 
 /* zeroing on an SSD is a full write: let the block layer do it */
