@@ -324,7 +324,4 @@ void empblk_remote_locate(struct empblk_remote *r, u64 pos,
 int empblk_remote_discard(struct empblk_tier *t, struct request *rq,
 			  bool may_sleep);
 
-/* remote_io.c: reads, writes and page I/O over RDMA */
-extern const struct empblk_tier_ops empblk_remote_ops;
-
 #endif /* EMPBLK_REMOTE_H */

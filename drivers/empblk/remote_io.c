@@ -793,7 +793,7 @@ static void empblk_remote_destroy(struct empblk_tier *t)
 	kfree(to_remote(t));
 }
 
-const struct empblk_tier_ops empblk_remote_ops = {
+static const struct empblk_tier_ops empblk_remote_ops = {
 	.name		= "remote",
 	.cmd_size	= sizeof(struct empblk_rcmd),
 	.limits		= empblk_remote_limits,

@@ -43,13 +43,11 @@
  * struct empblk_ssd_dev - one SSD entry, open
  * @h: the block device, opened exclusively
  * @start: first sector of the entry's space on it
- * @nr_sects: sectors of that space the device uses (the stripe's share)
  * @path: its path in the mem_path, for messages
  */
 struct empblk_ssd_dev {
 	struct empblk_bdev_handle h;
 	sector_t start;
-	sector_t nr_sects;
 	const char *path;
 };
 
@@ -631,7 +629,6 @@ static int empblk_ssd_start(struct empblk_tier *t)
 	struct empblk_ssd *s = to_ssd(t);
 	struct empblk_dev *dev = t->dev;
 	const struct empblk_spec *spec = &dev->params.spec;
-	u64 share_mb = div_u64(spec->total_mb, s->nr);
 	unsigned int i;
 	int ret;
 
@@ -662,7 +659,6 @@ static int empblk_ssd_start(struct empblk_tier *t)
 			goto out_close;
 		}
 		d->start = e->offset_mb << (20 - SECTOR_SHIFT);
-		d->nr_sects = share_mb << (20 - SECTOR_SHIFT);
 	}
 	return 0;
 

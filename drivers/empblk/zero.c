@@ -31,13 +31,11 @@
 /**
  * struct empblk_zero - the zero-page layer
  * @tier: its tier interface; @tier.next serves everything else
- * @nr_pages: pages of the device
  * @bits: one per page: set while the page is all zero
  * @nr_zero: bits set
  */
 struct empblk_zero {
 	struct empblk_tier tier;
-	unsigned long nr_pages;
 	unsigned long *bits;
 	atomic_long_t nr_zero;
 };
@@ -206,8 +204,7 @@ struct empblk_tier *empblk_zero_tier_create(struct empblk_dev *dev,
 
 	if (!z)
 		return ERR_PTR(-ENOMEM);
-	z->nr_pages = capacity >> PAGE_SHIFT;
-	z->bits = vzalloc(array_size(BITS_TO_LONGS(z->nr_pages),
+	z->bits = vzalloc(array_size(BITS_TO_LONGS(capacity >> PAGE_SHIFT),
 				     sizeof(long)));
 	if (!z->bits) {
 		kfree(z);
