@@ -24,6 +24,8 @@
  * @max_write_zeroes_sectors: largest write-zeroes, in sectors (0: none)
  * @discard_granularity: discard unit in bytes
  * @virt_boundary_mask: segments may not have gaps at this boundary (0: none)
+ * @dma_alignment: data buffers must be aligned to this mask + 1 (0: the
+ *	block layer's default, 511)
  * @write_cache: the device has a volatile write cache (accepts flushes)
  */
 struct empblk_limits {
@@ -35,6 +37,7 @@ struct empblk_limits {
 	unsigned int max_write_zeroes_sectors;
 	unsigned int discard_granularity;
 	unsigned long virt_boundary_mask;
+	unsigned int dma_alignment;
 	bool write_cache;
 };
 
@@ -54,6 +57,7 @@ empblk_compat_alloc_disk(struct blk_mq_tag_set *set,
 		.max_write_zeroes_sectors = el->max_write_zeroes_sectors,
 		.discard_granularity	= el->discard_granularity,
 		.virt_boundary_mask	= el->virt_boundary_mask,
+		.dma_alignment		= el->dma_alignment,
 		/*
 		 * Non-rotational is the default since v6.11 (bd4a633b6f7c):
 		 * never set BLK_FEAT_ROTATIONAL. No BLK_FEAT_SYNCHRONOUS: a
@@ -87,6 +91,8 @@ empblk_compat_alloc_disk(struct blk_mq_tag_set *set,
 	q->limits.discard_granularity = el->discard_granularity;
 	if (el->virt_boundary_mask)
 		blk_queue_virt_boundary(q, el->virt_boundary_mask);
+	if (el->dma_alignment)
+		blk_queue_dma_alignment(q, el->dma_alignment);
 	/*
 	 * Before v6.11 a queue is rotational unless told otherwise, and swapon
 	 * only uses its SSD cluster allocator (SWP_SOLIDSTATE) on nonrot.

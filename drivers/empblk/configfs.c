@@ -5,7 +5,7 @@
  *   /sys/kernel/config/empblk/features     what this version understands
  *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
  *       mem_path size_mb block_size subblock_size queue_depth poll_queues
- *       ack_timeout enable
+ *       ack_timeout placement enable
  *
  * "enable" is the commit point. Every other attribute is immutable while
  * the device is enabled (EBUSY). All values are validated as they are
@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 
 #include "empblk.h"
+#include "placement.h"
 
 static inline struct empblk_cfg *to_empblk_cfg(struct config_item *item)
 {
@@ -192,6 +193,40 @@ static ssize_t empblk_cfg_block_size_store(struct config_item *item,
 			     parse_block_size);
 }
 
+static int parse_placement(const char *page, u32 *val, const char *name)
+{
+	enum empblk_placement p;
+
+	if (!empblk_placement_parse(page, &p)) {
+		*val = p;
+		return 0;
+	}
+	pr_err("%s: placement \"%.*s\" must be distribute, sequential or fastest-first\n",
+	       name, empblk_quote_len(page), page);
+	return -EINVAL;
+}
+
+static ssize_t empblk_cfg_placement_show(struct config_item *item,
+					 char *page)
+{
+	struct empblk_cfg *cfg = to_empblk_cfg(item);
+	ssize_t ret;
+
+	mutex_lock(&cfg->lock);
+	ret = sysfs_emit(page, "%s\n",
+			 empblk_placement_names[cfg->params.placement]);
+	mutex_unlock(&cfg->lock);
+	return ret;
+}
+
+static ssize_t empblk_cfg_placement_store(struct config_item *item,
+					  const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "placement",
+			     &to_empblk_cfg(item)->params.placement,
+			     parse_placement);
+}
+
 static ssize_t empblk_cfg_subblock_size_show(struct config_item *item,
 					     char *page)
 {
@@ -333,6 +368,7 @@ CONFIGFS_ATTR(empblk_cfg_, subblock_size);
 CONFIGFS_ATTR(empblk_cfg_, queue_depth);
 CONFIGFS_ATTR(empblk_cfg_, poll_queues);
 CONFIGFS_ATTR(empblk_cfg_, ack_timeout);
+CONFIGFS_ATTR(empblk_cfg_, placement);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,
@@ -342,6 +378,7 @@ static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_queue_depth,
 	&empblk_cfg_attr_poll_queues,
 	&empblk_cfg_attr_ack_timeout,
+	&empblk_cfg_attr_placement,
 	&empblk_cfg_attr_enable,
 	NULL,
 };
@@ -425,7 +462,7 @@ static ssize_t empblk_group_features_show(struct config_item *item,
 					  char *page)
 {
 	return sysfs_emit(page,
-			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout enable\n");
+			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement enable\n");
 }
 
 CONFIGFS_ATTR_RO(empblk_group_, features);

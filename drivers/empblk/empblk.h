@@ -58,6 +58,8 @@
  * @poll_queues: extra hardware queues for polled I/O (HCTX_TYPE_POLL)
  * @ack_timeout: local ACK timeout of the queue pairs to donors, as the
  *	exponent n of 4.096 us * 2^n; 0 for the RDMA CM's default
+ * @placement: where new extents go on the donors and SSDs (enum
+ *	empblk_placement)
  */
 struct empblk_params {
 	struct empblk_spec spec;
@@ -68,6 +70,7 @@ struct empblk_params {
 	u32 queue_depth;
 	u32 poll_queues;
 	u32 ack_timeout;
+	u32 placement;
 };
 
 /*
@@ -139,6 +142,8 @@ enum empblk_dev_flags {
  * @tag_set: blk-mq tag set
  * @params: configuration this device was enabled with (immutable)
  * @index: N of empblkN
+ * @backends_dir: /sys/block/empblkN/backends, or NULL
+ * @backend_kobjs: its entries, one per backend
  */
 struct empblk_dev {
 	/* read-mostly in the I/O path */
@@ -157,6 +162,8 @@ struct empblk_dev {
 	struct blk_mq_tag_set tag_set;
 	struct empblk_params params;
 	unsigned int index;
+	struct kobject *backends_dir;
+	struct kobject *backend_kobjs[EMPBLK_MAX_DONORS + EMPBLK_MAX_SSDS];
 };
 
 /**
@@ -189,6 +196,7 @@ extern unsigned int empblk_default_poll_queues;
 extern unsigned int empblk_default_ack_timeout;
 extern unsigned int empblk_reserve_pages;
 extern struct workqueue_struct *empblk_wq;
+extern struct workqueue_struct *empblk_submit_wq;
 
 /* main.c */
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
@@ -207,5 +215,7 @@ int empblk_configfs_add_param_dev(const char *mem_path);
 
 /* sysfs.c */
 extern const struct attribute_group *empblk_disk_groups[];
+int empblk_sysfs_add(struct empblk_dev *dev);
+void empblk_sysfs_del(struct empblk_dev *dev);
 
 #endif /* EMPBLK_H */

@@ -61,6 +61,13 @@ MODULE_PARM_DESC(io_timeout,
 
 /* deferred writes, reserve refill and orphan teardown; usable in reclaim */
 struct workqueue_struct *empblk_wq;
+/*
+ * Submission to the SSDs (ssd.c), apart from empblk_wq: a deferred request
+ * or discard in empblk_wq may wait for requests whose bios are still to
+ * be submitted (placement.c), and under memory pressure one rescuer runs
+ * a workqueue's items one at a time.
+ */
+struct workqueue_struct *empblk_submit_wq;
 
 /*
  * Devices by index (N of empblkN), from creation until the end of their
@@ -274,7 +281,6 @@ static void empblk_defer_work(struct work_struct *work)
 					      defer_work);
 	unsigned int noio = memalloc_noio_save();
 	struct empblk_cmd *cmd;
-	int tries;
 
 	for (;;) {
 		spin_lock(&dev->defer_lock);
@@ -285,17 +291,9 @@ static void empblk_defer_work(struct work_struct *work)
 		spin_unlock(&dev->defer_lock);
 		if (!cmd)
 			break;
-		/* only a discard racing a write to donors asks to go again */
-		for (tries = 0; empblk_handle_rq(dev, cmd->rq, true); tries++) {
-			if (tries == 3) {
-				empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
-				pr_err_ratelimited("%s: write at sector %llu keeps racing discards of its donor chunk; failing it\n",
-						   dev->disk->disk_name,
-						   (unsigned long long)blk_rq_pos(cmd->rq));
-				empblk_complete_rq(dev, cmd->rq, BLK_STS_IOERR);
-				break;
-			}
-		}
+		/* a tier that may sleep has no reason to ask again */
+		if (WARN_ON_ONCE(empblk_handle_rq(dev, cmd->rq, true)))
+			empblk_complete_rq(dev, cmd->rq, BLK_STS_IOERR);
 		cond_resched();
 	}
 	memalloc_noio_restore(noio);
@@ -426,6 +424,7 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	 * del_gendisk() drains every request, deferred ones included; the
 	 * worker may still be running after completing the last of them.
 	 */
+	empblk_sysfs_del(dev);
 	del_gendisk(dev->disk);
 	cancel_work_sync(&dev->defer_work);
 	/* before put_disk(): CM events during disconnect name the disk */
@@ -539,8 +538,13 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 	ret = device_add_disk(NULL, disk, empblk_disk_groups);
 	if (ret)
 		goto out_stop_tiers;
+	ret = empblk_sysfs_add(dev);
+	if (ret)
+		goto out_del_disk;
 	return dev;
 
+out_del_disk:
+	del_gendisk(disk);
 out_stop_tiers:
 	empblk_tiers_stop(dev->tier);
 out_put_disk:
@@ -650,10 +654,16 @@ static int __init empblk_init(void)
 				    0);
 	if (!empblk_wq)
 		return -ENOMEM;
+	empblk_submit_wq = alloc_workqueue(EMPBLK_NAME "_submit",
+					   WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!empblk_submit_wq) {
+		ret = -ENOMEM;
+		goto out_destroy_wq;
+	}
 
 	ret = empblk_configfs_init();
 	if (ret)
-		goto out_destroy_wq;
+		goto out_destroy_submit_wq;
 
 	if (g_mem_path && *g_mem_path) {
 		ret = empblk_configfs_add_param_dev(g_mem_path);
@@ -664,6 +674,8 @@ static int __init empblk_init(void)
 
 out_configfs_exit:
 	empblk_configfs_exit();
+out_destroy_submit_wq:
+	destroy_workqueue(empblk_submit_wq);
 out_destroy_wq:
 	destroy_workqueue(empblk_wq);
 	return ret;
@@ -674,6 +686,7 @@ static void __exit empblk_exit(void)
 	empblk_configfs_exit();
 	/* orphans whose last close raced with unload finish here */
 	destroy_workqueue(empblk_wq);
+	destroy_workqueue(empblk_submit_wq);
 	/* pages freed by discard wait for their grace period in our code */
 	rcu_barrier();
 	WARN_ON(!xa_empty(&empblk_devs));

@@ -177,7 +177,7 @@ enum empblk_donor_flags {
  * struct empblk_donor - one donor of a device
  * @dev: owner
  * @r: its remote tier
- * @idx: position in mem_path, and in the stripe
+ * @idx: position among the donors in mem_path
  * @spec: its mem_path entry
  * @ibdev: RDMA device the donor is reached through
  * @pd: protection domain of our side of every queue
@@ -244,10 +244,10 @@ struct empblk_donor {
 /**
  * struct empblk_remote - the remote tier of a device
  * @tier: its tier interface
- * @nr_donors: donors, striped by subblock
+ * @nr_donors: donors
  * @donors: the donors
  * @ibdev: the one RDMA device every donor is reached through
- * @sb_shift: log2 of the subblock size, the striping unit
+ * @sb_shift: log2 of the subblock size, the transfer unit
  * @pio_slots: page I/Os (struct empblk_pio) a layer above may have in
  *	flight at once; 0 without such a layer (no writeback queues)
  * @pio_pages: most pages in one of them
@@ -318,10 +318,9 @@ void empblk_remote_disconnect(struct empblk_remote *r);
 
 /* remote_chunk.c: the donors' chunks and where device bytes live */
 int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c);
+void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c);
 int empblk_rchunk_get(struct empblk_rchunk *rc);
-void empblk_remote_locate(struct empblk_remote *r, u64 pos,
-			  unsigned int *donor, u64 *doff);
-int empblk_remote_discard(struct empblk_tier *t, struct request *rq,
-			  bool may_sleep);
+int empblk_remote_claim(struct empblk_tier *t, unsigned int idx, u64 ext);
+void empblk_remote_release(struct empblk_tier *t, unsigned int idx, u64 ext);
 
 #endif /* EMPBLK_REMOTE_H */

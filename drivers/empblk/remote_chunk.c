@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The remote tier's chunks: where each device byte lives on the donors.
+ * The remote tier's chunks: the donors' memory behind the device.
  *
- * Capacity is striped across the donors by subblock: global subblock g
- * lives on donor g % nr_donors, at donor-local offset
- * (g / nr_donors) * subblock_size. Donor-local space is backed by 2 MiB
- * chunks that the donor hands out on request (admin RPC); a chunk is
- * asked for on the first write that touches it and given back when a
- * discard covers it whole. Reads of space never written return zeroes
- * without touching the network.
+ * A donor's space for the device is a table of 2 MiB chunks, one per
+ * extent of the placement map (placement.c): the donor hands a chunk out
+ * when the map places an extent on it (admin RPC, ->claim) and gets it
+ * back when a discard unmaps that extent (->release).
  *
  * A chunk's address and key are published with a release store of its id
  * and read with acquire loads, without a lock, on the I/O path; a
@@ -171,7 +168,14 @@ static bool empblk_donor_flush(struct empblk_donor *d, u64 raddr, u32 rkey)
 	return ok;
 }
 
-static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
+/**
+ * empblk_donor_put_chunk() - give a chunk of a donor back, if it exists
+ * @d: the donor
+ * @c: the chunk's index in its donor-local space
+ *
+ * Waits for transfers still using it. May sleep.
+ */
+void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 {
 	struct empblk_rchunk *rc = &d->chunks[c];
 	struct emp_msg_chunk rsp;
@@ -202,21 +206,6 @@ static void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 	mutex_unlock(&d->admin_lock);
 }
 
-/* Striping */
-
-/**
- * empblk_remote_locate() - the donor and donor-local offset of a byte
- * @r: remote tier
- * @pos: device byte offset
- * @donor: its donor's index
- * @doff: its offset in that donor's space
- */
-void empblk_remote_locate(struct empblk_remote *r, u64 pos,
-			  unsigned int *donor, u64 *doff)
-{
-	empblk_stripe_locate(pos, r->sb_shift, r->nr_donors, donor, doff);
-}
-
 /**
  * empblk_rchunk_get() - take a reference on a chunk for a transfer
  * @rc: the chunk
@@ -242,39 +231,33 @@ int empblk_rchunk_get(struct empblk_rchunk *rc)
 }
 
 /**
- * empblk_remote_discard() - give back donor chunks a discard covers whole
+ * empblk_remote_claim() - back an extent of a donor (empblk_tier_ops.claim)
  * @t: the remote tier
- * @rq: the discard
- * @may_sleep: from the worker; this sleeps, so from queue_rq it defers
+ * @idx: the donor
+ * @ext: the extent: chunk @ext of the donor's space for the device
  *
- * Return: 0 with @rq completed, or -EAGAIN without @may_sleep.
+ * Return: 0, -ENOSPC when the donor's budget is spent, or another
+ * negative errno (a lost donor: -ENOTCONN).
  */
-int empblk_remote_discard(struct empblk_tier *t, struct request *rq,
-			  bool may_sleep)
+int empblk_remote_claim(struct empblk_tier *t, unsigned int idx, u64 ext)
 {
-	struct empblk_remote *r = to_remote(t);
-	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
-	u64 end = start + blk_rq_bytes(rq);
-	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << r->sb_shift);
-	u64 g1 = end >> r->sb_shift;	/* first subblock not covered */
-	unsigned int sb_per_chunk = EMP_CHUNK_SIZE >> r->sb_shift;
-	unsigned int di;
+	struct empblk_donor *d = &to_remote(t)->donors[idx];
 
-	if (!may_sleep)
-		return -EAGAIN;
-	for (di = 0; g0 < g1 && di < r->nr_donors; di++) {
-		struct empblk_donor *d = &r->donors[di];
-		u64 c, c0, c1;
-
-		empblk_stripe_chunks_covered(g0, g1, di, r->nr_donors,
-					     sb_per_chunk, &c0, &c1);
-		for (c = c0; c < c1 && c < d->nr_chunks; c++) {
-			if (READ_ONCE(d->chunks[c].id))
-				empblk_donor_put_chunk(d, c);
-			cond_resched();
-		}
-	}
-	empblk_complete_rq(t->dev, rq, BLK_STS_OK);
-	return 0;
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		return -ENOTCONN;
+	if (WARN_ON_ONCE(ext >= d->nr_chunks))
+		return -EINVAL;
+	return empblk_donor_get_chunk(d, ext);
 }
 
+/**
+ * empblk_remote_release() - give a donor's extent back
+ *	(empblk_tier_ops.release)
+ * @t: the remote tier
+ * @idx: the donor
+ * @ext: the extent
+ */
+void empblk_remote_release(struct empblk_tier *t, unsigned int idx, u64 ext)
+{
+	empblk_donor_put_chunk(&to_remote(t)->donors[idx], ext);
+}

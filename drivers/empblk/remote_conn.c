@@ -555,9 +555,8 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 	int ret;
 
 	d->cookie = get_random_u64();
-	d->nr_chunks = DIV_ROUND_UP_ULL(dev->params.spec.total_mb /
-					d->r->nr_donors,
-					EMP_CHUNK_SIZE >> 20);
+	/* one chunk per extent of the placement map */
+	d->nr_chunks = d->spec.mb >> (EMP_CHUNK_SHIFT - 20);
 	d->chunks = vzalloc(array_size(d->nr_chunks, sizeof(*d->chunks)));
 	d->nr_ioqs = nr_cpu_ids + dev->params.poll_queues;
 	d->ioqs = kcalloc(d->nr_ioqs, sizeof(*d->ioqs), GFP_KERNEL);

@@ -12,9 +12,10 @@
  * connects. Parts of a request that a layer above served
  * (empblk_rq_served()) are skipped.
  *
- * A write needs the chunks it touches to exist; allocating one is an
- * admin exchange that sleeps, so from queue_rq such a write returns
- * -EAGAIN and the device's worker redoes it.
+ * The tier is a member of the device's stripe set (stripe.c), which maps
+ * the extents (donor chunks) a request needs before handing it over and
+ * holds them until it ends: this tier serves the parts on its donors
+ * (empblk_stripe_locate()) and ends its part through the stripe set.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -25,65 +26,6 @@
 
 #include "compat.h"
 #include "remote.h"
-
-/*
- * For a write: 0 if every chunk the request's uncached part touches
- * exists; -EAGAIN if one must be allocated first (with @may_sleep false);
- * or the error of that allocation.
- */
-static int empblk_remote_prepare(struct empblk_remote *r, struct request *rq,
-				 bool may_sleep)
-{
-	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
-	u64 end = pos + blk_rq_bytes(rq);
-	u64 sb = 1ULL << r->sb_shift;
-	int ret;
-
-	while (pos < end) {
-		unsigned long c;
-		unsigned int di;
-		u64 doff;
-
-		if (empblk_rq_served(rq, pos)) {
-			pos += empblk_rq_piece(rq, pos, sb);
-			continue;
-		}
-		empblk_remote_locate(r, pos, &di, &doff);
-		c = doff >> EMP_CHUNK_SHIFT;
-		/* pairs with empblk_donor_get_chunk()'s release */
-		if (!smp_load_acquire(&r->donors[di].chunks[c].id)) {
-			if (!may_sleep)
-				return -EAGAIN;
-			ret = empblk_donor_get_chunk(&r->donors[di], c);
-			if (ret)
-				return ret;
-		}
-		pos += empblk_rq_piece(rq, pos, sb);
-	}
-	return 0;
-}
-
-/* Zero the part of the request's data at [off, off + len). */
-static void empblk_zero_rq_range(struct request *rq, u64 off, u64 len)
-{
-	struct req_iterator iter;
-	struct bio_vec bvec;
-	u64 at = 0;
-
-	rq_for_each_segment(bvec, rq, iter) {
-		u64 s = max(at, off), e = min(at + bvec.bv_len, off + len);
-
-		if (s < e) {
-			void *p = bvec_kmap_local(&bvec);
-
-			memset(p + (s - at), 0, e - s);
-			kunmap_local(p);
-		}
-		at += bvec.bv_len;
-		if (at >= off + len)
-			break;
-	}
-}
 
 /*
  * Zero the pieces of a read no write has reached (cmd->holes, one bit per
@@ -103,7 +45,7 @@ static void empblk_remote_zero_holes(struct empblk_rcmd *cmd)
 		u64 len = empblk_rq_piece(rq, pos, sb);
 
 		if (cmd->holes & BIT_ULL(i)) {
-			empblk_zero_rq_range(rq, done, len);
+			empblk_rq_zero_range(rq, done, len);
 			zeroed += len;
 		}
 		pos += len;
@@ -158,7 +100,7 @@ static void empblk_remote_finish(struct empblk_rcmd *cmd)
 	if (!READ_ONCE(cmd->failed)) {
 		if (cmd->holes)
 			empblk_remote_zero_holes(cmd);
-		empblk_complete_rq(dev, rq, BLK_STS_OK);
+		empblk_tier_end_rq(&cmd->r->tier, rq, BLK_STS_OK);
 		return;
 	}
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
@@ -167,7 +109,7 @@ static void empblk_remote_finish(struct empblk_rcmd *cmd)
 			   rq_data_dir(rq) == WRITE ? "write" : "read",
 			   blk_rq_bytes(rq), (unsigned long long)blk_rq_pos(rq),
 			   READ_ONCE(cmd->failed));
-	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
+	empblk_tier_end_rq(&cmd->r->tier, rq, BLK_STS_IOERR);
 }
 
 static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -302,11 +244,65 @@ static void empblk_sg_skip(struct scatterlist **sg, u64 *sg_used, u64 len)
 }
 
 /*
- * Serve a read or write from the donors (empblk_tier_ops.rw). The
- * hardware queue selects the I/O queue of each donor. Return: 0 when the
- * request is taken care of (posted, completing from the CQ, or already
- * completed), or -EAGAIN, with the request untouched, when a write needs
- * a donor chunk allocated first.
+ * Whether the remote tier serves device offset @pos of @rq: not served by
+ * a layer above, and on a donor (not on another member of the stripe
+ * set); if so, which donor and where in its space.
+ */
+static bool empblk_remote_own(struct empblk_tier *t, struct request *rq,
+			      u64 pos, unsigned int *di, u64 *doff)
+{
+	return !empblk_rq_served(rq, pos) &&
+	       empblk_stripe_locate(t, pos, di, doff);
+}
+
+/*
+ * The scatterlist of the parts of @rq the remote tier serves, and only
+ * those: the SSD tier may be reading into the other pages at the same
+ * time, and unmapping a bounce-buffered mapping of them would copy stale
+ * data over what it read. Physically contiguous parts share an entry.
+ * Return: its entries (at most one per page of the request: the queue
+ * asks for page-aligned buffers).
+ */
+static int empblk_remote_sg(struct empblk_tier *t, struct request *rq,
+			    struct scatterlist *sgl)
+{
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	struct scatterlist *sg = NULL;
+	struct req_iterator iter;
+	struct bio_vec bvec;
+	unsigned int di;
+	int nents = 0;
+	u64 doff;
+
+	sg_init_table(sgl, EMPBLK_REMOTE_MAX_SEGS);
+	rq_for_each_segment(bvec, rq, iter) {
+		bool own = empblk_remote_own(t, rq, pos, &di, &doff);
+
+		pos += bvec.bv_len;
+		if (!own)
+			continue;
+		if (sg && page_to_phys(sg_page(sg)) + sg->offset + sg->length ==
+			  page_to_phys(bvec.bv_page) + bvec.bv_offset) {
+			sg->length += bvec.bv_len;
+			continue;
+		}
+		if (WARN_ON_ONCE(nents == EMPBLK_REMOTE_MAX_SEGS))
+			break;
+		sg = sg ? sg_next(sg) : sgl;
+		sg_set_page(sg, bvec.bv_page, bvec.bv_len, bvec.bv_offset);
+		nents++;
+	}
+	if (sg)
+		sg_mark_end(sg);
+	return nents;
+}
+
+/*
+ * Serve the parts of a read or write on the donors (empblk_tier_ops.rw).
+ * The hardware queue selects the I/O queue of each donor. Never sleeps.
+ * Return: 0 when the request is taken care of (posted, completing from
+ * the CQ, or already ended), or -EBUSY, with the request untouched, when
+ * no DMA mapping or READ sink is free now (the stripe set requeues it).
  */
 static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 			    bool may_sleep)
@@ -322,35 +318,18 @@ static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 	struct empblk_rchunk *rwr_rc = NULL;
 	struct empblk_rwr *rwr = NULL;
 	struct scatterlist *sg;
-	u64 sg_used = 0, done = 0, rwr_end = 0;
+	u64 sg_used = 0, done = 0, own = 0, rwr_end = 0;
 	const char *why = "its donor is disconnected";
 	int nents, n, ret;
 
-	if (is_write) {
-		ret = empblk_remote_prepare(r, rq, may_sleep);
-		if (ret == -EAGAIN)
-			return -EAGAIN;
-		if (ret) {
-			empblk_stat_inc(dev, ret == -ENOSPC ?
-					EMPBLK_STAT_NOSPACE_ERRORS :
-					EMPBLK_STAT_REMOTE_ERRORS);
-			empblk_complete_rq(dev, rq, ret == -ENOSPC ?
-					   BLK_STS_NOSPC : BLK_STS_IOERR);
-			return 0;
-		}
-	}
-
-	sg_init_table(cmd->sgl, EMPBLK_REMOTE_MAX_SEGS);
-	nents = blk_rq_map_sg(rq->q, rq, cmd->sgl);
+	nents = empblk_remote_sg(t, rq, cmd->sgl);
 	n = ib_dma_map_sg(r->ibdev, cmd->sgl, nents, rq_dma_dir(rq));
 	if (!n) {
 		/*
 		 * No mapping space now (bounce buffers, IOMMU): back-pressure,
-		 * not an error a swap-in would die of. Retry in a jiffy.
+		 * not an error a swap-in would die of. Retried in a jiffy.
 		 */
-		blk_mq_requeue_request(rq, false);
-		blk_mq_delay_kick_requeue_list(rq->q, 1);
-		return 0;
+		return -EBUSY;
 	}
 	cmd->nents = nents;
 	cmd->failed = NULL;
@@ -368,24 +347,23 @@ static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 		unsigned int di;
 		u64 doff, left, raddr;
 
-		if (empblk_rq_served(rq, pos)) {
-			/* a layer above copied it already */
-			empblk_sg_skip(&sg, &sg_used, len);
+		if (!empblk_remote_own(t, rq, pos, &di, &doff)) {
+			/* served above, or by another member: not mapped */
 			rwr = NULL;
 			goto next;
 		}
-		empblk_remote_locate(r, pos, &di, &doff);
 		d = &r->donors[di];
 		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
 		if (empblk_rchunk_get(rc)) {
 			if (is_write) {
-				/* a racing discard gave the chunk back */
-				empblk_cmd_unprepare(cmd, nwr);
-				return -EAGAIN;
+				/* the stripe set maps extents before writes */
+				why = "its donor chunk is not allocated";
+				goto out_unmap_ioerr;
 			}
 			/* never written: zeroes, after unmapping */
 			cmd->holes |= BIT_ULL(piece);
 			empblk_sg_skip(&sg, &sg_used, len);
+			own += len;
 			rwr = NULL;
 			goto next;
 		}
@@ -462,7 +440,7 @@ static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 			}
 			sge = &cmd->sges[nsge++];
 			if (m) {
-				sge->addr = m->mr->iova + done;
+				sge->addr = m->mr->iova + own + (len - left);
 				sge->lkey = m->mr->lkey;
 				m->last = rwr - cmd->rwrs;
 			} else {
@@ -474,6 +452,7 @@ static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 			left -= take;
 			empblk_sg_skip(&sg, &sg_used, take);
 		}
+		own += len;
 next:
 		pos += len;
 		done += len;
@@ -515,9 +494,7 @@ next:
 out_requeue:
 	/* no sink MR free now: back-pressure, like a full DMA mapping */
 	empblk_cmd_unprepare(cmd, nwr);
-	blk_mq_requeue_request(rq, false);
-	blk_mq_delay_kick_requeue_list(rq->q, 1);
-	return 0;
+	return -EBUSY;
 
 out_unmap_ioerr:
 	empblk_cmd_unprepare(cmd, nwr);
@@ -525,7 +502,7 @@ out_unmap_ioerr:
 			   dev->disk->disk_name, is_write ? "write" : "read",
 			   (unsigned long long)blk_rq_pos(rq), why);
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
-	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
+	empblk_tier_end_rq(t, rq, BLK_STS_IOERR);
 	return 0;
 }
 
@@ -585,10 +562,10 @@ static struct empblk_rpio *empblk_rpio_init(struct empblk_remote *r,
 }
 
 /*
- * Write a layer's pages to the donors (empblk_tier_ops.write_pages):
- * called by the layer's writeback worker, which may sleep: donor chunks
- * the pages need are allocated here. The pages go out as RDMA WRITEs on
- * each donor's page I/O queue, one per run of pages contiguous on a
+ * Write the pages of a layer's page I/O that are on the donors
+ * (empblk_tier_ops.write_pages), in the stripe set's hands: the extents
+ * are mapped and held. The pages go out as RDMA WRITEs on each donor's
+ * page I/O queue, one per run of pages consecutive in the I/O and on a
  * donor, each page DMA mapped until the last completion, which reports
  * the outcome. The layer keeps the pages' data stable enough: a write
  * racing the transfer leaves its block dirty. Return: 0 once posted, or
@@ -600,14 +577,14 @@ static int empblk_remote_write_pages(struct empblk_tier *t,
 	struct empblk_remote *r = to_remote(t);
 	struct empblk_rpio *rp = empblk_rpio_init(r, pio);
 	struct empblk_wbwr *w = NULL;
-	unsigned int i, nwr = 0;
+	unsigned int i, nwr = 0, last = 0;
 	u64 next_raddr = 0;
-	u32 rkey = 0;
 	int ret;
 
 	if (WARN_ON_ONCE(pio->nr_pages > r->pio_pages))
 		return -EINVAL;
 	for (i = 0; i < pio->nr_pages; i++) {
+		unsigned int n = rp->nr_mapped;
 		struct empblk_rchunk *rc;
 		struct empblk_donor *d;
 		struct ib_sge *sge;
@@ -615,25 +592,28 @@ static int empblk_remote_write_pages(struct empblk_tier *t,
 		u64 doff, raddr;
 
 		/* a page never straddles subblocks: both are multiples of 4K */
-		empblk_remote_locate(r, pio->pos + ((u64)i << PAGE_SHIFT), &di,
-				     &doff);
+		if (!empblk_stripe_locate(t, pio->pos + ((u64)i << PAGE_SHIFT),
+					  &di, &doff))
+			continue;
 		d = &r->donors[di];
 		ret = -ENOTCONN;
 		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
 			goto out_unmap;
-		ret = empblk_donor_get_chunk(d, doff >> EMP_CHUNK_SHIFT);
-		if (ret)
-			goto out_unmap;
 		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
+		ret = -EIO;
+		/* pairs with empblk_donor_get_chunk()'s release */
+		if (WARN_ON_ONCE(!smp_load_acquire(&rc->id)))
+			goto out_unmap;
 		raddr = rc->addr + (doff & (EMP_CHUNK_SIZE - 1));
-		rp->dma[i] = ib_dma_map_page(r->ibdev, pio->pages[i], 0,
+		rp->dma[n] = ib_dma_map_page(r->ibdev, pio->pages[i], 0,
 					     PAGE_SIZE, DMA_TO_DEVICE);
 		ret = -ENOMEM;
-		if (ib_dma_mapping_error(r->ibdev, rp->dma[i]))
+		if (ib_dma_mapping_error(r->ibdev, rp->dma[n]))
 			goto out_unmap;
 		rp->nr_mapped++;
 		if (!w || w->donor != di || raddr != next_raddr ||
-		    rc->rkey != rkey || w->wr.wr.num_sge == d->max_sge) {
+		    rc->rkey != w->wr.rkey || last + 1 != i ||
+		    w->wr.wr.num_sge == d->max_sge) {
 			w = &rp->wrs[nwr++];
 			w->rp = rp;
 			w->donor = di;
@@ -641,20 +621,22 @@ static int empblk_remote_write_pages(struct empblk_tier *t,
 			w->wr.wr.wr_cqe = &w->cqe;
 			w->wr.wr.opcode = IB_WR_RDMA_WRITE;
 			w->wr.wr.send_flags = IB_SEND_SIGNALED;
-			w->wr.wr.sg_list = &rp->sges[i];
+			w->wr.wr.sg_list = &rp->sges[n];
 			w->wr.wr.num_sge = 0;
 			w->wr.wr.next = NULL;
 			w->wr.remote_addr = raddr;
 			w->wr.rkey = rc->rkey;
-			rkey = rc->rkey;
 		}
-		sge = &rp->sges[i];
-		sge->addr = rp->dma[i];
+		sge = &rp->sges[n];
+		sge->addr = rp->dma[n];
 		sge->length = PAGE_SIZE;
 		sge->lkey = d->pd->local_dma_lkey;
 		w->wr.wr.num_sge++;
 		next_raddr = raddr + PAGE_SIZE;
+		last = i;
 	}
+	if (!nwr)
+		return -EINVAL;	/* the stripe set gave a page I/O with none */
 
 	WRITE_ONCE(rp->failed, false);
 	atomic_set(&rp->pending, nwr);
@@ -753,8 +735,12 @@ static void empblk_remote_limits(struct empblk_tier *t,
 				    EMPBLK_REMOTE_MAX_BYTES >> SECTOR_SHIFT);
 	lim->max_segments = min_t(unsigned short, lim->max_segments,
 				  EMPBLK_REMOTE_MAX_SEGS);
-	/* page-aligned gaps only: a READ sink MR maps it whole */
+	/*
+	 * Page-aligned buffers and gaps only: a READ sink MR maps the pages
+	 * a request reads from donors, whole (empblk_remote_sg())
+	 */
 	lim->virt_boundary_mask = PAGE_SIZE - 1;
+	lim->dma_alignment = PAGE_SIZE - 1;
 	/* zeroing remote memory would cost a full write: let it */
 	lim->max_write_zeroes_sectors = 0;
 }
@@ -802,13 +788,14 @@ static const struct empblk_tier_ops empblk_remote_ops = {
 	.destroy	= empblk_remote_destroy,
 	.init_request	= empblk_remote_init_request,
 	.rw		= empblk_remote_rw,
-	.discard	= empblk_remote_discard,
 	.poll		= empblk_remote_poll,
 	.timeout	= empblk_remote_timeout,
 	.abort		= empblk_remote_abort,
 	.pio_size	= empblk_remote_pio_size,
 	.write_pages	= empblk_remote_write_pages,
 	.usage		= empblk_remote_usage,
+	.claim		= empblk_remote_claim,
+	.release	= empblk_remote_release,
 };
 
 /**

@@ -3,9 +3,8 @@
  * mem_path parsing: "dram:MB", "IP:MB:PORT" and "/dev/DEV:MB:OFFSET"
  * entries separated by '|' (or ','), in any order. Only the syntax is
  * checked here; whether a /dev path is a block device that can be used is
- * checked when the device is enabled (ssd.c). Donors and SSDs in one
- * mem_path are refused with EOPNOTSUPP, so that a spec written for a
- * later version fails loudly instead of silently losing a tier.
+ * checked when the device is enabled (ssd.c). The capacity of donors and
+ * SSDs is their sum in whole extents (spec.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -146,6 +145,10 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
 		return spec_err(-EINVAL, name, orig,
 				"size \"%s\" must be 1..%llu MiB", mb_str,
 				EMPBLK_MAX_MB);
+	if (mb < EMPBLK_EXT_SIZE >> 20)
+		return spec_err(-EINVAL, name, orig,
+				"size %s MiB is less than one %u MiB extent",
+				mb_str, (unsigned int)(EMPBLK_EXT_SIZE >> 20));
 
 	if (first[0] == '/')
 		return spec_parse_ssd(spec, first, mb, third, name, orig);
@@ -176,15 +179,13 @@ static int spec_parse_entry(char *entry, struct empblk_spec *spec,
  *
  * Every rejection is logged with its reason.
  *
- * Return: 0, -EINVAL for a malformed spec, -EOPNOTSUPP for a mix of
- * tiers this version cannot serve, or -ENOMEM.
+ * Return: 0, -EINVAL for a malformed spec, or -ENOMEM.
  */
 int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		      char *norm, size_t normlen, const char *name)
 {
 	struct empblk_spec *parsed;
 	char *copy, *trimmed, *cursor, *entry;
-	u64 min_mb = U64_MAX;
 	unsigned int i;
 	size_t len;
 	int ret = 0;
@@ -231,18 +232,18 @@ int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		entry = next;
 	}
 	kfree(cursor);
-	if (!ret && parsed->nr_donors && parsed->nr_ssds)
-		ret = spec_err(-EOPNOTSUPP, name, trimmed,
-			       "donors and SSDs in one device are not supported by this version");
 	if (!ret) {
-		parsed->total_mb = parsed->dram_mb;
+		unsigned int lanes = parsed->nr_donors + parsed->nr_ssds;
+		u64 ext = 0;
+
 		for (i = 0; i < parsed->nr_donors; i++)
-			min_mb = min(min_mb, parsed->donors[i].mb);
+			ext += parsed->donors[i].mb >> (EMPBLK_EXT_SHIFT - 20);
 		for (i = 0; i < parsed->nr_ssds; i++)
-			min_mb = min(min_mb, parsed->ssds[i].mb);
-		if (parsed->nr_donors || parsed->nr_ssds)
-			parsed->total_mb = min_mb * (parsed->nr_donors +
-						     parsed->nr_ssds);
+			ext += parsed->ssds[i].mb >> (EMPBLK_EXT_SHIFT - 20);
+		parsed->total_mb = parsed->dram_mb;
+		if (lanes)
+			parsed->total_mb = div_u64(ext, lanes) * lanes <<
+					   (EMPBLK_EXT_SHIFT - 20);
 		if (parsed->total_mb > EMPBLK_MAX_MB) {
 			ret = spec_err(-EINVAL, name, trimmed,
 				       "tiers add up to more than %llu MiB",

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The parts of empblk with no kernel state: the parsed memory path and the
- * striping arithmetic. Kept free of everything but basic types so that
+ * placement layout's arithmetic. Kept free of everything but basic types so that
  * the userspace unit tests (tests/unit/) compile spec.c and this header
  * unchanged; the KUnit suite (spec_kunit.c) tests the same code in the kernel.
  */
@@ -50,8 +50,9 @@ struct empblk_ssd_spec {
  * @nr_ssds: number of SSD entries
  * @ssds: SSD entries, in mem_path order
  * @total_mb: device capacity the tiers give, MiB: the DRAM size for a
- *	DRAM-only device; with donors (or SSDs), their space striped evenly
- *	(the number of entries times the smallest entry)
+ *	DRAM-only device; with donors or SSDs, the sum of their whole
+ *	extents (EMPBLK_EXT_SIZE), rounded down to a whole row of lanes
+ *	(one extent per backend): see empblk_layout_entry()
  */
 struct empblk_spec {
 	u64 dram_mb;
@@ -65,56 +66,68 @@ struct empblk_spec {
 int empblk_spec_parse(const char *buf, struct empblk_spec *spec,
 		      char *norm, size_t normlen, const char *name);
 
-/**
- * empblk_stripe_locate() - where a device byte lives on a stripe set
- * @pos: byte offset in the device
- * @sb_shift: log2 of the subblock size, the striping unit
- * @nr_donors: members striped over (>= 1): donors or SSDs
- * @donor: the member's index
- * @doff: byte offset in that member's space
- *
- * Global subblock g lives on member g % nr_donors, at member-local
- * subblock g / nr_donors.
+/*
+ * Placement layout. The space of a device with donors or SSDs is placed
+ * in extents of EMPBLK_EXT_SIZE: an extent of a backend (a donor chunk,
+ * or 2 MiB of an SSD entry) holds one entry of the device's placement
+ * map. Consecutive subblocks go to consecutive lanes (one lane per
+ * backend), so that a large request is spread over several entries and,
+ * with the default policy, over several backends: device subblock g is
+ * in lane g % lanes, row g / lanes; a map entry holds the subblocks of
+ * one lane in EMPBLK_EXT_SIZE / subblock consecutive rows.
  */
-static inline void empblk_stripe_locate(u64 pos, unsigned int sb_shift,
-					unsigned int nr_donors,
-					unsigned int *donor, u64 *doff)
-{
-	u64 sb_off = pos & ((1ULL << sb_shift) - 1);
-	u32 rem;
-	u64 g = div_u64_rem(pos >> sb_shift, nr_donors, &rem);
+#define EMPBLK_EXT_SHIFT	21
+#define EMPBLK_EXT_SIZE		BIT_ULL(EMPBLK_EXT_SHIFT)
 
-	*donor = rem;
-	*doff = (g << sb_shift) | sb_off;
+/**
+ * empblk_layout_entry() - the placement-map entry of a device byte
+ * @pos: byte offset in the device
+ * @sb_shift: log2 of the subblock size (<= EMPBLK_EXT_SHIFT)
+ * @lanes: lanes (>= 1)
+ * @eoff: the byte's offset in the entry's extent
+ *
+ * Return: the entry's index.
+ */
+static inline u64 empblk_layout_entry(u64 pos, unsigned int sb_shift,
+				      unsigned int lanes, u64 *eoff)
+{
+	unsigned int rows_shift = EMPBLK_EXT_SHIFT - sb_shift;
+	u32 lane;
+	u64 row = div_u64_rem(pos >> sb_shift, lanes, &lane);
+
+	*eoff = ((row & ((1ULL << rows_shift) - 1)) << sb_shift) |
+		(pos & ((1ULL << sb_shift) - 1));
+	return (row >> rows_shift) * lanes + lane;
 }
 
 /**
- * empblk_stripe_chunks_covered() - chunks of a donor a range covers whole
- * @g0: first global subblock of the range
- * @g1: first global subblock after it
- * @donor: the donor's index
- * @nr_donors: donors striped over
- * @sb_per_chunk: subblocks per donor chunk
- * @c0: first chunk covered whole
- * @c1: first chunk after the last one covered whole (@c1 <= @c0: none)
+ * empblk_layout_run() - the subblocks of one entry inside a range
+ * @g0: first device subblock of the range
+ * @g1: first device subblock after it
+ * @entry: the entry's index
+ * @sb_shift: log2 of the subblock size
+ * @lanes: lanes
+ * @k0: first of the entry's subblocks in the range
+ * @k1: first of them after the range (@k1 <= @k0: none)
  *
- * A chunk may be given back only when every subblock in it is in the
- * range: these are the chunks a discard of [@g0, @g1) frees on @donor.
+ * An entry's subblocks are consecutive in its extent: those in a range
+ * are one run there, [@k0, @k1) in subblocks from the extent's start.
  */
-static inline void empblk_stripe_chunks_covered(u64 g0, u64 g1,
-						unsigned int donor,
-						unsigned int nr_donors,
-						unsigned int sb_per_chunk,
-						u64 *c0, u64 *c1)
+static inline void empblk_layout_run(u64 g0, u64 g1, u64 entry,
+				     unsigned int sb_shift, unsigned int lanes,
+				     u64 *k0, u64 *k1)
 {
-	/* donor-local subblocks of this donor inside [g0, g1) */
-	u64 first = div_u64(g0 > donor ? g0 - donor + nr_donors - 1 : 0,
-			    nr_donors);
-	u64 last = g1 > donor ? div_u64(g1 - donor + nr_donors - 1,
-					nr_donors) : 0;
+	u64 rows = 1ULL << (EMPBLK_EXT_SHIFT - sb_shift);
+	u32 lane;
+	u64 first_row = div_u64_rem(entry, lanes, &lane) * rows;
+	/* rows of this lane at or after g0, and before g1 */
+	u64 first = g0 > lane ? div_u64(g0 - lane + lanes - 1, lanes) : 0;
+	u64 last = g1 > lane ? div_u64(g1 - lane + lanes - 1, lanes) : 0;
 
-	*c0 = div_u64(first + sb_per_chunk - 1, sb_per_chunk);
-	*c1 = div_u64(last, sb_per_chunk);
+	first = first < first_row ? first_row : first;
+	last = last < first_row ? first_row : last;
+	*k0 = (first < first_row + rows ? first : first_row + rows) - first_row;
+	*k1 = (last < first_row + rows ? last : first_row + rows) - first_row;
 }
 
 #endif /* EMPBLK_SPEC_H */

@@ -50,56 +50,57 @@ static void empblk_spec_table_test(struct kunit *test)
 	}
 }
 
-static void empblk_stripe_locate_test(struct kunit *test)
+static void empblk_layout_entry_test(struct kunit *test)
 {
 	static const unsigned int shifts[] = { 12, 16, 17 };
-	static const unsigned int donors[] = { 1, 2, 3, 16 };
+	static const unsigned int lanes[] = { 1, 2, 3, 24 };
 	size_t s, n;
 
 	for (s = 0; s < ARRAY_SIZE(shifts); s++) {
-		for (n = 0; n < ARRAY_SIZE(donors); n++) {
-			u64 sb = 1ULL << shifts[s], g;
-			unsigned int nr = donors[n];
+		for (n = 0; n < ARRAY_SIZE(lanes); n++) {
+			u64 sb = 1ULL << shifts[s], rows = EMPBLK_EXT_SIZE / sb;
+			unsigned int nr = lanes[n];
+			u64 g;
 
-			for (g = 0; g < 4 * nr + 3; g++) {
-				unsigned int d;
-				u64 off;
+			for (g = 0; g < 3 * rows * nr; g += rows / 2 + 1) {
+				u64 row = g / nr, off;
+				u64 e = empblk_layout_entry(g * sb + sb / 2,
+							    shifts[s], nr,
+							    &off);
 
-				empblk_stripe_locate(g * sb + sb / 2, shifts[s],
-						     nr, &d, &off);
-				KUNIT_EXPECT_EQ(test, d, (unsigned int)(g % nr));
+				KUNIT_EXPECT_EQ(test, e,
+						(row / rows) * nr + g % nr);
 				KUNIT_EXPECT_EQ(test, off,
-						(g / nr) * sb + sb / 2);
+						(row % rows) * sb + sb / 2);
 			}
 		}
 	}
 }
 
-static void empblk_stripe_chunks_covered_test(struct kunit *test)
+static void empblk_layout_run_test(struct kunit *test)
 {
-	u64 c0, c1;
+	u64 k0, k1;
 
-	/* 2 donors, 4 subblocks per chunk: [0, 16) covers chunks 0, 1 */
-	empblk_stripe_chunks_covered(0, 16, 0, 2, 4, &c0, &c1);
-	KUNIT_EXPECT_EQ(test, c0, 0ULL);
-	KUNIT_EXPECT_EQ(test, c1, 2ULL);
-	/* [1, 16): donor 0 loses subblock 0, so chunk 0 is not whole */
-	empblk_stripe_chunks_covered(1, 16, 0, 2, 4, &c0, &c1);
-	KUNIT_EXPECT_EQ(test, c0, 1ULL);
-	KUNIT_EXPECT_EQ(test, c1, 2ULL);
-	/* ... while donor 1 keeps both */
-	empblk_stripe_chunks_covered(1, 16, 1, 2, 4, &c0, &c1);
-	KUNIT_EXPECT_EQ(test, c0, 0ULL);
-	KUNIT_EXPECT_EQ(test, c1, 2ULL);
-	/* a range smaller than a chunk covers none */
-	empblk_stripe_chunks_covered(3, 9, 0, 2, 4, &c0, &c1);
-	KUNIT_EXPECT_LE(test, c1, c0);
+	/* 2 lanes of 4 KiB subblocks: 512 rows per entry, 1024 per group */
+	empblk_layout_run(0, 1024, 0, 12, 2, &k0, &k1);
+	KUNIT_EXPECT_EQ(test, k0, 0ULL);
+	KUNIT_EXPECT_EQ(test, k1, 512ULL);
+	/* [1, 1024): lane 0 loses its first subblock, lane 1 keeps all */
+	empblk_layout_run(1, 1024, 0, 12, 2, &k0, &k1);
+	KUNIT_EXPECT_EQ(test, k0, 1ULL);
+	KUNIT_EXPECT_EQ(test, k1, 512ULL);
+	empblk_layout_run(1, 1024, 1, 12, 2, &k0, &k1);
+	KUNIT_EXPECT_EQ(test, k0, 0ULL);
+	KUNIT_EXPECT_EQ(test, k1, 512ULL);
+	/* the next row group's entries are not in it */
+	empblk_layout_run(1, 1024, 2, 12, 2, &k0, &k1);
+	KUNIT_EXPECT_LE(test, k1, k0);
 }
 
 static struct kunit_case empblk_spec_cases[] = {
 	KUNIT_CASE(empblk_spec_table_test),
-	KUNIT_CASE(empblk_stripe_locate_test),
-	KUNIT_CASE(empblk_stripe_chunks_covered_test),
+	KUNIT_CASE(empblk_layout_entry_test),
+	KUNIT_CASE(empblk_layout_run_test),
 	{}
 };
 

@@ -30,14 +30,14 @@ struct spec_case {
 };
 
 /* sixteen donors, and a seventeenth */
-#define SPEC_D1_4	"1.1.1.1:1:1|1.1.1.1:1:2|1.1.1.1:1:3|1.1.1.1:1:4"
-#define SPEC_D5_8	"1.1.1.1:1:5|1.1.1.1:1:6|1.1.1.1:1:7|1.1.1.1:1:8"
-#define SPEC_D9_12	"1.1.1.1:1:9|1.1.1.1:1:10|1.1.1.1:1:11|1.1.1.1:1:12"
-#define SPEC_D13_16	"1.1.1.1:1:13|1.1.1.1:1:14|1.1.1.1:1:15|1.1.1.1:1:16"
-#define SPEC_D17	"1.1.1.1:1:17"
+#define SPEC_D1_4	"1.1.1.1:2:1|1.1.1.1:2:2|1.1.1.1:2:3|1.1.1.1:2:4"
+#define SPEC_D5_8	"1.1.1.1:2:5|1.1.1.1:2:6|1.1.1.1:2:7|1.1.1.1:2:8"
+#define SPEC_D9_12	"1.1.1.1:2:9|1.1.1.1:2:10|1.1.1.1:2:11|1.1.1.1:2:12"
+#define SPEC_D13_16	"1.1.1.1:2:13|1.1.1.1:2:14|1.1.1.1:2:15|1.1.1.1:2:16"
+#define SPEC_D17	"1.1.1.1:2:17"
 /* eight SSDs */
-#define SPEC_S1_8	"/dev/s1:1:0|/dev/s2:1:0|/dev/s3:1:0|/dev/s4:1:0|" \
-			"/dev/s5:1:0|/dev/s6:1:0|/dev/s7:1:0|/dev/s8:1:0"
+#define SPEC_S1_8	"/dev/s1:2:0|/dev/s2:2:0|/dev/s3:2:0|/dev/s4:2:0|" \
+			"/dev/s5:2:0|/dev/s6:2:0|/dev/s7:2:0|/dev/s8:2:0"
 /* 123 bytes: with "/dev/", a path of 128 */
 #define SPEC_LONG_PATH	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
 			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -48,7 +48,7 @@ static const struct spec_case spec_cases[] = {
 	{ "  dram:64  ", 0, 64, 0, 64, "dram:64", NULL, 0 },
 	{ "dram:16777216", 0, 16777216, 0, 16777216, "dram:16777216", NULL, 0 },
 	{ "10.0.0.1:1024:19675", 0, 0, 1, 1024, "10.0.0.1:1024:19675", NULL, 0 },
-	{ "10.0.0.1:1024:19675|10.0.0.2:512:19676", 0, 0, 2, 1024,
+	{ "10.0.0.1:1024:19675|10.0.0.2:512:19676", 0, 0, 2, 1536,
 	  "10.0.0.1:1024:19675|10.0.0.2:512:19676", NULL, 0 },
 	{ "10.0.0.1:8:1,[fd00::2]:8:65535", 0, 0, 2, 16,
 	  "10.0.0.1:8:1,[fd00::2]:8:65535", NULL, 0 },
@@ -83,7 +83,7 @@ static const struct spec_case spec_cases[] = {
 	{ "/dev/nvme0n1:64:0", 0, 0, 0, 64, "/dev/nvme0n1:64:0", NULL, 1 },
 	{ "dram:16|/dev/nvme0n1:64:128", 0, 16, 0, 64,
 	  "dram:16|/dev/nvme0n1:64:128", NULL, 1 },
-	{ "/dev/nvme0n1:64:0|/dev/nvme1n1:32:0|dram:8", 0, 8, 0, 64,
+	{ "/dev/nvme0n1:64:0|/dev/nvme1n1:32:0|dram:8", 0, 8, 0, 96,
 	  "/dev/nvme0n1:64:0|/dev/nvme1n1:32:0|dram:8", NULL, 2 },
 	{ "/dev/nvme0n1:64:x", -EINVAL, 0, 0, 0, NULL,
 	  "SSD offset \"x\" is not a number", 0 },
@@ -95,15 +95,28 @@ static const struct spec_case spec_cases[] = {
 	{ "/dev/nvme0n1:64", -EINVAL, 0, 0, 0, NULL, "unrecognised entry", 0 },
 	{ "/dev/" SPEC_LONG_PATH ":64:0", -EINVAL, 0, 0, 0, NULL,
 	  "SSD path longer than 127 bytes", 0 },
-	{ SPEC_S1_8 "|/dev/s9:1:0", -EINVAL, 0, 0, 0, NULL, "more than 8 SSDs", 0 },
-	{ SPEC_S1_8, 0, 0, 0, 8, NULL, NULL, 8 },
-	/* the seed's own example: not yet (donors and SSDs mixed) */
+	{ SPEC_S1_8 "|/dev/s9:2:0", -EINVAL, 0, 0, 0, NULL, "more than 8 SSDs", 0 },
+	{ SPEC_S1_8, 0, 0, 0, 16, NULL, NULL, 8 },
+	/* the seed's own example, in any order: the backends add up */
 	{ "10.10.0.112:131072:19675|/dev/nvme1n1:131072:0|dram:32768",
-	  -EOPNOTSUPP, 0, 0, 0, NULL,
-	  "donors and SSDs in one device are not supported", 0 },
+	  0, 32768, 1, 262144,
+	  "10.10.0.112:131072:19675|/dev/nvme1n1:131072:0|dram:32768",
+	  NULL, 1 },
+	{ "dram:32768|/dev/nvme1n1:131072:0|10.10.0.112:131072:19675",
+	  0, 32768, 1, 262144,
+	  "dram:32768|/dev/nvme1n1:131072:0|10.10.0.112:131072:19675",
+	  NULL, 1 },
+	/* whole 2 MiB extents, whole rows of one extent per backend */
+	{ "10.0.0.1:3:1|10.0.0.2:4:2", 0, 0, 2, 4, NULL, NULL, 0 },
+	{ "10.0.0.1:2:1|/dev/sda:5:0|10.0.0.2:2:2", 0, 0, 2, 6, NULL, NULL,
+	  1 },
+	{ "10.0.0.1:1:7000", -EINVAL, 0, 0, 0, NULL,
+	  "size 1 MiB is less than one 2 MiB extent", 0 },
+	{ "/dev/sda:1:0", -EINVAL, 0, 0, 0, NULL,
+	  "size 1 MiB is less than one 2 MiB extent", 0 },
 	{ "10.0.0.1:16777216:1|10.0.0.2:16777216:2", -EINVAL, 0, 0, 0, NULL,
 	  "tiers add up to more than", 0 },
-	{ SPEC_D1_4 "|" SPEC_D5_8 "|" SPEC_D9_12 "|" SPEC_D13_16, 0, 0, 16, 16,
+	{ SPEC_D1_4 "|" SPEC_D5_8 "|" SPEC_D9_12 "|" SPEC_D13_16, 0, 0, 16, 32,
 	  NULL, NULL, 0 },
 	{ SPEC_D1_4 "|" SPEC_D5_8 "|" SPEC_D9_12 "|" SPEC_D13_16 "|" SPEC_D17,
 	  -EINVAL, 0, 0, 0, NULL, "more than 16 donors", 0 },

@@ -4,15 +4,18 @@
  * production, given by /dev/DEV:MB:OFFSET entries of the mem_path.
  *
  * Each entry is opened exclusively with the tier as its holder when the
- * device is enabled, and used from OFFSET MiB for MB MiB. Several entries
- * are striped by subblock like donors: global subblock g lives on entry
- * g % n, at entry-local subblock g / n.
+ * device is enabled, and used from OFFSET MiB for MB MiB. The tier is a
+ * member of the device's stripe set (stripe.c), which places the device's
+ * extents on the entries (and on donors); this tier serves the parts on
+ * its entries (empblk_stripe_locate()) and ends its part through the
+ * stripe set.
  *
  * I/O. A request's own pages go straight to the SSDs in bios from the
  * tier's bio_set (no page cache, no copy, no other allocation), one bio
  * per run of the request that is contiguous on one SSD; the request
  * completes when its last bio does, with the first error any of them
- * had. Discards and flushes are passed down as bios too.
+ * had. Flushes are passed down as bios too; discards, from the stripe
+ * set, as blkdev_issue_discard() in the device's worker.
  *
  * Submission. Bios are submitted by a worker per hardware queue (as loop
  * does), never from ->queue_rq: there the submitter may be flushing its
@@ -70,8 +73,8 @@ struct empblk_ssd_q {
 /**
  * struct empblk_ssd - the SSD tier of a device
  * @tier: its tier interface
- * @nr: entries, striped by subblock
- * @sb_shift: log2 of the subblock size, the striping unit
+ * @nr: entries (backends of the stripe set)
+ * @sb_shift: log2 of the subblock size, the transfer unit
  * @bs: bios of every I/O to the SSDs
  * @qs: one submission worker per hardware queue
  * @nr_qs: entries in @qs
@@ -200,7 +203,7 @@ static void empblk_ssd_end_io(struct bio *bio)
 
 static void empblk_scmd_complete(struct empblk_scmd *cmd)
 {
-	empblk_complete_rq(cmd->sio.s->tier.dev, cmd->rq,
+	empblk_tier_end_rq(&cmd->sio.s->tier, cmd->rq,
 			   empblk_sio_status(&cmd->sio));
 }
 
@@ -214,7 +217,7 @@ static void empblk_scmd_done_work(struct work_struct *work)
  * A flush's bios complete inside the SSD queue's flush machinery, with
  * its flush lock held; ending our flush there would take our queue's
  * lock of the same class inside it (lockdep: recursive locking). So a
- * flush ends from empblk_wq; reads, writes and discards end at once.
+ * flush ends from empblk_wq; reads and writes end at once.
  */
 static void empblk_scmd_done(struct empblk_sio *sio)
 {
@@ -270,16 +273,19 @@ struct empblk_sbuild {
 	unsigned int left[EMPBLK_MAX_SSDS];
 };
 
-/* The SSD holding device offset @pos, and its sector there. */
-static unsigned int empblk_ssd_locate(struct empblk_ssd *s, u64 pos,
-				      sector_t *sector)
+/*
+ * Whether an SSD holds device offset @pos (the stripe set may have put it
+ * on a donor); if so, which one and its sector there.
+ */
+static bool empblk_ssd_locate(struct empblk_ssd *s, u64 pos, unsigned int *di,
+			      sector_t *sector)
 {
-	unsigned int di;
-	u64 doff;
+	u64 off;
 
-	empblk_stripe_locate(pos, s->sb_shift, s->nr, &di, &doff);
-	*sector = s->devs[di].start + (doff >> SECTOR_SHIFT);
-	return di;
+	if (!empblk_stripe_locate(&s->tier, pos, di, &off))
+		return false;
+	*sector = s->devs[*di].start + (off >> SECTOR_SHIFT);
+	return true;
 }
 
 static void empblk_sbuild_submit(struct empblk_sbuild *b)
@@ -351,8 +357,8 @@ static void empblk_ssd_walk(struct empblk_sbuild *b, struct request *rq,
 			unsigned int di;
 			sector_t sector;
 
-			if (!empblk_rq_served(rq, pos)) {
-				di = empblk_ssd_locate(s, pos, &sector);
+			if (!empblk_rq_served(rq, pos) &&
+			    empblk_ssd_locate(s, pos, &di, &sector)) {
 				if (add)
 					empblk_sbuild_add(b, di, sector,
 							  bvec.bv_page, len,
@@ -385,45 +391,41 @@ static void empblk_ssd_issue_rw(struct empblk_scmd *cmd)
 	empblk_sbuild_submit(&b);
 }
 
-/*
- * A discard: on each SSD the subblocks of the range form one run, passed
- * down as one discard (the SSD's queue splits it). Partial subblocks at
- * the edges are kept. SSDs without discard are skipped; a discard is a
- * hint, and what a discarded range reads back is unspecified.
+/**
+ * empblk_ssd_trim() - discard a part of an SSD entry (empblk_tier_ops.trim)
+ * @t: the SSD tier
+ * @idx: the entry
+ * @off: where the part starts in the entry's space
+ * @len: its length
+ *
+ * From the device's worker, which may sleep; SSDs without discard are
+ * skipped: a discard is a hint, and what a discarded range reads back is
+ * unspecified, as on the SSD itself.
  */
-static void empblk_ssd_issue_discard(struct empblk_scmd *cmd)
+static void empblk_ssd_trim(struct empblk_tier *t, unsigned int idx, u64 off,
+			    u64 len)
 {
-	struct empblk_ssd *s = cmd->sio.s;
-	struct request *rq = cmd->rq;
-	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
-	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << s->sb_shift);
-	u64 g1 = (start + blk_rq_bytes(rq)) >> s->sb_shift;
-	unsigned int i;
+	struct empblk_ssd_dev *d = &to_ssd(t)->devs[idx];
+	int ret;
 
-	for (i = 0; g0 < g1 && i < s->nr; i++) {
-		struct empblk_ssd_dev *d = &s->devs[i];
-		sector_t sector, left;
-		u64 k0, k1;
+	if (!bdev_max_discard_sectors(d->h.bdev))
+		return;
+	ret = blkdev_issue_discard(d->h.bdev,
+				   d->start + (off >> SECTOR_SHIFT),
+				   len >> SECTOR_SHIFT, GFP_NOIO);
+	if (ret && ret != -EOPNOTSUPP)
+		pr_warn_ratelimited("%s: SSD %s: discard of %llu bytes at its sector %llu failed: %d\n",
+				    t->dev->disk->disk_name, d->path, len,
+				    (unsigned long long)(d->start +
+							 (off >> SECTOR_SHIFT)),
+				    ret);
+}
 
-		/* its subblocks in [g0, g1): one run, [k0, k1) */
-		empblk_stripe_chunks_covered(g0, g1, i, s->nr, 1, &k0, &k1);
-		if (k1 <= k0 || !bdev_max_discard_sectors(d->h.bdev))
-			continue;
-		sector = d->start + ((k0 << s->sb_shift) >> SECTOR_SHIFT);
-		left = ((k1 - k0) << s->sb_shift) >> SECTOR_SHIFT;
-		while (left) {
-			/* bi_size is 32 bits */
-			sector_t n = min_t(sector_t, left, SZ_1G >> SECTOR_SHIFT);
-			struct bio *bio = empblk_ssd_bio(&cmd->sio, d,
-							 REQ_OP_DISCARD,
-							 sector, 0);
-
-			bio->bi_iter.bi_size = n << SECTOR_SHIFT;
-			submit_bio(bio);
-			sector += n;
-			left -= n;
-		}
-	}
+/* An extent of an SSD entry holds nothing anymore (.release). */
+static void empblk_ssd_release(struct empblk_tier *t, unsigned int idx,
+			       u64 ext)
+{
+	empblk_ssd_trim(t, idx, ext << EMPBLK_EXT_SHIFT, EMPBLK_EXT_SIZE);
 }
 
 /* A flush: of every SSD's volatile cache. */
@@ -461,9 +463,6 @@ static void empblk_ssd_work(struct work_struct *work)
 		case REQ_OP_FLUSH:
 			empblk_ssd_issue_flush(cmd);
 			break;
-		case REQ_OP_DISCARD:
-			empblk_ssd_issue_discard(cmd);
-			break;
 		default:
 			empblk_ssd_issue_rw(cmd);
 			break;
@@ -476,8 +475,9 @@ static void empblk_ssd_work(struct work_struct *work)
 }
 
 /*
- * Serve a read, write, discard or flush (empblk_tier_ops.rw, .discard,
- * .flush): hand it to its hardware queue's worker. Never sleeps.
+ * Serve the parts of a read or write on the SSDs, or a flush
+ * (empblk_tier_ops.rw, .flush): hand it to its hardware queue's worker.
+ * Never sleeps.
  */
 static int empblk_ssd_queue(struct empblk_tier *t, struct request *rq,
 			    bool may_sleep)
@@ -489,7 +489,7 @@ static int empblk_ssd_queue(struct empblk_tier *t, struct request *rq,
 	spin_lock(&q->lock);
 	list_add_tail(&cmd->entry, &q->list);
 	spin_unlock(&q->lock);
-	queue_work(empblk_wq, &q->work);
+	queue_work(empblk_submit_wq, &q->work);
 	return 0;
 }
 
@@ -516,14 +516,14 @@ static int empblk_ssd_write_pages(struct empblk_tier *t,
 	INIT_WORK(&sp->work, empblk_spio_work);
 	empblk_sio_init(&sp->sio, s, empblk_spio_done);
 	for (i = 0; i < pio->nr_pages; i++)
-		b.left[empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
-					 &sector)]++;
-	for (i = 0; i < pio->nr_pages; i++) {
-		di = empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
-				       &sector);
-		empblk_sbuild_add(&b, di, sector, pio->pages[i], PAGE_SIZE, 0,
-				  true);
-	}
+		if (empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
+				      &di, &sector))
+			b.left[di]++;
+	for (i = 0; i < pio->nr_pages; i++)
+		if (empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
+				      &di, &sector))
+			empblk_sbuild_add(&b, di, sector, pio->pages[i],
+					  PAGE_SIZE, 0, true);
 	empblk_sbuild_submit(&b);
 	empblk_sio_put(&sp->sio);
 	return 0;
@@ -699,11 +699,12 @@ static const struct empblk_tier_ops empblk_ssd_ops = {
 	.destroy	= empblk_ssd_destroy,
 	.init_request	= empblk_ssd_init_request,
 	.rw		= empblk_ssd_queue,
-	.discard	= empblk_ssd_queue,
 	.flush		= empblk_ssd_queue,
 	.pio_size	= empblk_ssd_pio_size,
 	.write_pages	= empblk_ssd_write_pages,
 	.usage		= empblk_ssd_usage,
+	.release	= empblk_ssd_release,
+	.trim		= empblk_ssd_trim,
 };
 
 /**

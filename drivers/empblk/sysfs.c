@@ -2,14 +2,17 @@
 /*
  * Read-only state and statistics in /sys/block/empblkN/emp/, one value per
  * file, attached at device_add_disk() so user space never sees the disk
- * before its attributes. Documented in
+ * before its attributes; and one directory per backend (donor or SSD
+ * entry) in /sys/block/empblkN/backends/. Documented in
  * Documentation/ABI/testing/sysfs-block-empblk.
  */
 #include <linux/blkdev.h>
 #include <linux/device.h>
+#include <linux/slab.h>
 #include <linux/sysfs.h>
 
 #include "empblk.h"
+#include "placement.h"
 
 static struct empblk_dev *to_empblk_dev(struct device *d)
 {
@@ -142,12 +145,21 @@ static ssize_t subblock_size_show(struct device *d,
 }
 static DEVICE_ATTR_RO(subblock_size);
 
+static ssize_t placement_show(struct device *d,
+			      struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  empblk_placement_names[to_empblk_dev(d)->params.placement]);
+}
+static DEVICE_ATTR_RO(placement);
+
 static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_state.attr,
 	&dev_attr_mem_path.attr,
 	&dev_attr_tiers.attr,
 	&dev_attr_block_size.attr,
 	&dev_attr_subblock_size.attr,
+	&dev_attr_placement.attr,
 	&dev_attr_dram_budget_bytes.attr,
 	&dev_attr_dram_used_bytes.attr,
 	&dev_attr_dram_dirty_bytes.attr,
@@ -195,3 +207,181 @@ const struct attribute_group *empblk_disk_groups[] = {
 	&empblk_emp_group,
 	NULL,
 };
+
+/* Backends: /sys/block/empblkN/backends/<i>/, one per donor or SSD entry */
+
+/**
+ * struct empblk_backend_kobj - the sysfs directory of one backend
+ * @kobj: its kobject, named by the backend's index
+ * @dev: the device
+ * @be: the backend
+ * @idx: its index among the device's backends (donors, then SSDs)
+ */
+struct empblk_backend_kobj {
+	struct kobject kobj;
+	struct empblk_dev *dev;
+	struct empblk_backend *be;
+	unsigned int idx;
+};
+
+static struct empblk_backend_kobj *to_bk(struct kobject *kobj)
+{
+	return container_of(kobj, struct empblk_backend_kobj, kobj);
+}
+
+static ssize_t kind_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_bk(kobj)->be->donor ? "donor" : "ssd");
+}
+
+/* the mem_path entry's address (donors) or path (SSDs) */
+static ssize_t target_show(struct kobject *kobj, struct kobj_attribute *attr,
+			   char *buf)
+{
+	struct empblk_backend_kobj *bk = to_bk(kobj);
+	const struct empblk_spec *spec = &bk->dev->params.spec;
+
+	if (bk->be->donor)
+		return sysfs_emit(buf, "%pISpc\n",
+				  &spec->donors[bk->be->idx].addr);
+	return sysfs_emit(buf, "%s\n", spec->ssds[bk->be->idx].path);
+}
+
+static ssize_t size_bytes_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  to_bk(kobj)->be->nr_ext << EMPBLK_EXT_SHIFT);
+}
+
+/* read without the map's lock: a snapshot */
+static ssize_t used_bytes_show(struct kobject *kobj,
+			       struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  READ_ONCE(to_bk(kobj)->be->used) << EMPBLK_EXT_SHIFT);
+}
+
+/**
+ * struct empblk_backend_attr - a sysfs file showing one backend counter
+ * @attr: the attribute
+ * @off: the counter's offset in struct empblk_backend (an atomic64_t)
+ */
+struct empblk_backend_attr {
+	struct kobj_attribute attr;
+	size_t off;
+};
+
+static ssize_t empblk_backend_counter_show(struct kobject *kobj,
+					   struct kobj_attribute *attr,
+					   char *buf)
+{
+	size_t off = container_of(attr, struct empblk_backend_attr, attr)->off;
+	atomic64_t *v = (void *)to_bk(kobj)->be + off;
+
+	return sysfs_emit(buf, "%lld\n", atomic64_read(v));
+}
+
+#define EMPBLK_BACKEND_COUNTER(_name, _field)				\
+static struct empblk_backend_attr empblk_backend_attr_##_name = {	\
+	.attr = __ATTR(_name, 0444, empblk_backend_counter_show, NULL),	\
+	.off = offsetof(struct empblk_backend, _field),			\
+}
+
+EMPBLK_BACKEND_COUNTER(read_bytes, read_bytes);
+EMPBLK_BACKEND_COUNTER(write_bytes, write_bytes);
+EMPBLK_BACKEND_COUNTER(errors, errors);
+static struct kobj_attribute kind_attr = __ATTR_RO(kind);
+static struct kobj_attribute target_attr = __ATTR_RO(target);
+static struct kobj_attribute size_bytes_attr = __ATTR_RO(size_bytes);
+static struct kobj_attribute used_bytes_attr = __ATTR_RO(used_bytes);
+
+static struct attribute *empblk_backend_attrs[] = {
+	&kind_attr.attr,
+	&target_attr.attr,
+	&size_bytes_attr.attr,
+	&used_bytes_attr.attr,
+	&empblk_backend_attr_read_bytes.attr.attr,
+	&empblk_backend_attr_write_bytes.attr.attr,
+	&empblk_backend_attr_errors.attr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(empblk_backend);
+
+static void empblk_backend_kobj_release(struct kobject *kobj)
+{
+	kfree(to_bk(kobj));
+}
+
+static const struct kobj_type empblk_backend_ktype = {
+	.release	= empblk_backend_kobj_release,
+	.sysfs_ops	= &kobj_sysfs_ops,
+	.default_groups	= empblk_backend_groups,
+};
+
+/**
+ * empblk_sysfs_del() - remove a device's backend directories
+ * @dev: the device
+ *
+ * Waits for readers of their files; after it, the placement map may go.
+ */
+void empblk_sysfs_del(struct empblk_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dev->backend_kobjs); i++) {
+		if (!dev->backend_kobjs[i])
+			continue;
+		kobject_del(dev->backend_kobjs[i]);
+		kobject_put(dev->backend_kobjs[i]);
+		dev->backend_kobjs[i] = NULL;
+	}
+	kobject_put(dev->backends_dir);
+	dev->backends_dir = NULL;
+}
+
+/**
+ * empblk_sysfs_add() - add a device's backend directories
+ * @dev: the device, its disk added
+ *
+ * Nothing for a device without donors or SSDs.
+ *
+ * Return: 0 or a negative errno, with nothing added.
+ */
+int empblk_sysfs_add(struct empblk_dev *dev)
+{
+	struct empblk_place *pl = empblk_stripe_place(dev->tier);
+	unsigned int i;
+	int ret;
+
+	if (!pl)
+		return 0;
+	dev->backends_dir = kobject_create_and_add("backends",
+						   &disk_to_dev(dev->disk)->kobj);
+	if (!dev->backends_dir)
+		return -ENOMEM;
+	for (i = 0; i < pl->nr_backends; i++) {
+		struct empblk_backend_kobj *bk = kzalloc(sizeof(*bk),
+							 GFP_KERNEL);
+
+		ret = -ENOMEM;
+		if (!bk)
+			goto out_del;
+		bk->dev = dev;
+		bk->be = &pl->be[i];
+		bk->idx = i;
+		ret = kobject_init_and_add(&bk->kobj, &empblk_backend_ktype,
+					   dev->backends_dir, "%u", i);
+		if (ret) {
+			kobject_put(&bk->kobj);
+			goto out_del;
+		}
+		dev->backend_kobjs[i] = &bk->kobj;
+	}
+	return 0;
+
+out_del:
+	empblk_sysfs_del(dev);
+	return ret;
+}

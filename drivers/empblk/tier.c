@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
+#include <linux/highmem.h>
 
 #include "cache_policy.h"
 #include "compat.h"
@@ -15,7 +16,7 @@
 /* the largest cached block until a miss fetches whole blocks */
 #define EMPBLK_CACHE_MAX_BLOCK	SZ_128K
 
-/* donors or SSDs, striped by subblock */
+/* donors or SSDs: a stripe set */
 static bool empblk_has_stripes(const struct empblk_params *p)
 {
 	return p->spec.nr_donors || p->spec.nr_ssds;
@@ -28,6 +29,75 @@ static bool empblk_wants_cache(const struct empblk_params *p)
 }
 
 /**
+ * empblk_rq_zero_range() - zero a part of a request's data
+ * @rq: the request
+ * @off: where the part starts, in bytes from the request's start
+ * @len: its length
+ */
+void empblk_rq_zero_range(struct request *rq, u64 off, u64 len)
+{
+	struct req_iterator iter;
+	struct bio_vec bvec;
+	u64 at = 0;
+
+	rq_for_each_segment(bvec, rq, iter) {
+		u64 s = max(at, off), e = min(at + bvec.bv_len, off + len);
+
+		if (s < e) {
+			void *p = bvec_kmap_local(&bvec);
+
+			memset(p + (s - at), 0, e - s);
+			kunmap_local(p);
+		}
+		at += bvec.bv_len;
+		if (at >= off + len)
+			break;
+	}
+}
+
+/**
+ * empblk_rq_zero_pages() - zero pages of a request's data
+ * @rq: the request
+ * @pages: which: bit i for its i-th page
+ */
+void empblk_rq_zero_pages(struct request *rq, const unsigned long *pages)
+{
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	struct req_iterator iter;
+	struct bio_vec bvec;
+
+	rq_for_each_segment(bvec, rq, iter) {
+		unsigned int off = 0, len;
+
+		for (; off < bvec.bv_len; off += len, pos += len) {
+			len = min_t(u64, bvec.bv_len - off,
+				    PAGE_SIZE - offset_in_page(pos));
+			if (test_bit(empblk_rq_page(rq, pos), pages))
+				memzero_page(bvec.bv_page,
+					     bvec.bv_offset + off, len);
+		}
+	}
+}
+
+/**
+ * empblk_tier_end_rq() - a tier ends a request (its part of it)
+ * @t: the tier
+ * @rq: the request
+ * @sts: how it went
+ *
+ * A stripe set's member ends its part through the stripe set, which ends
+ * the request when every member has; any other tier ends the request.
+ */
+void empblk_tier_end_rq(struct empblk_tier *t, struct request *rq,
+			blk_status_t sts)
+{
+	if (t->up)
+		t->up->ops->end_rq(t->up, rq, sts);
+	else
+		empblk_complete_rq(t->dev, rq, sts);
+}
+
+/**
  * empblk_tiers_validate() - check what the tiers need of a configuration
  * @p: parameters about to be enabled
  * @name: device name for messages
@@ -37,9 +107,8 @@ static bool empblk_wants_cache(const struct empblk_params *p)
 int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 {
 	if (empblk_has_stripes(p) && p->size_mb > p->spec.total_mb) {
-		pr_err("%s: size_mb %llu is larger than the %llu MiB the %s give\n",
-		       name, p->size_mb, p->spec.total_mb,
-		       p->spec.nr_donors ? "donors" : "SSDs");
+		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors and SSDs give\n",
+		       name, p->size_mb, p->spec.total_mb);
 		return -EINVAL;
 	}
 	if (empblk_wants_cache(p) && p->block_size > EMPBLK_CACHE_MAX_BLOCK) {
@@ -60,18 +129,28 @@ int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 {
 	const struct empblk_params *p = &dev->params;
-	struct empblk_tier *below, *top;
+	struct empblk_tier *remote = NULL, *ssd = NULL, *below, *top;
 	unsigned int slots = 0;
 
 	if (!empblk_has_stripes(p))
 		return empblk_dram_tier_create(dev, p->spec.dram_mb);
 	if (empblk_wants_cache(p))
 		slots = empblk_cache_nr_wb(p->block_size);
-	if (p->spec.nr_donors)
-		below = empblk_remote_tier_create(dev, slots,
-						  p->block_size >> PAGE_SHIFT);
-	else
-		below = empblk_ssd_tier_create(dev);
+	if (p->spec.nr_donors) {
+		remote = empblk_remote_tier_create(dev, slots,
+						   p->block_size >> PAGE_SHIFT);
+		if (IS_ERR(remote))
+			return remote;
+	}
+	if (p->spec.nr_ssds) {
+		ssd = empblk_ssd_tier_create(dev);
+		if (IS_ERR(ssd)) {
+			if (remote)
+				empblk_tiers_destroy(remote);
+			return ssd;
+		}
+	}
+	below = empblk_stripe_tier_create(dev, remote, ssd);
 	if (IS_ERR(below) || !slots)
 		return below;
 	top = empblk_cache_tier_create(dev, p->spec.dram_mb, below);

@@ -6,10 +6,14 @@
  * Every stack has the zero-page layer (zero.c) on top; under it:
  *
  *	dram:MB                 DRAM tier alone
- *	IP:MB:PORT|...          remote tier (donors)
- *	/dev/DEV:MB:OFF|...     SSD tier
- *	dram:MB|IP:MB:PORT|...  DRAM cache layer -> remote tier
- *	dram:MB|/dev/...        DRAM cache layer -> SSD tier
+ *	IP:MB:PORT|/dev/...     stripe set -> remote tier, SSD tier
+ *	dram:MB|IP:MB:PORT|...  DRAM cache layer -> stripe set -> ...
+ *
+ * The stripe set (stripe.c) places the device's space on backends,
+ * donors and SSD entries, and hands each request to its members: the
+ * remote tier for every donor, the SSD tier for every SSD entry. Members
+ * follow it in the stack, end requests through it (empblk_tier_end_rq())
+ * and serve only their own backends' parts (empblk_stripe_locate()).
  *
  * Each tier is a struct empblk_tier with an ops table; main.c dispatches
  * to the top tier through it and names no tier. A layer (the DRAM cache)
@@ -117,6 +121,14 @@ struct empblk_pio {
  *	May sleep: the caller is a worker in a NOIO scope (optional: the
  *	tier cannot be below a write-back layer)
  * @usage: add what the tier holds (optional)
+ * @end_rq: (a stripe set) a member ended its part of a request
+ * @claim: (a stripe set's member) make extent @ext of backend @idx ready
+ *	to hold data; may sleep; -ENOSPC when the backend has no room
+ *	(optional: nothing to do)
+ * @release: (a member) give extent @ext of backend @idx back; no I/O uses
+ *	it; may sleep
+ * @trim: (a member, optional) the @len bytes at @off of backend @idx hold
+ *	nothing anymore; may sleep
  *
  * @rw, @discard and @flush are called from queue_rq with @may_sleep
  * false, where they must neither sleep nor allocate beyond GFP_NOWAIT.
@@ -147,13 +159,21 @@ struct empblk_tier_ops {
 	size_t (*pio_size)(struct empblk_tier *t, unsigned int nr_pages);
 	int (*write_pages)(struct empblk_tier *t, struct empblk_pio *pio);
 	void (*usage)(struct empblk_tier *t, struct empblk_usage *u);
+	void (*end_rq)(struct empblk_tier *t, struct request *rq,
+		       blk_status_t sts);
+	int (*claim)(struct empblk_tier *t, unsigned int idx, u64 ext);
+	void (*release)(struct empblk_tier *t, unsigned int idx, u64 ext);
+	void (*trim)(struct empblk_tier *t, unsigned int idx, u64 off,
+		     u64 len);
 };
 
 /**
  * struct empblk_tier - one tier of a device
  * @ops: what it does
  * @dev: the device
- * @next: the tier below (a layer's backing tier), or NULL
+ * @next: the tier below (a layer's backing tier, or a stripe set's
+ *	first member, or a member's next one), or NULL
+ * @up: the stripe set of a member, or NULL
  * @pdu_offset: where its per-request state starts, after struct
  *	empblk_cmd
  */
@@ -161,6 +181,7 @@ struct empblk_tier {
 	const struct empblk_tier_ops *ops;
 	struct empblk_dev *dev;
 	struct empblk_tier *next;
+	struct empblk_tier *up;
 	unsigned int pdu_offset;
 };
 
@@ -242,6 +263,10 @@ static inline u64 empblk_rq_piece(struct request *rq, u64 pos, u64 unit)
 }
 
 /* tier.c */
+void empblk_tier_end_rq(struct empblk_tier *t, struct request *rq,
+			blk_status_t sts);
+void empblk_rq_zero_range(struct request *rq, u64 off, u64 len);
+void empblk_rq_zero_pages(struct request *rq, const unsigned long *pages);
 int empblk_tiers_validate(const struct empblk_params *p, const char *name);
 struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
 					struct empblk_limits *lim,
@@ -277,5 +302,14 @@ struct empblk_tier *empblk_zero_tier_create(struct empblk_dev *dev,
 					    struct empblk_tier *next);
 struct empblk_tier *empblk_cache_tier_create(struct empblk_dev *dev,
 					     u64 mb, struct empblk_tier *next);
+struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
+					      struct empblk_tier *remote,
+					      struct empblk_tier *ssd);
+
+/* stripe.c, for its members and sysfs */
+struct empblk_place;
+bool empblk_stripe_locate(struct empblk_tier *member, u64 pos,
+			  unsigned int *idx, u64 *off);
+struct empblk_place *empblk_stripe_place(struct empblk_tier *top);
 
 #endif /* EMPBLK_TIER_H */

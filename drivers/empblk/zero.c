@@ -73,26 +73,6 @@ static void empblk_zero_scan(struct request *rq, unsigned long *nonzero)
 	}
 }
 
-/* Zero-fill the pages of @rq set in @pages. */
-static void empblk_zero_fill(struct request *rq, const unsigned long *pages)
-{
-	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
-	struct req_iterator iter;
-	struct bio_vec bvec;
-
-	rq_for_each_segment(bvec, rq, iter) {
-		unsigned int off = 0, len;
-
-		for (; off < bvec.bv_len; off += len, pos += len) {
-			len = min_t(u64, bvec.bv_len - off,
-				    PAGE_SIZE - offset_in_page(pos));
-			if (test_bit(empblk_rq_page(rq, pos), pages))
-				memzero_page(bvec.bv_page,
-					     bvec.bv_offset + off, len);
-		}
-	}
-}
-
 /*
  * Serve the zero pages of a read or write (empblk_tier_ops.rw); the rest
  * goes down. Idempotent, as the worker may call it again.
@@ -128,7 +108,7 @@ static int empblk_zero_rw(struct empblk_tier *t, struct request *rq,
 			}
 		}
 		if (hits)
-			empblk_zero_fill(rq, cmd->served);
+			empblk_rq_zero_pages(rq, cmd->served);
 		empblk_stat_add(t->dev, EMPBLK_STAT_ZERO_PAGE_READS, hits);
 	}
 	if (hits == n) {

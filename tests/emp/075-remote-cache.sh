@@ -49,7 +49,7 @@ compute)
 
 	"$EMPCTL" create empblk0 --mem-path "dram:8|$D" >/dev/null || emp_fail "create failed"
 	emp_tap_check "capacity is the donor's 256 MiB, cache 8 MiB" bash -c "[ \$(blockdev --getsize64 /dev/empblk0) = $((256 << 20)) ] && [ \$(cat $S/dram_budget_bytes) = $((8 << 20)) ]"
-	emp_tap_check "tiers reads 'zero cache remote'" test "$(cat $S/tiers)" = "zero cache remote"
+	emp_tap_check "tiers reads 'zero cache stripe remote'" test "$(cat $S/tiers)" = "zero cache stripe remote"
 
 	head -c $((4 << 20)) /dev/urandom >/tmp/small
 	dd if=/tmp/small of=/dev/empblk0 bs=64k oflag=direct status=none || emp_fail "small write failed"

@@ -412,8 +412,36 @@ emp_dm_remove() {
 	[[ ! -e /dev/mapper/$1 ]] || rm -f "/dev/mapper/$1"
 }
 
+# emp_swap_verify STATS_DIR WS_MB ITERS [SEED]: the swap workload. memverify
+# fills a WS_MB working set with a pattern, revisits random pages ITERS
+# times and checks every word, in a fresh cgroup whose memory.max is half
+# the working set, so that its cold pages go to whatever swap is on. TAP
+# checks: 0 mismatched words, no OOM kill, and pages swapped out and in
+# by the device whose emp/ directory is STATS_DIR (its writes and reads).
+emp_swap_verify() {
+	local s=$1 ws=$2 iters=$3 seed=${4:-4242} rc w r
+	local cg=/sys/fs/cgroup/emp-swap-verify
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p $cg
+	echo $((ws / 2))M >$cg/memory.max
+	echo max >$cg/memory.swap.max 2>/dev/null
+	w=$(cat "$s/writes")
+	r=$(cat "$s/reads")
+	sh -c "echo \$\$ > $cg/cgroup.procs && exec $EMP_REPO/build/tests/memverify $ws $iters $seed" >/tmp/mv.out 2>&1
+	rc=$?
+	sed 's/^/# /' /tmp/mv.out
+	w=$(($(cat "$s/writes") - w))
+	r=$(($(cat "$s/reads") - r))
+	emp_tap_check "memverify at half its $ws MiB working set: 0 mismatched words (exit $rc)" test "$rc" = 0
+	emp_tap_check "no OOM kill" sh -c "[ \$(awk '/^oom_kill /{print \$2}' $cg/memory.events) = 0 ]"
+	emp_tap_check "pages were swapped out ($w writes)" test "$w" -gt 100
+	emp_tap_check "pages were swapped in ($r reads)" test "$r" -gt 100
+	rmdir $cg
+}
+
 # ---------------------------------------------------------------------------
 # RDMA
+
 
 # emp_rxe_up [NETDEV=eth0] [NAME=rxe0]: create a soft-RoCE device on NETDEV
 # and wait until its port is ACTIVE. Also loads the user-space access modules

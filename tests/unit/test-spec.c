@@ -109,8 +109,8 @@ static void test_ssd_entries(void)
 	     spec.ssds[0].mb == 64 && spec.ssds[0].offset_mb == 1024 &&
 	     !strcmp(spec.ssds[1].path, "/dev/disk/by-id/x") &&
 	     spec.ssds[1].mb == 32 && spec.ssds[1].offset_mb == 0 &&
-	     spec.dram_mb == 8 && spec.total_mb == 64;
-	report(ok, "SSD paths, sizes and offsets are stored, striped evenly");
+	     spec.dram_mb == 8 && spec.total_mb == 96;
+	report(ok, "SSD paths, sizes and offsets are stored, capacities added");
 }
 
 static void test_donor_address(void)
@@ -135,65 +135,74 @@ static void test_donor_address(void)
 	report(ok, "donor addresses, ports and sizes are stored");
 }
 
-/* every byte of the device maps to exactly one donor byte */
-static void test_stripe_bijective(unsigned int sb_shift, unsigned int nr)
+/*
+ * Every device byte maps to exactly one byte of one map entry's extent,
+ * consecutive subblocks go to consecutive lanes, and a device of whole
+ * rows needs exactly rows x lanes entries.
+ */
+static void test_layout_bijective(unsigned int sb_shift, unsigned int lanes)
 {
-	const u64 sb = 1ULL << sb_shift, per_donor = 64 * sb;
-	unsigned char *seen = calloc(nr, per_donor / sb);
+	const u64 sb = 1ULL << sb_shift, spe = EMPBLK_EXT_SIZE / sb;
+	const u64 nr_entries = 3 * lanes, nr_sb = nr_entries * spe;
+	unsigned char *seen = calloc(nr_entries, spe);
 	u64 g;
 	int ok = seen != NULL;
 
-	for (g = 0; ok && g < nr * (per_donor / sb); g++) {
-		unsigned int d, d2;
-		u64 off, off2;
+	for (g = 0; ok && g < nr_sb; g++) {
+		u64 e, e2, off, off2;
 
-		empblk_stripe_locate(g * sb, sb_shift, nr, &d, &off);
-		empblk_stripe_locate(g * sb + sb - 1, sb_shift, nr, &d2, &off2);
-		ok = d < nr && d == g % nr && !(off & (sb - 1)) &&
-		     d2 == d && off2 == off + sb - 1 &&
-		     off < per_donor && !seen[d * (per_donor / sb) + off / sb]++;
+		e = empblk_layout_entry(g * sb, sb_shift, lanes, &off);
+		e2 = empblk_layout_entry(g * sb + sb - 1, sb_shift, lanes,
+					 &off2);
+		ok = e < nr_entries && e % lanes == g % lanes &&
+		     !(off & (sb - 1)) && e2 == e && off2 == off + sb - 1 &&
+		     off < EMPBLK_EXT_SIZE && !seen[e * spe + off / sb]++;
 	}
 	free(seen);
-	report(ok, "striping over %u donors, %llu-byte subblocks, is one to one",
-	       nr, (unsigned long long)sb);
+	report(ok, "layout over %u lanes, %llu-byte subblocks, is one to one",
+	       lanes, (unsigned long long)sb);
 }
 
-/* chunks_covered agrees with a brute-force check of every subblock */
-static void test_chunks_covered(unsigned int nr, unsigned int spc)
+/* empblk_layout_run() agrees with a brute-force check of every subblock */
+static void test_layout_run(unsigned int lanes, unsigned int sb_shift)
 {
-	unsigned int seed = 12345, i, d;
+	const u64 spe = EMPBLK_EXT_SIZE >> sb_shift;
+	unsigned int seed = 12345, i;
 	int ok = 1;
 
-	for (i = 0; ok && i < 2000; i++) {
-		u64 g0 = rand_r(&seed) % (nr * spc * 8);
-		u64 g1 = g0 + rand_r(&seed) % (nr * spc * 4);
+	for (i = 0; ok && i < 500; i++) {
+		u64 g0 = rand_r(&seed) % (lanes * spe * 4);
+		u64 g1 = g0 + rand_r(&seed) % (lanes * spe * 2);
+		u64 e;
 
-		for (d = 0; ok && d < nr; d++) {
-			u64 c0, c1, c;
+		for (e = 0; ok && e < 6 * lanes; e++) {
+			u64 k0, k1, k, lo = ~0ULL, hi = 0;
 
-			empblk_stripe_chunks_covered(g0, g1, d, nr, spc, &c0, &c1);
-			for (c = 0; ok && c < 16; c++) {
-				/* chunk c of donor d: local sbs [c*spc, (c+1)*spc) */
-				u64 l, whole = 1;
+			empblk_layout_run(g0, g1, e, sb_shift, lanes, &k0, &k1);
+			for (k = 0; k < spe; k++) {
+				/* subblock k of entry e */
+				u64 g = ((e / lanes) * spe + k) * lanes +
+					e % lanes;
 
-				for (l = c * spc; l < (c + 1) * spc; l++) {
-					u64 g = l * nr + d;
-
-					whole &= g >= g0 && g < g1;
+				if (g >= g0 && g < g1) {
+					lo = lo < k ? lo : k;
+					hi = k + 1;
 				}
-				ok = (c >= c0 && c < c1) == (int)whole;
-				if (!ok)
-					printf("# g [%llu, %llu) donor %u chunk %llu: covered %d, computed [%llu, %llu)\n",
-					       (unsigned long long)g0,
-					       (unsigned long long)g1, d,
-					       (unsigned long long)c, (int)whole,
-					       (unsigned long long)c0,
-					       (unsigned long long)c1);
 			}
+			ok = hi ? k0 == lo && k1 == hi : k1 <= k0;
+			if (!ok)
+				printf("# g [%llu, %llu) entry %llu: run [%llu, %llu), computed [%llu, %llu)\n",
+				       (unsigned long long)g0,
+				       (unsigned long long)g1,
+				       (unsigned long long)e,
+				       (unsigned long long)lo,
+				       (unsigned long long)hi,
+				       (unsigned long long)k0,
+				       (unsigned long long)k1);
 		}
 	}
-	report(ok, "discard frees exactly the chunks it covers (%u donors, %u subblocks per chunk)",
-	       nr, spc);
+	report(ok, "a range is one run of each entry (%u lanes, %llu-byte subblocks)",
+	       lanes, 1ULL << sb_shift);
 }
 
 int main(void)
@@ -206,13 +215,13 @@ int main(void)
 	test_spec_too_long();
 	test_donor_address();
 	test_ssd_entries();
-	test_stripe_bijective(12, 1);
-	test_stripe_bijective(12, 3);
-	test_stripe_bijective(17, 16);
-	test_chunks_covered(1, 4);
-	test_chunks_covered(2, 4);
-	test_chunks_covered(3, 8);
-	test_chunks_covered(16, 2);
+	test_layout_bijective(12, 1);
+	test_layout_bijective(12, 3);
+	test_layout_bijective(17, 24);
+	test_layout_run(1, 19);
+	test_layout_run(2, 19);
+	test_layout_run(3, 20);
+	test_layout_run(24, 17);
 	printf("1..%d\n", n_run);
 	printf("%d passed, %d failed\n", n_run - n_failed, n_failed);
 	return n_failed ? 1 : 0;

@@ -33,6 +33,9 @@ struct dev {
 	uint64_t capacity;
 	struct attr_list cfg;
 	struct attr_list stats;
+	/* sysfs: /sys/block/empblkN/backends/<i>, donors then SSDs */
+	struct attr_list backends[EMP_MAX_BACKENDS];
+	size_t nr_backends;
 };
 
 static const char *configfs_root(void)
@@ -111,17 +114,39 @@ static void dev_load_capacity(struct dev *d)
 	d->has_capacity = true;
 }
 
+/* The backends' directories, 0, 1, ... until one is missing. */
+static void dev_load_backends(struct dev *d)
+{
+	char dir[PATH_MAX], name[16];
+	bool present;
+
+	while (d->nr_backends < EMP_MAX_BACKENDS) {
+		snprintf(name, sizeof(name), "backends/%zu", d->nr_backends);
+		if (path_join(dir, sizeof(dir), d->disk_dir, name) < 0)
+			return;
+		dev_load_dir(d, dir, &d->backends[d->nr_backends], &present);
+		if (!present)
+			return;
+		d->nr_backends++;
+	}
+}
+
 static void dev_load(struct dev *d)
 {
 	dev_load_dir(d, d->cfg_dir, &d->cfg, &d->has_cfg);
 	dev_load_dir(d, d->emp_dir, &d->stats, &d->has_stats);
 	dev_load_capacity(d);
+	dev_load_backends(d);
 }
 
 static void dev_free(struct dev *d)
 {
+	size_t i;
+
 	attrs_free(&d->cfg);
 	attrs_free(&d->stats);
+	for (i = 0; i < d->nr_backends; i++)
+		attrs_free(&d->backends[i]);
 }
 
 static bool dev_enabled(const struct dev *d)
@@ -203,6 +228,7 @@ static const struct setting {
 	{ "queue-depth",   "queue_depth",   true },
 	{ "poll-queues",   "poll_queues",   true },
 	{ "ack-timeout",   "ack_timeout",   true },
+	{ "placement",     "placement",     true },
 	{ NULL,            "enable",        false },
 };
 
@@ -413,6 +439,7 @@ static void json_attrs(struct json *j, const char *key,
 static int show_json(const struct dev *d)
 {
 	struct json j;
+	size_t i, k;
 
 	json_begin(&j);
 	json_object_begin(&j);
@@ -423,6 +450,17 @@ static int show_json(const struct dev *d)
 	json_attrs(&j, "config", &d->cfg);
 	json_attrs(&j, "stats", &d->stats);
 	json_opt_uint(&j, "capacity_bytes", d->has_capacity, d->capacity);
+	json_key(&j, "backends");
+	json_array_begin(&j);
+	for (i = 0; i < d->nr_backends; i++) {
+		json_object_begin(&j);
+		for (k = 0; k < d->backends[i].n; k++) {
+			json_key(&j, d->backends[i].v[k].name);
+			json_auto(&j, d->backends[i].v[k].value);
+		}
+		json_object_end(&j);
+	}
+	json_array_end(&j);
 	json_object_end(&j);
 	return json_end(&j);
 }
@@ -446,6 +484,7 @@ static int show_human(const struct dev *d)
 	int width = key_width(&d->stats, key_width(&d->cfg,
 						  (int)strlen("capacity_bytes")));
 	char capacity[32];
+	size_t i;
 
 	printf("%s (%s)\nConfig:\n", d->name, dev_state(d));
 	if (d->has_cfg)
@@ -461,6 +500,14 @@ static int show_human(const struct dev *d)
 		print_attrs(&d->stats, width);
 	else if (!d->has_capacity)
 		printf("  (no disk: the device is not enabled)\n");
+	for (i = 0; i < d->nr_backends; i++) {
+		const char *kind = attrs_get(&d->backends[i], "kind");
+		const char *target = attrs_get(&d->backends[i], "target");
+
+		printf("Backend %zu: %s %s\n", i, kind ? kind : "?",
+		       target ? target : "?");
+		print_attrs(&d->backends[i], width);
+	}
 	return EXIT_OK;
 }
 

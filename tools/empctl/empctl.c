@@ -153,8 +153,9 @@ static int cmd_target(const struct cmd *c, int argc, char **argv);
 	"  --mem-path SPEC        backing tiers (required), separated by '|'\n" \
 	"                         or ',': dram:MB; donors IP:MB:PORT\n" \
 	"                         ([IPv6]:MB:PORT) or SSDs /dev/DEV:MB:OFFSET\n" \
-	"                         (MiB), striped across; dram:MB with donors\n" \
-	"                         or SSDs is a write-back cache before them;\n" \
+	"                         (MiB), their capacities added; dram:MB with\n" \
+	"                         donors or SSDs is a write-back cache\n" \
+	"                         before them;\n" \
 	"                         e.g. dram:512, '/dev/nvme0n1:65536:0' or\n" \
 	"                         'dram:64|10.0.0.1:1024:19675|10.0.0.2:1024:19675'\n"
 
@@ -162,7 +163,7 @@ static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "NAME --mem-path SPEC [--block-size SIZE] [--subblock-size SIZE]\n"
 	  "                     [--size SIZE] [--queue-depth N] [--poll-queues N]\n"
-	  "                     [--ack-timeout N]",
+	  "                     [--ack-timeout N] [--placement POLICY]",
 	  "Create device NAME (empblk<N>), configure it and enable it.",
 	  MEM_PATH_HELP
 	  "  --block-size SIZE      cache and fetch unit, e.g. 64K\n"
@@ -174,6 +175,10 @@ static const struct cmd cmds[] = {
 	  "                         IOPOLL), 0..64\n"
 	  "  --ack-timeout N        RDMA ACK timeout to donors, 4.096 us * 2^N,\n"
 	  "                         0..31 (0: the RDMA CM's default)\n"
+	  "  --placement POLICY     where data go on donors and SSDs:\n"
+	  "                         distribute (default: all, by capacity),\n"
+	  "                         sequential (one after another) or\n"
+	  "                         fastest-first (donors, then SSDs)\n"
 	  "  -h, --help             show this help\n"
 	  "Unset options keep the module defaults. On any error the device\n"
 	  "is removed again.\n" },

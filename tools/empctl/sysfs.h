@@ -11,6 +11,7 @@
 #define EMP_PREFIX	"empblk"
 #define EMP_MAX_DEVICES	1024		/* names are empblk0 .. empblk1023 */
 #define EMP_NAME_SIZE	sizeof(EMP_PREFIX "1023")
+#define EMP_MAX_BACKENDS	24	/* 16 donors and 8 SSDs */
 #define ATTR_MAX	65536		/* an attribute is at most one page */
 
 /* "empctl: <message>\n" on stderr. */

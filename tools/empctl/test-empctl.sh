@@ -85,7 +85,7 @@ mkport() {
 make_tree() {
 	rm -rf "$T/tree"
 	mkdir -p "$CFG" "$BLK" "$T/tree/devices"
-	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout enable" \
+	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement enable" \
 		>"$CFG/features"
 	mkattrs "$CFG/empblk0" enable=1 mem_path=dram:512 size_mb=0 \
 		block_size=65536 subblock_size=4096 queue_depth=128
@@ -357,7 +357,31 @@ t_show_json_enabled() {
 	jq_is '.stats.dram_used_bytes' '12582912' &&
 	jq_is '.stats.reads' '5' &&
 	jq_is '.capacity_bytes' '536870912' &&
-	jq_is 'keys' '["capacity_bytes","config","enabled","name","stats"]'
+	jq_is '.backends' '[]' &&
+	jq_is 'keys' '["backends","capacity_bytes","config","enabled","name","stats"]'
+}
+
+# /sys/block/empblkN/backends/<i>/: listed in order, in JSON and by hand
+t_show_backends() {
+	local b=$T/tree/devices/empblk0/backends
+	mkattrs "$b/0" kind=donor target=10.0.0.2:19675 size_bytes=67108864 \
+		used_bytes=4194304 read_bytes=0 write_bytes=8192 errors=0
+	mkattrs "$b/1" kind=ssd target=/dev/vdb size_bytes=134217728 \
+		used_bytes=2097152 read_bytes=4096 write_bytes=4096 errors=0
+	# a gap ends the list
+	mkattrs "$b/3" kind=ssd target=/dev/vdc
+	run -j show empblk0 && expect_rc 0 || return 1
+	jq_is '.backends | length' '2' &&
+	jq_is '.backends[0].kind' '"donor"' &&
+	jq_is '.backends[0].used_bytes' '4194304' &&
+	jq_is '.backends[1].target' '"/dev/vdb"' &&
+	jq_is '.backends[1].write_bytes' '4096' || return 1
+	run show empblk0 && expect_rc 0 || return 1
+	out_has "Backend 0: donor 10.0.0.2:19675" &&
+	out_has "Backend 1: ssd /dev/vdb" || return 1
+	grep -Eq '^  used_bytes: +2097152 \(2 MiB\)$' "$T/out" ||
+		fail "backend attributes not shown" || return 1
+	! out_has "Backend 2" || fail "listed past a gap"
 }
 
 t_show_human() {
@@ -445,6 +469,11 @@ t_create_unsupported_feature() {
 	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues enable" >"$CFG/features"
 	run create empblk5 --mem-path dram:512 --ack-timeout 20
 	expect_rc 1 && err_has "does not support --ack-timeout" || return 1
+	[ ! -e "$CFG/empblk5" ] || fail "directory created" || return 1
+	# a module older than placement
+	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout enable" >"$CFG/features"
+	run create empblk5 --mem-path dram:512 --placement sequential
+	expect_rc 1 && err_has "does not support --placement" || return 1
 	[ ! -e "$CFG/empblk5" ] || fail "directory created"
 }
 
@@ -775,7 +804,7 @@ tests=(
 	t_bad_names_rejected t_extra_or_missing_args t_size_conversion_errors
 	t_missing_module t_configfs_unavailable t_list_human
 	t_list_columns_aligned t_list_json t_list_json_empty t_pretty_json
-	t_show_json_enabled t_show_human t_show_disabled t_show_orphaned
+	t_show_json_enabled t_show_backends t_show_human t_show_disabled t_show_orphaned
 	t_show_missing t_json_string_escaping t_json_number_detection
 	t_create_exists t_create_rollback t_create_unsupported_feature
 	t_destroy_missing t_destroy_disables_first t_destroy_write_error

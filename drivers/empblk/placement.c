@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The placement map: where each extent of a device's space lives.
+ *
+ * A device with donors or SSDs places its space in extents of 2 MiB
+ * (EMPBLK_EXT_SIZE, one donor chunk). The layout (spec.h) is arithmetic:
+ * it deals consecutive subblocks to consecutive lanes, so that one map
+ * entry holds one lane's subblocks over 2 MiB of backend space. Which
+ * backend, and which extent of it, holds an entry is not arithmetic: it
+ * is this map, one u32 per entry (a 1 TiB device has 512 Ki entries: 2
+ * MiB of map, and as much again of reference counts), so that a later
+ * change can move, drain or replicate an extent by rewriting its entry.
+ *
+ * Entries are mapped on the first write that reaches them, by the
+ * device's policy (enum empblk_placement), and unmapped when a discard
+ * covers them whole. A backend that refuses an extent for lack of space
+ * (a donor whose budget is spent) is skipped until it gives one back, and
+ * every policy goes on to the next backend; only when none has room does
+ * a write fail with ENOSPC.
+ *
+ * Concurrency. Lookups take no lock: an I/O takes a reference on each
+ * entry it uses (empblk_place_get()), which keeps the entry where it is
+ * until the I/O ends. Mapping and unmapping serialise on the map's mutex
+ * and may sleep (a donor chunk is an admin exchange); unmapping clears
+ * the entry, waits for the references to drain, and only then gives the
+ * extent back to its backend, so an extent is never reused under an I/O
+ * that still addresses it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/delay.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "empblk.h"
+#include "placement.h"
+
+const char *const empblk_placement_names[EMPBLK_PLACE_NR] = {
+	[EMPBLK_PLACE_DISTRIBUTE]	= "distribute",
+	[EMPBLK_PLACE_SEQUENTIAL]	= "sequential",
+	[EMPBLK_PLACE_FASTEST_FIRST]	= "fastest-first",
+};
+
+/**
+ * empblk_placement_parse() - a policy from its name
+ * @buf: the name, with or without a trailing newline
+ * @p: the policy
+ *
+ * Return: 0 or -EINVAL.
+ */
+int empblk_placement_parse(const char *buf, enum empblk_placement *p)
+{
+	int i = sysfs_match_string(empblk_placement_names, buf);
+
+	if (i < 0)
+		return -EINVAL;
+	*p = i;
+	return 0;
+}
+
+/**
+ * empblk_place_init() - an empty map
+ * @pl: the map
+ * @capacity: the device's size in bytes
+ * @sb_shift: log2 of the subblock size
+ * @lanes: lanes of the layout, one per backend
+ * @policy: where new extents go
+ *
+ * The map has an entry for every extent of every row of lanes the
+ * device's space touches. Backends are added next, with
+ * empblk_place_add_backend().
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int empblk_place_init(struct empblk_place *pl, u64 capacity,
+		      unsigned int sb_shift, unsigned int lanes,
+		      enum empblk_placement policy)
+{
+	memset(pl, 0, sizeof(*pl));
+	mutex_init(&pl->lock);
+	pl->policy = policy;
+	pl->sb_shift = sb_shift;
+	pl->lanes = lanes;
+	pl->nr_entries = DIV_ROUND_UP_ULL(capacity, lanes * EMPBLK_EXT_SIZE) *
+			 lanes;
+	pl->map = kvcalloc(pl->nr_entries, sizeof(*pl->map), GFP_KERNEL);
+	pl->refs = kvcalloc(pl->nr_entries, sizeof(*pl->refs), GFP_KERNEL);
+	if (!pl->map || !pl->refs) {
+		empblk_place_free(pl);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/**
+ * empblk_place_free() - free a map
+ * @pl: the map; no entry may be in use
+ */
+void empblk_place_free(struct empblk_place *pl)
+{
+	unsigned int b;
+
+	for (b = 0; b < pl->nr_backends; b++)
+		bitmap_free(pl->be[b].in_use);
+	kvfree(pl->map);
+	kvfree(pl->refs);
+	pl->map = NULL;
+	pl->refs = NULL;
+	pl->nr_backends = 0;
+}
+
+/**
+ * empblk_place_add_backend() - add a backend
+ * @pl: the map
+ * @member: the tier that does its I/O (its ops have ->release)
+ * @idx: the backend's index in @member
+ * @donor: a donor, not an SSD
+ * @bytes: its space (whole extents of it are used)
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int empblk_place_add_backend(struct empblk_place *pl,
+			     struct empblk_tier *member, unsigned int idx,
+			     bool donor, u64 bytes)
+{
+	struct empblk_backend *be = &pl->be[pl->nr_backends];
+
+	if (WARN_ON_ONCE(pl->nr_backends == EMPBLK_MAX_BACKENDS))
+		return -EINVAL;
+	be->nr_ext = min_t(u64, bytes >> EMPBLK_EXT_SHIFT,
+			   EMPBLK_PLACE_EXT_MASK + 1);
+	be->in_use = bitmap_zalloc(be->nr_ext, GFP_KERNEL);
+	if (!be->in_use)
+		return -ENOMEM;
+	be->member = member;
+	be->idx = idx;
+	be->donor = donor;
+	pl->nr_backends++;
+	return 0;
+}
+
+/**
+ * empblk_place_get() - take a reference on an entry for an I/O
+ * @pl: the map
+ * @e: the entry
+ *
+ * Return: the entry (see EMPBLK_PLACE_EXT_BITS), stable until
+ * empblk_place_put(); or 0 when it is not mapped, and no reference is
+ * held.
+ */
+u32 empblk_place_get(struct empblk_place *pl, u64 e)
+{
+	u32 v;
+
+	atomic_inc(&pl->refs[e]);
+	/* order the increment before the load; pairs with unmap's smp_mb() */
+	smp_mb__after_atomic();
+	/* pairs with the release in empblk_place_map() */
+	v = smp_load_acquire(&pl->map[e]);
+	if (!v)
+		atomic_dec(&pl->refs[e]);
+	return v;
+}
+
+/**
+ * empblk_place_put() - drop a reference of empblk_place_get()
+ * @pl: the map
+ * @e: the entry
+ *
+ * Called once the I/O is over: its data are where they are going.
+ */
+void empblk_place_put(struct empblk_place *pl, u64 e)
+{
+	/* the I/O's accesses come first; pairs with unmap's acquire */
+	smp_mb__before_atomic();
+	atomic_dec(&pl->refs[e]);
+}
+
+/* Whether @a is a better home for the next extent than @b, by the policy. */
+static bool empblk_place_better(const struct empblk_place *pl,
+				const struct empblk_backend *a,
+				const struct empblk_backend *b)
+{
+	if (pl->policy == EMPBLK_PLACE_SEQUENTIAL)
+		return false;	/* the first one found stays */
+	if (pl->policy == EMPBLK_PLACE_FASTEST_FIRST && a->donor != b->donor)
+		return a->donor;
+	/* the least full in proportion to its size: (used + 1) / nr_ext */
+	return (a->used + 1) * b->nr_ext < (b->used + 1) * a->nr_ext;
+}
+
+/* The next backend to try, by the policy, or -1 when none is left. */
+static int empblk_place_pick(const struct empblk_place *pl,
+			     unsigned long tried)
+{
+	int best = -1;
+	unsigned int b;
+
+	for (b = 0; b < pl->nr_backends; b++) {
+		const struct empblk_backend *be = &pl->be[b];
+
+		if ((tried & BIT(b)) || be->full || be->used == be->nr_ext)
+			continue;
+		if (best < 0 || empblk_place_better(pl, be, &pl->be[best]))
+			best = b;
+	}
+	return best;
+}
+
+/* A free extent of @be (one is free); marked in use. */
+static u64 empblk_place_take_ext(struct empblk_backend *be)
+{
+	u64 x = find_next_zero_bit(be->in_use, be->nr_ext, be->hint);
+
+	if (x >= be->nr_ext)
+		x = find_first_zero_bit(be->in_use, be->nr_ext);
+	__set_bit(x, be->in_use);
+	be->hint = x + 1;
+	be->used++;
+	return x;
+}
+
+static void empblk_place_drop_ext(struct empblk_backend *be, u64 x)
+{
+	__clear_bit(x, be->in_use);
+	be->used--;
+	be->full = false;
+}
+
+/**
+ * empblk_place_map() - map an entry, if it is not mapped yet
+ * @pl: the map
+ * @e: the entry
+ *
+ * Asks the backends the policy prefers, in turn, for an extent. May
+ * sleep (a donor's extent is an admin exchange).
+ *
+ * Return: 0 once the entry is mapped; -ENOSPC when no backend has room;
+ * or the error of the last backend tried.
+ */
+int empblk_place_map(struct empblk_place *pl, u64 e)
+{
+	unsigned long tried = 0;
+	int b, ret = -ENOSPC;
+
+	mutex_lock(&pl->lock);
+	if (pl->map[e]) {
+		mutex_unlock(&pl->lock);
+		return 0;
+	}
+	while ((b = empblk_place_pick(pl, tried)) >= 0) {
+		struct empblk_backend *be = &pl->be[b];
+		u64 x = empblk_place_take_ext(be);
+
+		tried |= BIT(b);
+		ret = be->member->ops->claim ?
+		      be->member->ops->claim(be->member, be->idx, x) : 0;
+		if (!ret) {
+			/* the backend holds the extent: publish it */
+			smp_store_release(&pl->map[e],
+					  ((u32)(b + 1) << EMPBLK_PLACE_EXT_BITS) |
+					  (u32)x);
+			break;
+		}
+		empblk_place_drop_ext(be, x);
+		if (ret == -ENOSPC)
+			be->full = true;
+		else
+			atomic64_inc(&be->errors);
+	}
+	mutex_unlock(&pl->lock);
+	return ret;
+}
+
+/**
+ * empblk_place_unmap() - unmap an entry and give its extent back
+ * @pl: the map
+ * @e: the entry
+ *
+ * Waits for the I/Os using the entry (they complete, fail or time out).
+ * May sleep.
+ */
+void empblk_place_unmap(struct empblk_place *pl, u64 e)
+{
+	struct empblk_backend *be;
+	u32 v;
+
+	mutex_lock(&pl->lock);
+	v = pl->map[e];
+	if (!v) {
+		mutex_unlock(&pl->lock);
+		return;
+	}
+	WRITE_ONCE(pl->map[e], 0);
+	/* order the store before reading the references; pairs with get */
+	smp_mb();
+	/* acquire: the I/Os are over before the extent goes back */
+	while (atomic_read_acquire(&pl->refs[e]))
+		usleep_range(50, 200);
+	be = &pl->be[empblk_place_backend(v)];
+	be->member->ops->release(be->member, be->idx, empblk_place_ext(v));
+	empblk_place_drop_ext(be, empblk_place_ext(v));
+	mutex_unlock(&pl->lock);
+}

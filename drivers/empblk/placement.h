@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The placement map of a device with donors or SSDs: which backend, and
+ * where on it, holds each extent of the device's space. See placement.c.
+ */
+#ifndef EMPBLK_PLACEMENT_H
+#define EMPBLK_PLACEMENT_H
+
+#include <linux/atomic.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+
+#include "spec.h"
+
+#define EMPBLK_MAX_BACKENDS	(EMPBLK_MAX_DONORS + EMPBLK_MAX_SSDS)
+
+/* an entry: 0 unmapped, else (backend + 1) << 27 | extent on it */
+#define EMPBLK_PLACE_EXT_BITS	27
+#define EMPBLK_PLACE_EXT_MASK	(BIT(EMPBLK_PLACE_EXT_BITS) - 1)
+
+struct empblk_tier;
+
+/**
+ * enum empblk_placement - where a device's new extents go
+ * @EMPBLK_PLACE_DISTRIBUTE: over every backend in proportion to its
+ *	capacity: consecutive subblocks land on different backends
+ * @EMPBLK_PLACE_SEQUENTIAL: fill the first backend, then the next
+ *	(donors in mem_path order, then SSDs)
+ * @EMPBLK_PLACE_FASTEST_FIRST: donors (distributed) while any has room,
+ *	then SSDs: a full donor means slower swap, not ENOSPC
+ * @EMPBLK_PLACE_NR: the number of policies
+ */
+enum empblk_placement {
+	EMPBLK_PLACE_DISTRIBUTE,
+	EMPBLK_PLACE_SEQUENTIAL,
+	EMPBLK_PLACE_FASTEST_FIRST,
+	EMPBLK_PLACE_NR,
+};
+
+extern const char *const empblk_placement_names[EMPBLK_PLACE_NR];
+
+/**
+ * struct empblk_backend - one donor or SSD entry of a device
+ * @member: the tier that does its I/O (remote or SSD)
+ * @idx: its index in that tier (donor or SSD entry)
+ * @donor: a donor (RDMA), not an SSD
+ * @full: its owner refused an extent for lack of space; skipped until
+ *	one of its extents is released
+ * @nr_ext: extents it offers
+ * @used: extents holding an entry
+ * @hint: where to look for a free extent next
+ * @in_use: one bit per extent, set while it holds an entry
+ * @read_bytes: bytes read from it
+ * @write_bytes: bytes written to it
+ * @errors: extents it refused, other than for space
+ */
+struct empblk_backend {
+	struct empblk_tier *member;
+	unsigned int idx;
+	bool donor;
+	bool full;
+	u64 nr_ext;
+	u64 used;
+	u64 hint;
+	unsigned long *in_use;
+	atomic64_t read_bytes;
+	atomic64_t write_bytes;
+	atomic64_t errors;
+};
+
+/**
+ * struct empblk_place - a device's placement map
+ * @lock: serialises mapping and unmapping entries (and @be's allocation
+ *	state); lookups take no lock
+ * @policy: enum empblk_placement
+ * @sb_shift: log2 of the subblock size
+ * @lanes: lanes of the layout: one per backend
+ * @nr_backends: entries in @be: donors first, then SSDs, in mem_path order
+ * @nr_entries: entries in @map
+ * @map: per entry, where it is (see EMPBLK_PLACE_EXT_BITS); published with
+ *	a release store once its backend holds the extent
+ * @refs: per entry, the I/Os using it now (empblk_place_get()); unmapping
+ *	waits for them
+ * @be: the backends
+ */
+struct empblk_place {
+	struct mutex lock;	/* mapping and unmapping */
+	enum empblk_placement policy;
+	unsigned int sb_shift;
+	unsigned int lanes;
+	unsigned int nr_backends;
+	u64 nr_entries;
+	u32 *map;
+	atomic_t *refs;
+	struct empblk_backend be[EMPBLK_MAX_BACKENDS];
+};
+
+static inline unsigned int empblk_place_backend(u32 v)
+{
+	return (v >> EMPBLK_PLACE_EXT_BITS) - 1;
+}
+
+static inline u64 empblk_place_ext(u32 v)
+{
+	return v & EMPBLK_PLACE_EXT_MASK;
+}
+
+/* the entry of device byte @pos, and the byte's offset in its extent */
+static inline u64 empblk_place_entry(const struct empblk_place *pl, u64 pos,
+				     u64 *eoff)
+{
+	return empblk_layout_entry(pos, pl->sb_shift, pl->lanes, eoff);
+}
+
+int empblk_place_init(struct empblk_place *pl, u64 capacity,
+		      unsigned int sb_shift, unsigned int lanes,
+		      enum empblk_placement policy);
+void empblk_place_free(struct empblk_place *pl);
+int empblk_place_add_backend(struct empblk_place *pl,
+			     struct empblk_tier *member, unsigned int idx,
+			     bool donor, u64 bytes);
+u32 empblk_place_get(struct empblk_place *pl, u64 e);
+void empblk_place_put(struct empblk_place *pl, u64 e);
+int empblk_place_map(struct empblk_place *pl, u64 e);
+void empblk_place_unmap(struct empblk_place *pl, u64 e);
+int empblk_placement_parse(const char *buf, enum empblk_placement *p);
+
+#endif /* EMPBLK_PLACEMENT_H */

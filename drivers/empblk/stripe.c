@@ -1,0 +1,698 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The stripe set: the tier over a device's backends, donors and SSDs.
+ *
+ * Its members are the tiers that do the I/O (the remote tier for every
+ * donor, the SSD tier for every SSD entry); it decides where data go,
+ * through the placement map (placement.c), and they move it. The members
+ * follow it in the stack (empblk_tier.next), so that the walks over the
+ * stack (limits, per-request state, start, stop, usage) cover them, but
+ * only the stripe set calls their I/O operations, and they end requests
+ * through it (empblk_tier_end_rq()).
+ *
+ * A read or write takes a reference on every map entry it touches (at
+ * most two rows of lanes: EMPBLK_STRIPE_MAX_REFS), then hands the request
+ * to each member that holds a part of it; each member serves only its
+ * own backends' parts (empblk_stripe_locate()) and the request completes
+ * when the last member is done, with the first error. A write that
+ * reaches an entry not mapped yet maps it first, which may sleep (a donor
+ * extent is an admin exchange): from queue_rq it returns -EAGAIN and the
+ * device's worker redoes it. A read of an entry no write reached returns
+ * zeroes without I/O.
+ *
+ * A discard unmaps the entries it covers whole, giving their extents back
+ * (a donor chunk to its donor, an SSD extent discarded on the SSD), and
+ * passes the whole subblocks of the rest down to the SSDs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-mq.h>
+#include <linux/slab.h>
+
+#include "empblk.h"
+#include "placement.h"
+
+/* entries one request or page I/O uses at most: two rows of lanes */
+#define EMPBLK_STRIPE_MAX_REFS	(2 * EMPBLK_MAX_BACKENDS)
+/* the remote tier and the SSD tier */
+#define EMPBLK_STRIPE_MAX_MEMBERS 2
+
+/**
+ * struct empblk_stripe - the stripe set of a device
+ * @tier: its tier interface; @tier.next is its first member
+ * @pl: the placement map
+ * @members: the remote tier (if any donor) first, then the SSD tier (if
+ *	any SSD): a request goes to them in this order
+ * @nr_members: entries in @members
+ */
+struct empblk_stripe {
+	struct empblk_tier tier;
+	struct empblk_place pl;
+	struct empblk_tier *members[EMPBLK_STRIPE_MAX_MEMBERS];
+	unsigned int nr_members;
+};
+
+/**
+ * struct empblk_strefs - the map entries an I/O holds references on
+ * @nr: entries in @e
+ * @overflow: one more was needed (a bug: see EMPBLK_STRIPE_MAX_REFS)
+ * @e: the entries
+ */
+struct empblk_strefs {
+	unsigned int nr;
+	bool overflow;
+	u32 e[EMPBLK_STRIPE_MAX_REFS];
+};
+
+/**
+ * struct empblk_stcmd - the stripe set's per-request state
+ * @pending: members still serving the request, plus one while it is
+ *	being handed to them
+ * @status: BLK_STS_OK, or the first error a member ended it with
+ * @refs: its map entries
+ */
+struct empblk_stcmd {
+	atomic_t pending;
+	int status;
+	struct empblk_strefs refs;
+};
+
+/**
+ * struct empblk_stpio - the stripe set's state of one page I/O
+ * @pio: the page I/O
+ * @st: the stripe set
+ * @pending: members still writing, plus one while they are started
+ * @failed: one of them failed
+ * @refs: its map entries
+ * @sub: the page I/O each member is given; their own state follows this
+ *	struct in empblk_pio.tier_data
+ */
+struct empblk_stpio {
+	struct empblk_pio *pio;
+	struct empblk_stripe *st;
+	atomic_t pending;
+	bool failed;
+	struct empblk_strefs refs;
+	struct empblk_pio sub[EMPBLK_STRIPE_MAX_MEMBERS];
+};
+
+static struct empblk_stripe *to_stripe(struct empblk_tier *t)
+{
+	return container_of(t, struct empblk_stripe, tier);
+}
+
+/* the index in @st->members of the member serving backend @b */
+static unsigned int empblk_stripe_member(struct empblk_stripe *st,
+					 unsigned int b)
+{
+	return st->pl.be[b].member == st->members[0] ? 0 : 1;
+}
+
+/*
+ * The entry of device byte @pos, referenced once in @r: its value, or 0
+ * when it is not mapped (then no reference is held). *@ep is its index.
+ */
+static u32 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
+			     u64 pos, u64 *ep)
+{
+	u64 eoff, e = empblk_place_entry(&st->pl, pos, &eoff);
+	unsigned int i;
+	u32 v;
+
+	*ep = e;
+	/* lanes cycle: the entry, if held, is among the last few */
+	for (i = r->nr; i--; )
+		if (r->e[i] == e)
+			return READ_ONCE(st->pl.map[e]);
+	if (WARN_ON_ONCE(r->nr == EMPBLK_STRIPE_MAX_REFS)) {
+		r->overflow = true;
+		return 0;
+	}
+	v = empblk_place_get(&st->pl, e);
+	if (v)
+		r->e[r->nr++] = e;
+	return v;
+}
+
+static void empblk_stripe_unref(struct empblk_stripe *st,
+				struct empblk_strefs *r)
+{
+	while (r->nr)
+		empblk_place_put(&st->pl, r->e[--r->nr]);
+}
+
+static void empblk_stripe_account(struct empblk_stripe *st, bool write,
+				  const u32 *bytes)
+{
+	unsigned int b;
+
+	for (b = 0; b < st->pl.nr_backends; b++)
+		if (bytes[b])
+			atomic64_add(bytes[b], write ?
+				     &st->pl.be[b].write_bytes :
+				     &st->pl.be[b].read_bytes);
+}
+
+/* A member is done with @rq, or the stripe set is done handing it out. */
+static void empblk_stripe_put_rq(struct empblk_stripe *st,
+				 struct request *rq)
+{
+	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
+
+	if (!atomic_dec_and_test(&sc->pending))
+		return;
+	empblk_stripe_unref(st, &sc->refs);
+	empblk_complete_rq(st->tier.dev, rq,
+			   (__force blk_status_t)READ_ONCE(sc->status));
+}
+
+/* A member ends its part of @rq (empblk_tier_ops.end_rq). */
+static void empblk_stripe_end_rq(struct empblk_tier *t, struct request *rq,
+				 blk_status_t sts)
+{
+	struct empblk_stcmd *sc = empblk_tier_pdu(t, rq);
+
+	if (sts != BLK_STS_OK)
+		cmpxchg(&sc->status, (__force int)BLK_STS_OK, (__force int)sts);
+	empblk_stripe_put_rq(to_stripe(t), rq);
+}
+
+/*
+ * Hand @rq to the members in @mask: a read or write, with the bytes it
+ * takes of each backend in @bytes (counted once it is under way), or a
+ * flush (@bytes NULL). The first member may refuse it with -EBUSY,
+ * untouched (no DMA mapping or READ sink free now): then it is requeued.
+ * Return: 0.
+ */
+static int empblk_stripe_dispatch(struct empblk_stripe *st,
+				  struct request *rq, unsigned int mask,
+				  const u32 *bytes, bool may_sleep)
+{
+	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
+	bool started = false;
+	unsigned int i;
+
+	atomic_set(&sc->pending, 1);
+	sc->status = (__force int)BLK_STS_OK;
+	for (i = 0; i < st->nr_members; i++) {
+		struct empblk_tier *m = st->members[i];
+		int ret;
+
+		if (!(mask & BIT(i)))
+			continue;
+		atomic_inc(&sc->pending);
+		ret = bytes ? m->ops->rw(m, rq, may_sleep) :
+			      m->ops->flush(m, rq, may_sleep);
+		if (ret == -EBUSY && !started) {
+			/* back-pressure: nothing is under way */
+			empblk_stripe_unref(st, &sc->refs);
+			blk_mq_requeue_request(rq, false);
+			blk_mq_delay_kick_requeue_list(rq->q, 1);
+			return 0;
+		}
+		if (WARN_ON_ONCE(ret))
+			empblk_stripe_end_rq(&st->tier, rq, BLK_STS_IOERR);
+		started = true;
+	}
+	if (bytes)
+		empblk_stripe_account(st, rq_data_dir(rq) == WRITE, bytes);
+	empblk_stripe_put_rq(st, rq);
+	return 0;
+}
+
+/* End @rq, which no member has seen, with @err. */
+static void empblk_stripe_fail(struct empblk_stripe *st, struct request *rq,
+			       int err)
+{
+	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
+	struct empblk_dev *dev = st->tier.dev;
+
+	empblk_stripe_unref(st, &sc->refs);
+	if (err == -ENOSPC) {
+		empblk_stat_inc(dev, EMPBLK_STAT_NOSPACE_ERRORS);
+		pr_err_ratelimited("%s: write at sector %llu fails: no backend has room left\n",
+				   dev->disk->disk_name,
+				   (unsigned long long)blk_rq_pos(rq));
+		empblk_complete_rq(dev, rq, BLK_STS_NOSPC);
+		return;
+	}
+	empblk_stat_inc(dev, EMPBLK_STAT_ALLOC_FAILURES);
+	pr_err_ratelimited("%s: %s at sector %llu fails: %s (%d)\n",
+			   dev->disk->disk_name,
+			   rq_data_dir(rq) == WRITE ? "write" : "read",
+			   (unsigned long long)blk_rq_pos(rq),
+			   err == -E2BIG ? "too many map entries" :
+			   "no backend gave it space", err);
+	empblk_complete_rq(dev, rq, BLK_STS_IOERR);
+}
+
+/*
+ * Serve a read or write (empblk_tier_ops.rw): reference its map entries
+ * (mapping those a write needs), zero what a read finds unmapped, and
+ * hand the rest to the members. Return: 0, or -EAGAIN with nothing done
+ * when an entry must be mapped and @may_sleep is false.
+ */
+static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
+			    bool may_sleep)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	struct empblk_stcmd *sc = empblk_tier_pdu(t, rq);
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	bool write = rq_data_dir(rq) == WRITE;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 end = pos + blk_rq_bytes(rq), sb = 1ULL << st->pl.sb_shift;
+	DECLARE_BITMAP(holes, EMPBLK_MAX_RQ_PAGES);
+	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
+	unsigned int mask = 0, nholes = 0;
+
+	sc->refs.nr = 0;
+	sc->refs.overflow = false;
+	bitmap_zero(holes, EMPBLK_MAX_RQ_PAGES);
+	while (pos < end) {
+		u64 len = empblk_rq_piece(rq, pos, sb), e;
+		unsigned int b;
+		u32 v;
+
+		if (empblk_rq_served(rq, pos)) {
+			pos += len;
+			continue;
+		}
+		v = empblk_stripe_ref(st, &sc->refs, pos, &e);
+		if (unlikely(sc->refs.overflow)) {
+			empblk_stripe_fail(st, rq, -E2BIG);
+			return 0;
+		}
+		if (!v && write) {
+			int ret;
+
+			if (!may_sleep) {
+				empblk_stripe_unref(st, &sc->refs);
+				return -EAGAIN;
+			}
+			ret = empblk_place_map(&st->pl, e);
+			if (ret) {
+				empblk_stripe_fail(st, rq, ret);
+				return 0;
+			}
+			continue;	/* and reference it */
+		}
+		if (!v) {
+			/* never written: zeroes */
+			bitmap_set(holes, empblk_rq_page(rq, pos),
+				   len >> PAGE_SHIFT);
+			nholes += len >> PAGE_SHIFT;
+		} else {
+			b = empblk_place_backend(v);
+			mask |= BIT(empblk_stripe_member(st, b));
+			bytes[b] += len;
+		}
+		pos += len;
+	}
+	if (nholes) {
+		empblk_rq_zero_pages(rq, holes);
+		bitmap_or(cmd->served, cmd->served, holes,
+			  EMPBLK_MAX_RQ_PAGES);
+		empblk_stat_add(t->dev, EMPBLK_STAT_UNWRITTEN_READS, nholes);
+	}
+	if (!mask) {
+		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+		return 0;
+	}
+	return empblk_stripe_dispatch(st, rq, mask, bytes, may_sleep);
+}
+
+/* A flush (empblk_tier_ops.flush): of every member that has volatile state */
+static int empblk_stripe_flush(struct empblk_tier *t, struct request *rq,
+			       bool may_sleep)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	struct empblk_stcmd *sc = empblk_tier_pdu(t, rq);
+	unsigned int i, mask = 0;
+
+	sc->refs.nr = 0;
+	for (i = 0; i < st->nr_members; i++)
+		if (st->members[i]->ops->flush)
+			mask |= BIT(i);
+	if (!mask) {
+		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+		return 0;
+	}
+	return empblk_stripe_dispatch(st, rq, mask, NULL, may_sleep);
+}
+
+/* Pass the discard of subblocks [@k0, @k1) of entry @e to its backend. */
+static void empblk_stripe_trim(struct empblk_stripe *st, u64 e, u64 k0,
+			       u64 k1)
+{
+	struct empblk_backend *be;
+	u32 v = empblk_place_get(&st->pl, e);
+
+	if (!v)
+		return;
+	be = &st->pl.be[empblk_place_backend(v)];
+	if (be->member->ops->trim)
+		be->member->ops->trim(be->member, be->idx,
+				      (empblk_place_ext(v) << EMPBLK_EXT_SHIFT) +
+				      (k0 << st->pl.sb_shift),
+				      (k1 - k0) << st->pl.sb_shift);
+	empblk_place_put(&st->pl, e);
+}
+
+/*
+ * A discard or write-zeroes (empblk_tier_ops.discard): entries covered
+ * whole are unmapped and their extents given back; whole subblocks of
+ * the others are discarded on SSDs. Partial subblocks are kept. Sleeps:
+ * from queue_rq, -EAGAIN.
+ */
+static int empblk_stripe_discard(struct empblk_tier *t, struct request *rq,
+				 bool may_sleep)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	struct empblk_place *pl = &st->pl;
+	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 g0 = DIV_ROUND_UP_ULL(start, 1ULL << pl->sb_shift);
+	u64 g1 = (start + blk_rq_bytes(rq)) >> pl->sb_shift;
+	u64 rows = EMPBLK_EXT_SIZE >> pl->sb_shift;
+	u64 per_group = rows * pl->lanes;	/* subblocks per row of lanes */
+	u64 grp;
+
+	if (!may_sleep)
+		return -EAGAIN;
+	for (grp = div64_u64(g0, per_group); g0 < g1 && grp * per_group < g1;
+	     grp++) {
+		unsigned int lane;
+
+		for (lane = 0; lane < pl->lanes; lane++) {
+			u64 e = grp * pl->lanes + lane, k0, k1;
+
+			if (e >= pl->nr_entries)
+				break;
+			empblk_layout_run(g0, g1, e, pl->sb_shift, pl->lanes,
+					  &k0, &k1);
+			if (k1 <= k0)
+				continue;
+			if (!k0 && k1 == rows)
+				empblk_place_unmap(pl, e);
+			else
+				empblk_stripe_trim(st, e, k0, k1);
+		}
+		cond_resched();
+	}
+	empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+	return 0;
+}
+
+/* A member is done with its part of a page I/O. */
+static void empblk_stpio_put(struct empblk_stpio *sp)
+{
+	if (!atomic_dec_and_test(&sp->pending))
+		return;
+	empblk_stripe_unref(sp->st, &sp->refs);
+	sp->pio->end_io(sp->pio, !READ_ONCE(sp->failed));
+}
+
+static void empblk_stpio_end(struct empblk_pio *sub, bool ok)
+{
+	struct empblk_stpio *sp = sub->private;
+
+	if (!ok)
+		WRITE_ONCE(sp->failed, true);
+	empblk_stpio_put(sp);
+}
+
+/* The state of a page I/O: struct empblk_stpio, then each member's. */
+static size_t empblk_stripe_pio_size(struct empblk_tier *t,
+				     unsigned int nr_pages)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	size_t n = ALIGN(sizeof(struct empblk_stpio), sizeof(long));
+	unsigned int i;
+
+	for (i = 0; i < st->nr_members; i++)
+		n += ALIGN(st->members[i]->ops->pio_size(st->members[i],
+							 nr_pages),
+			   sizeof(long));
+	return n;
+}
+
+/*
+ * Write a layer's pages (empblk_tier_ops.write_pages): map and reference
+ * their entries, then give each member holding some of them the page I/O;
+ * the last one to finish reports. May sleep.
+ */
+static int empblk_stripe_write_pages(struct empblk_tier *t,
+				     struct empblk_pio *pio)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	struct empblk_stpio *sp = pio->tier_data;
+	char *data = (char *)sp + ALIGN(sizeof(*sp), sizeof(long));
+	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
+	unsigned int i, mask = 0;
+	int ret;
+
+	sp->pio = pio;
+	sp->st = st;
+	sp->failed = false;
+	sp->refs.nr = 0;
+	sp->refs.overflow = false;
+	for (i = 0; i < pio->nr_pages; ) {
+		u64 e;
+		u32 v = empblk_stripe_ref(st, &sp->refs,
+					  pio->pos + ((u64)i << PAGE_SHIFT),
+					  &e);
+
+		if (unlikely(sp->refs.overflow)) {
+			ret = -E2BIG;
+			goto out_unref;
+		}
+		if (!v) {
+			ret = empblk_place_map(&st->pl, e);
+			if (ret)
+				goto out_unref;
+			continue;
+		}
+		mask |= BIT(empblk_stripe_member(st, empblk_place_backend(v)));
+		bytes[empblk_place_backend(v)] += PAGE_SIZE;
+		i++;
+	}
+
+	atomic_set(&sp->pending, 1);
+	for (i = 0; i < st->nr_members; i++) {
+		struct empblk_tier *m = st->members[i];
+		struct empblk_pio *sub = &sp->sub[i];
+
+		sub->pos = pio->pos;
+		sub->pages = pio->pages;
+		sub->nr_pages = pio->nr_pages;
+		sub->end_io = empblk_stpio_end;
+		sub->private = sp;
+		sub->tier_data = data;
+		data += ALIGN(m->ops->pio_size(m, pio->nr_pages), sizeof(long));
+		if (!(mask & BIT(i)))
+			continue;
+		atomic_inc(&sp->pending);
+		if (m->ops->write_pages(m, sub)) {
+			WRITE_ONCE(sp->failed, true);
+			atomic_dec(&sp->pending);
+		}
+	}
+	empblk_stripe_account(st, true, bytes);
+	if (READ_ONCE(sp->failed) && atomic_read(&sp->pending) == 1) {
+		/* nothing is under way: report it here, not by end_io */
+		ret = -EIO;
+		goto out_unref;
+	}
+	empblk_stpio_put(sp);
+	return 0;
+
+out_unref:
+	empblk_stripe_unref(st, &sp->refs);
+	return ret;
+}
+
+static int empblk_stripe_poll(struct empblk_tier *t, unsigned int hctx_idx)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	unsigned int i;
+	int n = 0;
+
+	for (i = 0; i < st->nr_members; i++)
+		n += empblk_tier_poll(st->members[i], hctx_idx);
+	return n;
+}
+
+/* A request timed out: the members it may wait for decide. */
+static enum blk_eh_timer_return empblk_stripe_timeout(struct empblk_tier *t,
+						      struct request *rq)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	unsigned int i;
+
+	for (i = 0; i < st->nr_members; i++)
+		if (empblk_tier_timeout(st->members[i], rq) == BLK_EH_DONE)
+			return BLK_EH_DONE;
+	return BLK_EH_RESET_TIMER;
+}
+
+static void empblk_stripe_abort(struct empblk_tier *t, const char *why)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	unsigned int i;
+
+	for (i = 0; i < st->nr_members; i++)
+		empblk_tier_abort(st->members[i], why);
+}
+
+static void empblk_stripe_destroy(struct empblk_tier *t)
+{
+	struct empblk_stripe *st = to_stripe(t);
+
+	empblk_place_free(&st->pl);
+	kfree(st);
+}
+
+static const struct empblk_tier_ops empblk_stripe_ops = {
+	.name		= "stripe",
+	.cmd_size	= sizeof(struct empblk_stcmd),
+	.destroy	= empblk_stripe_destroy,
+	.rw		= empblk_stripe_rw,
+	.discard	= empblk_stripe_discard,
+	.flush		= empblk_stripe_flush,
+	.poll		= empblk_stripe_poll,
+	.timeout	= empblk_stripe_timeout,
+	.abort		= empblk_stripe_abort,
+	.end_rq		= empblk_stripe_end_rq,
+	.pio_size	= empblk_stripe_pio_size,
+	.write_pages	= empblk_stripe_write_pages,
+};
+
+/**
+ * empblk_stripe_locate() - where a member serves a device byte
+ * @member: a member of a stripe set
+ * @pos: device byte offset, in an entry the caller holds a reference on
+ *	(through the request or page I/O the stripe set gave it)
+ * @idx: the backend's index in @member
+ * @off: the byte's offset in that backend's space
+ *
+ * Return: true if one of @member's backends holds @pos; false if another
+ * member's does, or nothing does.
+ */
+bool empblk_stripe_locate(struct empblk_tier *member, u64 pos,
+			  unsigned int *idx, u64 *off)
+{
+	struct empblk_place *pl = &to_stripe(member->up)->pl;
+	const struct empblk_backend *be;
+	u64 eoff;
+	u32 v = READ_ONCE(pl->map[empblk_place_entry(pl, pos, &eoff)]);
+
+	if (!v)
+		return false;
+	be = &pl->be[empblk_place_backend(v)];
+	if (be->member != member)
+		return false;
+	*idx = be->idx;
+	*off = (empblk_place_ext(v) << EMPBLK_EXT_SHIFT) + eoff;
+	return true;
+}
+
+/**
+ * empblk_stripe_place() - the placement map of a device's stack
+ * @top: the top of the stack
+ *
+ * Return: the map, or NULL when the stack has no stripe set.
+ */
+struct empblk_place *empblk_stripe_place(struct empblk_tier *top)
+{
+	for (; top; top = top->next)
+		if (top->ops == &empblk_stripe_ops)
+			return &to_stripe(top)->pl;
+	return NULL;
+}
+
+/*
+ * The backends of @member, in mem_path order: @nr of them, the space of
+ * the i-th from @mib(spec, i).
+ */
+static int empblk_stripe_add_member(struct empblk_stripe *st,
+				    struct empblk_tier *member, bool donor,
+				    unsigned int nr,
+				    u64 (*mib)(const struct empblk_spec *s,
+					       unsigned int i))
+{
+	const struct empblk_spec *spec = &st->tier.dev->params.spec;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < nr; i++) {
+		ret = empblk_place_add_backend(&st->pl, member, i, donor,
+					       mib(spec, i) << 20);
+		if (ret)
+			return ret;
+	}
+	member->up = &st->tier;
+	st->members[st->nr_members++] = member;
+	return 0;
+}
+
+static u64 empblk_donor_mb(const struct empblk_spec *s, unsigned int i)
+{
+	return s->donors[i].mb;
+}
+
+static u64 empblk_ssd_mb(const struct empblk_spec *s, unsigned int i)
+{
+	return s->ssds[i].mb;
+}
+
+/**
+ * empblk_stripe_tier_create() - the stripe set over a device's backends
+ * @dev: the device (its params name the backends and the policy)
+ * @remote: the remote tier, or NULL without donors
+ * @ssd: the SSD tier, or NULL without SSDs
+ *
+ * The members become the tiers below it (@remote, then @ssd), which it
+ * owns from now on, also on failure.
+ *
+ * Return: the tier, or an ERR_PTR.
+ */
+struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
+					      struct empblk_tier *remote,
+					      struct empblk_tier *ssd)
+{
+	const struct empblk_params *p = &dev->params;
+	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
+	struct empblk_stripe *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	int ret = -ENOMEM;
+
+	if (remote)
+		remote->next = ssd;
+	if (!st)
+		goto out_destroy_members;
+	st->tier.ops = &empblk_stripe_ops;
+	st->tier.dev = dev;
+	st->tier.next = remote ? remote : ssd;
+	ret = empblk_place_init(&st->pl, size_mb << 20,
+				ilog2(p->subblock_size),
+				p->spec.nr_donors + p->spec.nr_ssds,
+				p->placement);
+	if (ret)
+		goto out_free;
+	if (remote)
+		ret = empblk_stripe_add_member(st, remote, true,
+					       p->spec.nr_donors,
+					       empblk_donor_mb);
+	if (!ret && ssd)
+		ret = empblk_stripe_add_member(st, ssd, false, p->spec.nr_ssds,
+					       empblk_ssd_mb);
+	if (ret)
+		goto out_free_place;
+	return &st->tier;
+
+out_free_place:
+	empblk_place_free(&st->pl);
+out_free:
+	kfree(st);
+out_destroy_members:
+	empblk_tiers_destroy(remote ? remote : ssd);
+	return ERR_PTR(ret);
+}
