@@ -21,7 +21,7 @@ endif
 
 KMAKE_FLAGS := W=1
 
-.PHONY: all modules empctl test-progs unit unit-spec unit-cache unit-harness check-debug clean lint checkpatch sparse install help check-kdirs
+.PHONY: all modules empctl test-progs unit unit-spec unit-cache unit-harness check-debug check-full clean lint checkpatch sparse install help check-kdirs
 
 all: modules empctl test-progs
 
@@ -97,6 +97,12 @@ unit-harness:
 # The debug-kernel lane: KASAN, lockdep, kmemleak and KUnit (tests/run-debug).
 check-debug:
 	tests/run-debug
+
+# The long lane, beside the suite: the whole block x subblock x backend
+# matrix (tests/emp/038-matrix.sh, 24 cells) on both kernels.
+check-full: all
+	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.1 tests/emp/038-matrix.sh
+	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.12 tests/emp/038-matrix.sh
 
 # Static checks: checkpatch --strict over every source file, and sparse
 # (C=2 rechecks every file) with W=1 on each kernel.

@@ -4,8 +4,7 @@
 # two guests: (a) the emulated NVMe disk itself, (b) empblk with a 16 MiB
 # DRAM cache in front of that disk, (c) empblk with the same cache in front
 # of a donor's DRAM over soft-RoCE, (d) the cache in front of a donor and
-# the disk, which this version refuses with EOPNOTSUPP (checked, and
-# reported as a row that says so). Wall time, pages swapped out and in, and
+# the disk, placed by the default policy (distribute). Wall time, pages swapped out and in, and
 # the device's counters of each run are "# RESULT key=value" lines
 # (bench/run collects them). Passes when every step ran and memverify found
 # 0 mismatched words: no timing asserts.
@@ -138,32 +137,6 @@ destroy_empblk() {
 	"$EMPCTL" destroy empblk0
 }
 
-# row_d_refused ROUND: (d) must be refused with EOPNOTSUPP and leave
-# nothing behind. Returns 0 if refused as expected (the row is reported as
-# not supported), 1 if empblk0 was created (the row runs), 2 on any other
-# outcome (a failed step).
-row_d_refused() {
-	local r=$1 mp
-	mp=$(mem_path dram_donor_ssd)
-	if create_empblk "$mp"; then
-		emp_log "round $r: (d) $mp was accepted: this version supports it, the row runs"
-		return 1
-	fi
-	sed 's/^/#   /' /tmp/create.out
-	if [[ -e $E || -e /dev/empblk0 ]]; then
-		emp_tap_not_ok "round $r: (d) $mp refused but empblk0 was left behind"
-		destroy_empblk >/dev/null 2>&1
-		return 2
-	fi
-	if grep -q 'Operation not supported' /tmp/create.out &&
-		grep -q 'donors and SSDs in one device are not supported' /tmp/create.out; then
-		emp_tap_ok "round $r: (d) $mp refused with EOPNOTSUPP (not supported by this version)"
-		return 0
-	fi
-	emp_tap_not_ok "round $r: (d) $mp refused, but not with EOPNOTSUPP"
-	return 2
-}
-
 # run_row ROW ROUND: set up ROW's swap device, run the workload, tear down.
 run_row() {
 	local row=$1 r=$2 key="$1_r$2" mp dev rc t0 t1 ms n v oom swaps rot
@@ -178,17 +151,6 @@ run_row() {
 	# the device
 	case $row in
 	nvme) dev=$NVME ;;
-	dram_donor_ssd)
-		row_d_refused "$r"
-		case $? in
-		0) result "${row}_status" not-supported
-			return 0 ;;
-		2) result "${row}_status" failed
-			return 1 ;;
-		esac
-		result "${row}_status" ran
-		dev=/dev/empblk0
-		;;
 	*)
 		if ! create_empblk "$mp"; then
 			emp_tap_not_ok "$key: empctl create empblk0 --mem-path $mp"
@@ -363,10 +325,6 @@ compute)
 	echo "# swap workload: memverify $WS_MB MiB, $REVISITS revisits, seed $SEED, cgroup memory.max $((WS_MB / 2)) MiB; swap area $SWAP_MB MiB"
 	printf '# %-19s %9s %9s %9s %8s  %s\n' row "r1 ms" "r2 ms" "mean ms" "/ (a)" mem_path
 	for row in "${ROWS[@]}"; do
-		if [[ $(v "${row}_status") == not-supported ]]; then
-			printf '# %-19s %-39s  %s\n' "$(label "$row")" "not supported by this version" "$(mem_path "$row")"
-			continue
-		fi
 		rat=$(v "ratio_${row}_over_nvme")
 		[[ $row == nvme ]] && rat=1.00
 		r2=-

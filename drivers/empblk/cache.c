@@ -23,9 +23,17 @@
  * Policy. Writes of whole blocks are absorbed (a partial write to a block
  * not in the cache goes around it; blocks are 4 KiB by default, so swap
  * writes are whole). Reads of cached blocks are copied from DRAM; misses
- * are read from the tier below straight into the request's pages and are
- * not inserted (the kernel's swap cache keeps the page): the layer marks
- * what it served (empblk_cmd.served) and passes the request down.
+ * are read from the tier below straight into the request's pages: the
+ * layer marks what it served (empblk_cmd.served) and passes the request
+ * down. A miss of part of a block also fetches the whole block into the
+ * cache, in the background, through the tier below's ->read_pages: the
+ * read never waits for it (critical page first), and the reads of the
+ * block's other pages that follow (swap readahead, a neighbour's fault)
+ * hit. A block being fetched is not served; a write to it goes around and
+ * the fetch is dropped when it ends (it may have read older data), and
+ * no fetch starts while a write gone around may still be on its way
+ * below (empblk_cmd.end_notify). A miss of a whole block fetches nothing:
+ * the request reads all of it itself.
  * Writeback starts when more than three quarters of the entries are dirty
  * and brings that down to one half, oldest first; a full cache kicks it
  * too. Clean entries are evicted least recently used first. The policy is
@@ -36,8 +44,8 @@
  *
  * Locking. One spinlock per device (taken with bottom halves disabled,
  * since writeback completions arrive in softirq context) protects the
- * hash, the lists and every entry, including its data: a block is copied
- * in or out under it. Copies are at most one block (128 KiB).
+ * hash, the lists and every entry, including its data: a request's part
+ * of a block is copied in or out under it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -131,15 +139,41 @@ static void empblk_cache_copy_out(struct empblk_cache *c,
 }
 
 /*
+ * A read of part of block @b missed (locked): fetch the whole block into
+ * the cache, in the background, for the reads of its other pages to
+ * come. The read itself goes to the tier below at once and never waits
+ * for the fetch (critical page first). Return: the counter to bump:
+ * CACHE_FETCHES if a fetch is queued for the worker, CACHE_FETCH_BYPASS
+ * if one was in flight already, or EMPBLK_NR_STATS.
+ */
+static enum empblk_stat_item empblk_cache_fetch(struct empblk_cache *c,
+						unsigned long b, bool *evicted)
+{
+	struct empblk_centry *e = empblk_cache_find(c, b);
+	struct empblk_wb *fill;
+
+	if (e && (e->state & EMPBLK_CE_FILL))
+		return EMPBLK_STAT_CACHE_FETCH_BYPASS;
+	/* a write gone around may still be on its way to the block */
+	if (READ_ONCE(c->fetch_off) || atomic_read(&c->nr_around))
+		return EMPBLK_NR_STATS;
+	fill = empblk_cache_fill_claim(c, b, evicted);
+	if (!fill)
+		return EMPBLK_NR_STATS;
+	list_add_tail(&fill->free, &c->fill_queue);
+	return EMPBLK_STAT_CACHE_FETCHES;
+}
+
+/*
  * Serve what the DRAM cache can of a read or write: copy cached blocks
  * out for a read; for a write, copy into cached blocks and insert whole
  * blocks while a free or clean entry is left. Blocks a layer above served
  * whole are left alone. What it serves is marked in empblk_cmd.served;
  * the rest is for the tier below. Idempotent: the worker may call it
- * again for the same request.
+ * again for the same request (@again), and then counts nothing.
  */
 static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
-				 struct request *rq)
+				 struct request *rq, bool again)
 {
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct empblk_dev *dev = ct->tier.dev;
@@ -152,6 +186,7 @@ static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
 	u64 off = 0, len;
 
 	for (; pos < end; pos += len, off += len) {
+		enum empblk_stat_item fetch = EMPBLK_NR_STATS;
 		unsigned long b = pos >> c->blk_shift;
 		u64 boff = pos & (bsz - 1);
 		struct empblk_centry *e;
@@ -165,6 +200,13 @@ static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
 		spin_lock_bh(&c->lock);
 		e = empblk_cache_claim(c, b, is_write, len == bsz, &kick,
 				       &evicted);
+		if (!e && !is_write && len < bsz)
+			fetch = empblk_cache_fetch(c, b, &evicted);
+		if (!e && is_write && !cmd->end_notify) {
+			/* going around: no fetch until it has landed */
+			atomic_inc(&c->nr_around);
+			cmd->end_notify = &ct->tier;
+		}
 		if (e) {
 			/* a write copies all: zeroes served above are data */
 			if (is_write)
@@ -182,6 +224,11 @@ static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
 
 		if (evicted)
 			empblk_stat_inc(dev, EMPBLK_STAT_CACHE_EVICTIONS);
+		kick |= fetch == EMPBLK_STAT_CACHE_FETCHES;
+		if (again)
+			continue;
+		if (fetch != EMPBLK_NR_STATS)
+			empblk_stat_inc(dev, fetch);
 
 		if (is_write)
 			item = e ? EMPBLK_STAT_CACHE_WRITE_HITS :
@@ -214,7 +261,7 @@ static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 	if (empblk_cache_wb_done(c, wb, ok))
 		queue_work(empblk_wq, &c->wb_work);
 	/* under the lock: the waiter frees the cache once it sees none */
-	if (!c->nr_wb)
+	if (!c->nr_wb && !c->nr_fill)
 		wake_up_all(&c->wb_idle);
 	spin_unlock_bh(&c->lock);
 }
@@ -225,8 +272,75 @@ static void empblk_cache_pio_end(struct empblk_pio *pio, bool ok)
 }
 
 /*
- * The writeback worker: oldest dirty blocks first, while more than wb_stop
- * are dirty and a slot is free. The tier below may sleep in it (to have a
+ * A fetch finished (or could not start); @ok: the whole block was read.
+ * Process or softirq context.
+ */
+static void empblk_cache_fill_end(struct empblk_pio *pio, bool ok)
+{
+	struct empblk_wb *fill = pio->private;
+	struct empblk_cache *c = fill->cache;
+	struct empblk_dev *dev = container_of(c, struct empblk_cache_tier,
+					      c)->tier.dev;
+
+	/* first: once nr_fill is 0 the device may be freed under us */
+	spin_lock_bh(&c->lock);
+	ok = empblk_cache_fill_done(c, fill, ok);
+	empblk_stat_inc(dev, ok ? EMPBLK_STAT_CACHE_FETCHED :
+			EMPBLK_STAT_CACHE_FETCH_DROPS);
+	if (!c->nr_wb && !c->nr_fill)
+		wake_up_all(&c->wb_idle);
+	spin_unlock_bh(&c->lock);
+}
+
+/* Start the fetches queued by reads (the worker: the tier below may sleep). */
+static void empblk_cache_fill_start(struct empblk_cache *c,
+				    struct empblk_tier *next)
+{
+	struct empblk_wb *fill;
+	int ret;
+
+	for (;;) {
+		spin_lock_bh(&c->lock);
+		fill = list_first_entry_or_null(&c->fill_queue,
+						struct empblk_wb, free);
+		if (fill)
+			list_del_init(&fill->free);
+		spin_unlock_bh(&c->lock);
+		if (!fill)
+			return;
+		fill->pio->pos = (u64)fill->e->blk << c->blk_shift;
+		fill->pio->pages = &c->pages[(fill->e - c->entries) * c->ppb];
+		ret = next->ops->read_pages(next, fill->pio);
+		if (ret == -EOPNOTSUPP)
+			WRITE_ONCE(c->fetch_off, true);
+		if (ret)
+			empblk_cache_fill_end(fill->pio, false);
+		cond_resched();
+	}
+}
+
+/* Drop the fetches queued and not started: their entries go free. */
+static void empblk_cache_fill_cancel(struct empblk_cache *c)
+{
+	struct empblk_wb *fill;
+
+	for (;;) {
+		spin_lock_bh(&c->lock);
+		fill = list_first_entry_or_null(&c->fill_queue,
+						struct empblk_wb, free);
+		if (fill)
+			list_del_init(&fill->free);
+		spin_unlock_bh(&c->lock);
+		if (!fill)
+			return;
+		empblk_cache_fill_end(fill->pio, false);
+	}
+}
+
+/*
+ * The writeback worker: starts the fetches reads queued, then writes back
+ * the oldest dirty blocks first, while more than wb_stop are dirty and a
+ * slot is free. The tier below may sleep in it (to have a
  * donor chunk allocated); it runs in a NOIO scope, as reclaim may be
  * waiting on it.
  */
@@ -240,6 +354,7 @@ static void empblk_cache_wb_work(struct work_struct *work)
 	struct empblk_wb *wb;
 	int ret;
 
+	empblk_cache_fill_start(c, next);
 	for (;;) {
 		spin_lock_bh(&c->lock);
 		wb = c->wb_paused ? NULL : empblk_cache_wb_pick(c);
@@ -259,9 +374,15 @@ static void empblk_cache_wb_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
+/* No writeback or fetch in flight. */
+static bool empblk_cache_idle(struct empblk_cache *c)
+{
+	return !READ_ONCE(c->nr_wb) && !READ_ONCE(c->nr_fill);
+}
+
 /*
- * Drop the cached blocks of [@start, @end). Pauses writeback and waits
- * for writebacks in flight: none may write into space of the tier below
+ * Drop the cached blocks of [@start, @end). Pauses writeback and fetches
+ * and waits for those in flight: none may touch space of the tier below
  * that the discard is about to free (a donor chunk). Blocks covered whole
  * are dropped, dirty or not; partly covered ones stay. Pair with
  * empblk_cache_discard_end() once the tier below's part is done. Sleeps.
@@ -275,7 +396,8 @@ static void empblk_cache_discard_begin(struct empblk_cache *c, u64 start,
 	spin_lock_bh(&c->lock);
 	c->wb_paused++;
 	spin_unlock_bh(&c->lock);
-	wait_event(c->wb_idle, READ_ONCE(c->nr_wb) == 0);
+	empblk_cache_fill_cancel(c);
+	wait_event(c->wb_idle, empblk_cache_idle(c));
 	if (b1 <= b0)
 		return;
 
@@ -319,6 +441,12 @@ static void empblk_cache_discard_end(struct empblk_cache *c)
 		queue_work(empblk_wq, &c->wb_work);
 }
 
+/* A write that went around the cache ended (empblk_tier_ops.rq_end). */
+static void empblk_cache_rq_end(struct empblk_tier *t, struct request *rq)
+{
+	atomic_dec(&to_cache(t)->c.nr_around);
+}
+
 /*
  * Serve a read or write (empblk_tier_ops.rw): what the cache holds, or
  * takes, here; the rest from the tier below, which skips what was served.
@@ -326,7 +454,7 @@ static void empblk_cache_discard_end(struct empblk_cache *c)
 static int empblk_cache_tier_rw(struct empblk_tier *t, struct request *rq,
 				bool may_sleep)
 {
-	empblk_cache_copy_rq(to_cache(t), rq);
+	empblk_cache_copy_rq(to_cache(t), rq, may_sleep);
 	if (empblk_rq_all_served(rq)) {
 		/* all in DRAM */
 		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
@@ -369,8 +497,8 @@ static void empblk_cache_free(struct empblk_cache *c)
 
 	for (i = 0; c->pages && i < n && c->pages[i]; i++)
 		__free_page(c->pages[i]);
-	for (i = 0; c->wbs && i < c->nr_wbs; i++)
-		kfree(c->wbs[i].pio);
+	for (i = 0; c->wbs && i < 2 * c->nr_wbs; i++)
+		kvfree(c->wbs[i].pio);
 	kfree(c->wbs);
 	vfree(c->pages);
 	vfree(c->hash);
@@ -404,21 +532,26 @@ static int empblk_cache_tier_start(struct empblk_tier *t)
 	c->entries = vzalloc(array_size(c->nr, sizeof(*c->entries)));
 	c->hash = vzalloc(array_size(1UL << c->hash_bits, sizeof(*c->hash)));
 	c->pages = vzalloc(array_size(n, sizeof(*c->pages)));
-	c->wbs = kcalloc(c->nr_wbs, sizeof(*c->wbs), GFP_KERNEL);
+	/* writeback slots, then fetch slots if the tier below can read */
+	c->wbs = kcalloc(2 * c->nr_wbs, sizeof(*c->wbs), GFP_KERNEL);
 	if (!c->entries || !c->hash || !c->pages || !c->wbs)
 		goto out_nomem;
-	for (i = 0; i < c->nr_wbs; i++) {
+	for (i = 0; i < 2 * c->nr_wbs; i++) {
 		struct empblk_wb *wb = &c->wbs[i];
+		bool fill = i >= c->nr_wbs;
 
+		if (fill && !next->ops->read_pages)
+			break;
 		wb->cache = c;
-		wb->pio = kzalloc(sizeof(*wb->pio) + pio_size, GFP_KERNEL);
+		wb->pio = kvzalloc(sizeof(*wb->pio) + pio_size, GFP_KERNEL);
 		if (!wb->pio)
 			goto out_nomem;
 		wb->pio->nr_pages = c->ppb;
-		wb->pio->end_io = empblk_cache_pio_end;
+		wb->pio->end_io = fill ? empblk_cache_fill_end :
+					 empblk_cache_pio_end;
 		wb->pio->private = wb;
 		wb->pio->tier_data = wb->pio + 1;
-		list_add_tail(&wb->free, &c->wb_free);
+		list_add_tail(&wb->free, fill ? &c->fill_free : &c->wb_free);
 	}
 	for (i = 0; i < n; i++) {
 		c->pages[i] = alloc_page(GFP_KERNEL | __GFP_NOWARN);
@@ -439,7 +572,7 @@ out_nomem:
 
 /*
  * Stop writeback and free the cache (empblk_tier_ops.stop). Waits for
- * writebacks in flight (their completions touch the cache); if the tier
+ * writebacks and fetches in flight (their completions touch the cache); if the tier
  * below stops answering, it is aborted after 30 s so that they complete.
  * Dirty blocks are dropped: the device is going away and its contents
  * with it.
@@ -452,10 +585,10 @@ static void empblk_cache_tier_stop(struct empblk_tier *t)
 	c->wb_paused++;
 	spin_unlock_bh(&c->lock);
 	cancel_work_sync(&c->wb_work);
-	if (!wait_event_timeout(c->wb_idle, READ_ONCE(c->nr_wb) == 0,
-				30 * HZ)) {
+	empblk_cache_fill_cancel(c);
+	if (!wait_event_timeout(c->wb_idle, empblk_cache_idle(c), 30 * HZ)) {
 		empblk_tier_abort(t->next, "writeback timed out");
-		wait_event(c->wb_idle, READ_ONCE(c->nr_wb) == 0);
+		wait_event(c->wb_idle, empblk_cache_idle(c));
 	}
 	empblk_cache_free(c);
 }
@@ -478,6 +611,7 @@ static const struct empblk_tier_ops empblk_cache_ops = {
 	.timeout	= empblk_layer_timeout,
 	.abort		= empblk_layer_abort,
 	.usage		= empblk_cache_tier_usage,
+	.rq_end		= empblk_cache_rq_end,
 };
 
 /**

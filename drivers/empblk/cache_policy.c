@@ -44,6 +44,8 @@ void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb)
 	INIT_LIST_HEAD(&c->clean);
 	INIT_LIST_HEAD(&c->dirty);
 	INIT_LIST_HEAD(&c->wb_free);
+	INIT_LIST_HEAD(&c->fill_free);
+	INIT_LIST_HEAD(&c->fill_queue);
 	c->wb_start = c->nr - c->nr / 4;
 	c->wb_stop = c->nr / 2;
 	c->nr_wbs = empblk_cache_nr_wb(block_size);
@@ -118,7 +120,10 @@ static struct empblk_centry *empblk_cache_get_entry(struct empblk_cache *c,
  * A block the cache holds is always served from it. A whole-block write
  * that misses takes a free or the least recently used clean entry, marked
  * valid and hashed (the caller then copies the data in and calls
- * empblk_cache_touch()). Reads and partial writes never insert.
+ * empblk_cache_touch()). Reads and partial writes never insert (a read
+ * miss may start a fill: empblk_cache_fill_claim()). A block being filled
+ * is not served: a read goes below, and a write goes below and makes the
+ * fill stale, so that it is dropped when it ends.
  *
  * Return: the entry, or NULL: the request goes to the tier below.
  */
@@ -130,6 +135,11 @@ struct empblk_centry *empblk_cache_claim(struct empblk_cache *c,
 
 	lockdep_assert_held(&c->lock);
 	e = empblk_cache_find(c, b);
+	if (e && (e->state & EMPBLK_CE_FILL)) {
+		if (is_write)
+			e->state |= EMPBLK_CE_STALE;
+		return NULL;
+	}
 	if (e || !is_write || !whole)
 		return e;
 	e = empblk_cache_get_entry(c, evicted);
@@ -270,4 +280,76 @@ void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e)
 	list_move(&e->list, &c->free);
 	c->nr_free++;
 	e->state = 0;
+}
+
+/**
+ * empblk_cache_fill_claim() - start fetching a block a read missed
+ * @c: cache, locked
+ * @b: device block, not in the cache
+ * @evicted: set when a clean block was evicted to make room
+ *
+ * Takes a fill slot and a free or the least recently used clean entry,
+ * hashed in the fill state: until empblk_cache_fill_done(), reads of the
+ * block miss and writes make the fill stale. The read that missed does
+ * not wait for it. Nothing starts while writeback is paused, while no
+ * slot or entry is free, or when the block is being filled already.
+ *
+ * Return: the fill slot, its entry set; or NULL.
+ */
+struct empblk_wb *empblk_cache_fill_claim(struct empblk_cache *c,
+					  unsigned long b, bool *evicted)
+{
+	struct empblk_centry *e;
+	struct empblk_wb *fill;
+
+	lockdep_assert_held(&c->lock);
+	if (c->wb_paused || list_empty(&c->fill_free) ||
+	    empblk_cache_find(c, b))
+		return NULL;
+	e = empblk_cache_get_entry(c, evicted);
+	if (!e)
+		return NULL;
+	e->blk = b;
+	e->gen = 0;
+	e->state = EMPBLK_CE_FILL;
+	hlist_add_head(&e->hash, empblk_cache_bucket(c, b));
+	fill = list_first_entry(&c->fill_free, struct empblk_wb, free);
+	list_del_init(&fill->free);
+	c->nr_fill++;
+	fill->e = e;
+	return fill;
+}
+
+/**
+ * empblk_cache_fill_done() - end a fill
+ * @c: cache, locked
+ * @fill: the slot empblk_cache_fill_claim() gave
+ * @ok: the block was read whole from the tier below
+ *
+ * The entry becomes valid and clean (the most recently used) if the read
+ * succeeded and no write went around it meanwhile; otherwise it is
+ * dropped. The slot is freed.
+ *
+ * Return: whether the block is now cached.
+ */
+bool empblk_cache_fill_done(struct empblk_cache *c, struct empblk_wb *fill,
+			    bool ok)
+{
+	struct empblk_centry *e = fill->e;
+
+	lockdep_assert_held(&c->lock);
+	ok = ok && !(e->state & EMPBLK_CE_STALE);
+	if (ok) {
+		e->state = EMPBLK_CE_VALID;
+		list_add_tail(&e->list, &c->clean);
+	} else {
+		hlist_del_init(&e->hash);
+		list_add(&e->list, &c->free);
+		c->nr_free++;
+		e->state = 0;
+	}
+	fill->e = NULL;
+	list_add(&fill->free, &c->fill_free);
+	c->nr_fill--;
+	return ok;
 }

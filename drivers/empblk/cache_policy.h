@@ -28,12 +28,14 @@ struct page;
 #define EMPBLK_CE_VALID		BIT(0)	/* hashed: holds block @blk */
 #define EMPBLK_CE_DIRTY		BIT(1)	/* newer than the tier below's copy */
 #define EMPBLK_CE_WB		BIT(2)	/* a writeback of it is in flight */
+#define EMPBLK_CE_FILL		BIT(3)	/* hashed, being read from below */
+#define EMPBLK_CE_STALE		BIT(4)	/* written around while filling */
 
 /**
  * struct empblk_centry - one block-sized slot of the DRAM cache
- * @hash: link in empblk_cache.hash while valid
+ * @hash: link in empblk_cache.hash while valid or being filled
  * @list: on the free, clean (LRU order) or dirty (FIFO) list; on none
- *	while written back
+ *	while written back or filled
  * @blk: device block it holds, while valid
  * @gen: bumped by every write into it; a writeback that started at an
  *	older generation leaves the block dirty
@@ -48,12 +50,13 @@ struct empblk_centry {
 };
 
 /**
- * struct empblk_wb - a writeback slot: one block on its way to the tier
- *	below
+ * struct empblk_wb - a writeback slot (one block on its way to the tier
+ *	below) or a fill slot (one block on its way from it)
  * @cache: the cache
- * @e: the entry written back
+ * @e: the entry written back or filled
  * @gen: its generation when the writeback started
- * @free: link on empblk_cache.wb_free while unused
+ * @free: link on empblk_cache.wb_free or .fill_free while unused, on
+ *	.fill_queue while a fill waits for the worker to start it
  * @pio: its page I/O, with the tier below's state for it
  */
 struct empblk_wb {
@@ -91,12 +94,21 @@ static inline unsigned int empblk_cache_nr_wb(u32 block_size)
  * @nr_wb: writeback slots in use
  * @wb_start: dirty entries above which writeback starts
  * @wb_stop: dirty entries writeback brings the cache down to
- * @wb_paused: discards in progress; no writeback starts while nonzero
+ * @wb_paused: discards in progress; no writeback or fill starts while
+ *	nonzero
  * @wb_free: unused writeback slots
- * @wbs: the writeback slots
- * @nr_wbs: entries in @wbs
- * @wb_work: the writeback worker
- * @wb_idle: woken when @nr_wb drops to zero
+ * @nr_around: writes gone around the cache to the tier below and not
+ *	ended yet; no fetch starts while any is in flight, as it could
+ *	read the block before the write lands
+ * @fetch_off: the tier below cannot read pages for a fetch (it said so
+ *	with -EOPNOTSUPP once); no fetch starts
+ * @nr_fill: fill slots in use
+ * @fill_free: unused fill slots
+ * @fill_queue: fills waiting for the worker to start them
+ * @wbs: the writeback slots, then as many fill slots
+ * @nr_wbs: writeback slots (and fill slots) in @wbs
+ * @wb_work: the writeback and fill worker
+ * @wb_idle: woken when @nr_wb and @nr_fill drop to zero
  */
 struct empblk_cache {
 	unsigned int blk_shift;
@@ -118,6 +130,11 @@ struct empblk_cache {
 	unsigned long wb_stop;
 	unsigned int wb_paused;
 	struct list_head wb_free;
+	atomic_t nr_around;
+	bool fetch_off;
+	unsigned int nr_fill;
+	struct list_head fill_free;
+	struct list_head fill_queue;
 
 	struct empblk_wb *wbs;
 	unsigned int nr_wbs;
@@ -140,5 +157,9 @@ bool empblk_cache_wb_done(struct empblk_cache *c, struct empblk_wb *wb,
 void empblk_cache_covered(struct empblk_cache *c, u64 start, u64 end,
 			  unsigned long *b0, unsigned long *b1);
 void empblk_cache_drop(struct empblk_cache *c, struct empblk_centry *e);
+struct empblk_wb *empblk_cache_fill_claim(struct empblk_cache *c,
+					  unsigned long b, bool *evicted);
+bool empblk_cache_fill_done(struct empblk_cache *c, struct empblk_wb *fill,
+			    bool ok);
 
 #endif /* EMPBLK_CACHE_POLICY_H */

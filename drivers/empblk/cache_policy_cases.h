@@ -32,11 +32,13 @@ static struct empblk_cache *ct_cache(CT_T t)
 	spin_lock_init(&c->lock);
 	c->entries = ct_zalloc(t, c->nr * sizeof(*c->entries));
 	c->hash = ct_zalloc(t, (1UL << c->hash_bits) * sizeof(*c->hash));
-	c->wbs = ct_zalloc(t, c->nr_wbs * sizeof(*c->wbs));
+	c->wbs = ct_zalloc(t, 2 * c->nr_wbs * sizeof(*c->wbs));
 	if (c->nr != CT_NR || !c->entries || !c->hash || !c->wbs)
 		return NULL;
-	for (i = 0; i < c->nr_wbs; i++)
+	for (i = 0; i < c->nr_wbs; i++) {
 		list_add_tail(&c->wbs[i].free, &c->wb_free);
+		list_add_tail(&c->wbs[c->nr_wbs + i].free, &c->fill_free);
+	}
 	empblk_cache_all_free(c);
 	return c;
 }
@@ -419,6 +421,107 @@ static void empblk_cache_discard_test(CT_T t)
 	/* a dropped block written again is a new dirty entry */
 	CT_EXPECT(t, ct_write(c, 2));
 	CT_EXPECT(t, c->nr_dirty == 1);
+}
+
+static struct empblk_wb *ct_fill(struct empblk_cache *c, unsigned long b)
+{
+	struct empblk_wb *fill;
+	bool ev = false;
+
+	spin_lock_bh(&c->lock);
+	fill = empblk_cache_fill_claim(c, b, &ev);
+	spin_unlock_bh(&c->lock);
+	return fill;
+}
+
+static bool ct_fill_done(struct empblk_cache *c, struct empblk_wb *fill,
+			 bool ok)
+{
+	bool cached;
+
+	spin_lock_bh(&c->lock);
+	cached = empblk_cache_fill_done(c, fill, ok);
+	spin_unlock_bh(&c->lock);
+	return cached;
+}
+
+/* a read miss fetches the block; reads hit once the fetch is done */
+static void empblk_cache_fill_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_wb *fill;
+
+	CT_ASSERT(t, c);
+	fill = ct_fill(c, 5);
+	CT_ASSERT(t, fill);
+	CT_EXPECT(t, fill->e->blk == 5 && fill->e->state == EMPBLK_CE_FILL);
+	CT_EXPECT(t, c->nr_fill == 1 && c->nr_free == CT_NR - 1);
+	/* while it is filled: reads miss, no second fill of it */
+	CT_EXPECT(t, !ct_read(c, 5));
+	CT_EXPECT(t, !ct_fill(c, 5));
+	CT_EXPECT(t, ct_fill_done(c, fill, true));
+	CT_EXPECT(t, c->nr_fill == 0);
+	/* now a clean hit, and no fill for a cached block */
+	CT_EXPECT(t, ct_read(c, 5) == ct_find(c, 5));
+	CT_EXPECT(t, ct_find(c, 5)->state == EMPBLK_CE_VALID);
+	CT_EXPECT(t, !ct_fill(c, 5));
+	/* a failed fill leaves nothing */
+	fill = ct_fill(c, 6);
+	CT_ASSERT(t, fill);
+	CT_EXPECT(t, !ct_fill_done(c, fill, false));
+	CT_EXPECT(t, !ct_find(c, 6) && c->nr_free == CT_NR - 1);
+}
+
+/* a write while a block is filled goes around it, and the fill is dropped */
+static void empblk_cache_fill_stale_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_wb *fill;
+	bool full = false;
+
+	CT_ASSERT(t, c);
+	fill = ct_fill(c, 7);
+	CT_ASSERT(t, fill);
+	/* a whole-block write does not take the entry being filled */
+	CT_EXPECT(t, !ct_io(c, 7, true, true, &full, NULL));
+	CT_EXPECT(t, !full);
+	CT_EXPECT(t, fill->e->state & EMPBLK_CE_STALE);
+	CT_EXPECT(t, !ct_fill_done(c, fill, true));
+	CT_EXPECT(t, !ct_find(c, 7));
+	CT_EXPECT(t, c->nr_free == CT_NR && c->nr_dirty == 0);
+	/* the next whole-block write is cached as usual */
+	CT_EXPECT(t, ct_write(c, 7));
+}
+
+/* fills are bounded by their slots and wait while writeback is paused */
+static void empblk_cache_fill_limits_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	unsigned int i;
+
+	CT_ASSERT(t, c);
+	c->wb_paused = 1;
+	CT_EXPECT(t, !ct_fill(c, 1));
+	c->wb_paused = 0;
+	/* every entry filling: no entry left for another */
+	for (i = 0; i < CT_NR; i++)
+		CT_EXPECT(t, ct_fill(c, 100 + i));
+	CT_EXPECT(t, !ct_fill(c, 99));
+	CT_EXPECT(t, c->nr_fill == CT_NR);
+	/* two fill slots: two fills */
+	c = ct_cache(t);
+	CT_ASSERT(t, c);
+	INIT_LIST_HEAD(&c->fill_free);
+	list_add(&c->wbs[c->nr_wbs].free, &c->fill_free);
+	list_add(&c->wbs[c->nr_wbs + 1].free, &c->fill_free);
+	CT_EXPECT(t, ct_fill(c, 1) && ct_fill(c, 2));
+	CT_EXPECT(t, !ct_fill(c, 3));
+	/* fills never evict dirty blocks: with all others dirty, none */
+	c = ct_cache(t);
+	CT_ASSERT(t, c);
+	for (i = 0; i < CT_NR; i++)
+		CT_EXPECT(t, ct_write(c, i));
+	CT_EXPECT(t, !ct_fill(c, 99));
 }
 
 #endif /* EMPBLK_CACHE_POLICY_CASES_H */

@@ -254,6 +254,13 @@ static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 			blk_status_t sts)
 {
+	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct empblk_tier *t = cmd->end_notify;
+
+	if (t) {
+		cmd->end_notify = NULL;
+		t->ops->rq_end(t, rq);
+	}
 	if (sts == BLK_STS_OK)
 		empblk_account(dev, rq);
 	blk_mq_end_request(rq, sts);
@@ -309,6 +316,7 @@ static int empblk_init_request(struct blk_mq_tag_set *set,
 
 	INIT_LIST_HEAD(&cmd->entry);
 	cmd->rq = rq;
+	cmd->end_notify = NULL;
 	bitmap_zero(cmd->served, EMPBLK_MAX_RQ_PAGES);
 	for (t = dev->tier; t; t = t->next)
 		if (t->ops->init_request)

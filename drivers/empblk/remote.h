@@ -263,7 +263,7 @@ struct empblk_remote {
 };
 
 /**
- * struct empblk_wbwr - one RDMA WRITE of a layer's page I/O
+ * struct empblk_wbwr - one RDMA WRITE (or READ) of a layer's page I/O
  * @wr: the work request
  * @cqe: its completion
  * @rp: the page I/O it belongs to
@@ -282,6 +282,7 @@ struct empblk_wbwr {
  * @r: the remote tier
  * @pending: work requests not yet completed
  * @failed: one of them failed
+ * @dir: DMA_TO_DEVICE (a write) or DMA_FROM_DEVICE (a read)
  * @nr_mapped: pages DMA mapped (entries of @dma)
  * @dma: DMA address of each page, mapped for the RDMA device
  * @sges: one per page
@@ -295,6 +296,7 @@ struct empblk_rpio {
 	struct empblk_remote *r;
 	atomic_t pending;
 	bool failed;
+	enum dma_data_direction dir;
 	unsigned int nr_mapped;
 	u64 *dma;
 	struct ib_sge *sges;

@@ -514,7 +514,7 @@ static void empblk_rpio_end(struct empblk_rpio *rp, bool ok)
 
 	for (i = 0; i < rp->nr_mapped; i++)
 		ib_dma_unmap_page(rp->r->ibdev, rp->dma[i], PAGE_SIZE,
-				  DMA_TO_DEVICE);
+				  rp->dir);
 	rp->nr_mapped = 0;
 	pio->end_io(pio, ok);
 }
@@ -562,17 +562,19 @@ static struct empblk_rpio *empblk_rpio_init(struct empblk_remote *r,
 }
 
 /*
- * Write the pages of a layer's page I/O that are on the donors
- * (empblk_tier_ops.write_pages), in the stripe set's hands: the extents
- * are mapped and held. The pages go out as RDMA WRITEs on each donor's
- * page I/O queue, one per run of pages consecutive in the I/O and on a
- * donor, each page DMA mapped until the last completion, which reports
- * the outcome. The layer keeps the pages' data stable enough: a write
- * racing the transfer leaves its block dirty. Return: 0 once posted, or
- * a negative errno with nothing posted.
+ * Write (or read) the pages of a layer's page I/O that are on the donors
+ * (empblk_tier_ops.write_pages, .read_pages), in the stripe set's hands:
+ * the extents are mapped and held. The pages go as RDMA WRITEs (READs) on
+ * each donor's page I/O queue, one per run of pages consecutive in the
+ * I/O and on a donor, each page DMA mapped until the last completion,
+ * which reports the outcome. A writeback's layer keeps the pages' data
+ * stable enough: a write racing the transfer leaves its block dirty.
+ * Reads into pages need registered sinks over iWARP, which page I/O does
+ * not have yet: -EOPNOTSUPP there. Return: 0 once posted, or a negative
+ * errno with nothing posted.
  */
-static int empblk_remote_write_pages(struct empblk_tier *t,
-				     struct empblk_pio *pio)
+static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
+			       bool read)
 {
 	struct empblk_remote *r = to_remote(t);
 	struct empblk_rpio *rp = empblk_rpio_init(r, pio);
@@ -583,6 +585,9 @@ static int empblk_remote_write_pages(struct empblk_tier *t,
 
 	if (WARN_ON_ONCE(pio->nr_pages > r->pio_pages))
 		return -EINVAL;
+	if (read && r->donors[0].reg_sinks)
+		return -EOPNOTSUPP;
+	rp->dir = read ? DMA_FROM_DEVICE : DMA_TO_DEVICE;
 	for (i = 0; i < pio->nr_pages; i++) {
 		unsigned int n = rp->nr_mapped;
 		struct empblk_rchunk *rc;
@@ -606,20 +611,22 @@ static int empblk_remote_write_pages(struct empblk_tier *t,
 			goto out_unmap;
 		raddr = rc->addr + (doff & (EMP_CHUNK_SIZE - 1));
 		rp->dma[n] = ib_dma_map_page(r->ibdev, pio->pages[i], 0,
-					     PAGE_SIZE, DMA_TO_DEVICE);
+					     PAGE_SIZE, rp->dir);
 		ret = -ENOMEM;
 		if (ib_dma_mapping_error(r->ibdev, rp->dma[n]))
 			goto out_unmap;
 		rp->nr_mapped++;
 		if (!w || w->donor != di || raddr != next_raddr ||
 		    rc->rkey != w->wr.rkey || last + 1 != i ||
-		    w->wr.wr.num_sge == d->max_sge) {
+		    w->wr.wr.num_sge == (read ? min(d->max_sge, d->max_rd_sge) :
+					 d->max_sge)) {
 			w = &rp->wrs[nwr++];
 			w->rp = rp;
 			w->donor = di;
 			w->cqe.done = empblk_wb_done;
 			w->wr.wr.wr_cqe = &w->cqe;
-			w->wr.wr.opcode = IB_WR_RDMA_WRITE;
+			w->wr.wr.opcode = read ? IB_WR_RDMA_READ :
+						 IB_WR_RDMA_WRITE;
 			w->wr.wr.send_flags = IB_SEND_SIGNALED;
 			w->wr.wr.sg_list = &rp->sges[n];
 			w->wr.wr.num_sge = 0;
@@ -656,10 +663,21 @@ static int empblk_remote_write_pages(struct empblk_tier *t,
 
 out_unmap:
 	for (i = 0; i < rp->nr_mapped; i++)
-		ib_dma_unmap_page(r->ibdev, rp->dma[i], PAGE_SIZE,
-				  DMA_TO_DEVICE);
+		ib_dma_unmap_page(r->ibdev, rp->dma[i], PAGE_SIZE, rp->dir);
 	rp->nr_mapped = 0;
 	return ret;
+}
+
+static int empblk_remote_write_pages(struct empblk_tier *t,
+				     struct empblk_pio *pio)
+{
+	return empblk_remote_pages(t, pio, false);
+}
+
+static int empblk_remote_read_pages(struct empblk_tier *t,
+				    struct empblk_pio *pio)
+{
+	return empblk_remote_pages(t, pio, true);
 }
 
 /*
@@ -793,6 +811,7 @@ static const struct empblk_tier_ops empblk_remote_ops = {
 	.abort		= empblk_remote_abort,
 	.pio_size	= empblk_remote_pio_size,
 	.write_pages	= empblk_remote_write_pages,
+	.read_pages	= empblk_remote_read_pages,
 	.usage		= empblk_remote_usage,
 	.claim		= empblk_remote_claim,
 	.release	= empblk_remote_release,

@@ -240,7 +240,7 @@ static void empblk_spio_done(struct empblk_sio *sio)
 {
 	struct empblk_spio *sp = container_of(sio, struct empblk_spio, sio);
 
-	queue_work(empblk_wq, &sp->work);
+	queue_work(empblk_submit_wq, &sp->work);
 }
 
 /* A bio of @sio to SSD @d at its sector @sector, with room for @vecs. */
@@ -499,15 +499,18 @@ static size_t empblk_ssd_pio_size(struct empblk_tier *t,
 	return sizeof(struct empblk_spio);
 }
 
-/* Write a layer's pages (empblk_tier_ops.write_pages). */
-static int empblk_ssd_write_pages(struct empblk_tier *t,
-				  struct empblk_pio *pio)
+/*
+ * Read or write the pages of a layer's page I/O that are on the SSDs
+ * (empblk_tier_ops.read_pages, .write_pages), from the layer's worker.
+ */
+static int empblk_ssd_pages(struct empblk_tier *t, struct empblk_pio *pio,
+			    blk_opf_t opf)
 {
 	struct empblk_ssd *s = to_ssd(t);
 	struct empblk_spio *sp = pio->tier_data;
 	struct empblk_sbuild b = {
 		.sio = &sp->sio,
-		.opf = REQ_OP_WRITE,
+		.opf = opf,
 	};
 	unsigned int i, di;
 	sector_t sector;
@@ -527,6 +530,18 @@ static int empblk_ssd_write_pages(struct empblk_tier *t,
 	empblk_sbuild_submit(&b);
 	empblk_sio_put(&sp->sio);
 	return 0;
+}
+
+static int empblk_ssd_write_pages(struct empblk_tier *t,
+				  struct empblk_pio *pio)
+{
+	return empblk_ssd_pages(t, pio, REQ_OP_WRITE);
+}
+
+static int empblk_ssd_read_pages(struct empblk_tier *t,
+				 struct empblk_pio *pio)
+{
+	return empblk_ssd_pages(t, pio, REQ_OP_READ);
 }
 
 static void empblk_ssd_init_request(struct empblk_tier *t,
@@ -702,6 +717,7 @@ static const struct empblk_tier_ops empblk_ssd_ops = {
 	.flush		= empblk_ssd_queue,
 	.pio_size	= empblk_ssd_pio_size,
 	.write_pages	= empblk_ssd_write_pages,
+	.read_pages	= empblk_ssd_read_pages,
 	.usage		= empblk_ssd_usage,
 	.release	= empblk_ssd_release,
 	.trim		= empblk_ssd_trim,

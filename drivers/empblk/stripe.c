@@ -436,19 +436,21 @@ static size_t empblk_stripe_pio_size(struct empblk_tier *t,
 }
 
 /*
- * Write a layer's pages (empblk_tier_ops.write_pages): map and reference
- * their entries, then give each member holding some of them the page I/O;
- * the last one to finish reports. May sleep.
+ * Read or write a layer's pages (empblk_tier_ops.read_pages and
+ * .write_pages): reference their entries, mapping those a write needs
+ * (which may sleep) and zeroing the pages of those a read finds
+ * unmapped, then give each member holding some of them the page I/O; the
+ * last one to finish reports, or this, when none has any.
  */
-static int empblk_stripe_write_pages(struct empblk_tier *t,
-				     struct empblk_pio *pio)
+static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
+			       bool write)
 {
 	struct empblk_stripe *st = to_stripe(t);
 	struct empblk_stpio *sp = pio->tier_data;
 	char *data = (char *)sp + ALIGN(sizeof(*sp), sizeof(long));
 	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
 	unsigned int i, mask = 0;
-	int ret;
+	int ret = 0;
 
 	sp->pio = pio;
 	sp->st = st;
@@ -464,6 +466,11 @@ static int empblk_stripe_write_pages(struct empblk_tier *t,
 		if (unlikely(sp->refs.overflow)) {
 			ret = -E2BIG;
 			goto out_unref;
+		}
+		if (!v && !write) {
+			/* never written */
+			memzero_page(pio->pages[i++], 0, PAGE_SIZE);
+			continue;
 		}
 		if (!v) {
 			ret = empblk_place_map(&st->pl, e);
@@ -491,15 +498,17 @@ static int empblk_stripe_write_pages(struct empblk_tier *t,
 		if (!(mask & BIT(i)))
 			continue;
 		atomic_inc(&sp->pending);
-		if (m->ops->write_pages(m, sub)) {
+		ret = write ? m->ops->write_pages(m, sub) :
+			      m->ops->read_pages(m, sub);
+		if (ret) {
 			WRITE_ONCE(sp->failed, true);
 			atomic_dec(&sp->pending);
 		}
 	}
-	empblk_stripe_account(st, true, bytes);
+	empblk_stripe_account(st, write, bytes);
 	if (READ_ONCE(sp->failed) && atomic_read(&sp->pending) == 1) {
 		/* nothing is under way: report it here, not by end_io */
-		ret = -EIO;
+		ret = ret ? ret : -EIO;
 		goto out_unref;
 	}
 	empblk_stpio_put(sp);
@@ -508,6 +517,18 @@ static int empblk_stripe_write_pages(struct empblk_tier *t,
 out_unref:
 	empblk_stripe_unref(st, &sp->refs);
 	return ret;
+}
+
+static int empblk_stripe_write_pages(struct empblk_tier *t,
+				     struct empblk_pio *pio)
+{
+	return empblk_stripe_pages(t, pio, true);
+}
+
+static int empblk_stripe_read_pages(struct empblk_tier *t,
+				    struct empblk_pio *pio)
+{
+	return empblk_stripe_pages(t, pio, false);
 }
 
 static int empblk_stripe_poll(struct empblk_tier *t, unsigned int hctx_idx)
@@ -564,6 +585,7 @@ static const struct empblk_tier_ops empblk_stripe_ops = {
 	.end_rq		= empblk_stripe_end_rq,
 	.pio_size	= empblk_stripe_pio_size,
 	.write_pages	= empblk_stripe_write_pages,
+	.read_pages	= empblk_stripe_read_pages,
 };
 
 /**

@@ -68,6 +68,10 @@ EMPBLK_STAT_ATTR(cache_write_around, CACHE_WRITE_AROUND);
 EMPBLK_STAT_ATTR(cache_evictions, CACHE_EVICTIONS);
 EMPBLK_STAT_ATTR(cache_writebacks, CACHE_WRITEBACKS);
 EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
+EMPBLK_STAT_ATTR(cache_fetches, CACHE_FETCHES);
+EMPBLK_STAT_ATTR(cache_fetched, CACHE_FETCHED);
+EMPBLK_STAT_ATTR(cache_fetch_drops, CACHE_FETCH_DROPS);
+EMPBLK_STAT_ATTR(cache_fetch_bypass, CACHE_FETCH_BYPASS);
 EMPBLK_STAT_ATTR(polled_completions, POLLED_COMPLETIONS);
 EMPBLK_STAT_ATTR(read_sink_registrations, READ_SINK_REGS);
 EMPBLK_STAT_ATTR(chunk_free_flushes, CHUNK_FREE_FLUSHES);
@@ -183,6 +187,10 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_cache_evictions.attr.attr,
 	&empblk_stat_attr_cache_writebacks.attr.attr,
 	&empblk_stat_attr_cache_writeback_errors.attr.attr,
+	&empblk_stat_attr_cache_fetches.attr.attr,
+	&empblk_stat_attr_cache_fetched.attr.attr,
+	&empblk_stat_attr_cache_fetch_drops.attr.attr,
+	&empblk_stat_attr_cache_fetch_bypass.attr.attr,
 	&empblk_stat_attr_polled_completions.attr.attr,
 	&empblk_stat_attr_read_sink_registrations.attr.attr,
 	&empblk_stat_attr_chunk_free_flushes.attr.attr,

@@ -13,9 +13,6 @@
 #include "compat.h"
 #include "empblk.h"
 
-/* the largest cached block until a miss fetches whole blocks */
-#define EMPBLK_CACHE_MAX_BLOCK	SZ_128K
-
 /* donors or SSDs: a stripe set */
 static bool empblk_has_stripes(const struct empblk_params *p)
 {
@@ -111,12 +108,6 @@ int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 		       name, p->size_mb, p->spec.total_mb);
 		return -EINVAL;
 	}
-	if (empblk_wants_cache(p) && p->block_size > EMPBLK_CACHE_MAX_BLOCK) {
-		pr_err("%s: a DRAM cache in front of %s needs block_size <= %u in this version; it is %u\n",
-		       name, p->spec.nr_donors ? "donors" : "SSDs",
-		       EMPBLK_CACHE_MAX_BLOCK, p->block_size);
-		return -EINVAL;
-	}
 	if (p->spec.nr_ssds && p->poll_queues) {
 		pr_err("%s: poll_queues needs donors: SSDs complete from their own interrupts\n",
 		       name);
@@ -134,8 +125,9 @@ static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 
 	if (!empblk_has_stripes(p))
 		return empblk_dram_tier_create(dev, p->spec.dram_mb);
+	/* the cache's writebacks and fetches */
 	if (empblk_wants_cache(p))
-		slots = empblk_cache_nr_wb(p->block_size);
+		slots = 2 * empblk_cache_nr_wb(p->block_size);
 	if (p->spec.nr_donors) {
 		remote = empblk_remote_tier_create(dev, slots,
 						   p->block_size >> PAGE_SHIFT);

@@ -79,7 +79,8 @@ struct empblk_usage {
  *	empblk_tier_ops.pio_size() bytes, allocated by the layer with the
  *	slot (never in the I/O path)
  *
- * A DRAM cache writes its dirty blocks back with these.
+ * A DRAM cache writes its dirty blocks back, and fetches blocks a read
+ * missed, with these.
  */
 struct empblk_pio {
 	u64 pos;
@@ -120,8 +121,14 @@ struct empblk_pio {
  *	reports the outcome) or a negative errno with nothing under way.
  *	May sleep: the caller is a worker in a NOIO scope (optional: the
  *	tier cannot be below a write-back layer)
+ * @read_pages: read pages for a layer (a DRAM cache fetching a whole
+ *	block), as @write_pages does; space never written reads as
+ *	zeroes; may end the page I/O before it returns (optional: the layer
+ *	does not fetch; -EOPNOTSUPP: not on this device)
  * @usage: add what the tier holds (optional)
  * @end_rq: (a stripe set) a member ended its part of a request
+ * @rq_end: a request this layer asked to hear of (empblk_cmd.end_notify)
+ *	ended, in whatever context it ended
  * @claim: (a stripe set's member) make extent @ext of backend @idx ready
  *	to hold data; may sleep; -ENOSPC when the backend has no room
  *	(optional: nothing to do)
@@ -158,9 +165,11 @@ struct empblk_tier_ops {
 	void (*abort)(struct empblk_tier *t, const char *why);
 	size_t (*pio_size)(struct empblk_tier *t, unsigned int nr_pages);
 	int (*write_pages)(struct empblk_tier *t, struct empblk_pio *pio);
+	int (*read_pages)(struct empblk_tier *t, struct empblk_pio *pio);
 	void (*usage)(struct empblk_tier *t, struct empblk_usage *u);
 	void (*end_rq)(struct empblk_tier *t, struct request *rq,
 		       blk_status_t sts);
+	void (*rq_end)(struct empblk_tier *t, struct request *rq);
 	int (*claim)(struct empblk_tier *t, unsigned int idx, u64 ext);
 	void (*release)(struct empblk_tier *t, unsigned int idx, u64 ext);
 	void (*trim)(struct empblk_tier *t, unsigned int idx, u64 off,
@@ -192,12 +201,15 @@ struct empblk_tier {
  * @served: pages of the request a layer above already served (bit i:
  *	its i-th page; requests are whole, aligned pages); the tiers below
  *	skip them. Cleared each time the request enters the stack.
+ * @end_notify: a layer to tell (->rq_end) when the request ends, or
+ *	NULL; set at most once per request, cleared when it ends
  *
  * The tiers' own state follows, each at its empblk_tier.pdu_offset.
  */
 struct empblk_cmd {
 	struct list_head entry;
 	struct request *rq;
+	struct empblk_tier *end_notify;
 	DECLARE_BITMAP(served, EMPBLK_MAX_RQ_PAGES);
 };
 

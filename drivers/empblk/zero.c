@@ -99,7 +99,10 @@ static int empblk_zero_rw(struct empblk_tier *t, struct request *rq,
 			__set_bit(i, cmd->served);
 			hits++;
 		}
-		empblk_stat_add(t->dev, EMPBLK_STAT_ZERO_PAGE_WRITES, hits);
+		/* counted once: the worker's pass is a second one */
+		if (!may_sleep)
+			empblk_stat_add(t->dev, EMPBLK_STAT_ZERO_PAGE_WRITES,
+					hits);
 	} else {
 		for (i = 0; i < n; i++) {
 			if (test_bit(first + i, z->bits)) {
@@ -109,7 +112,9 @@ static int empblk_zero_rw(struct empblk_tier *t, struct request *rq,
 		}
 		if (hits)
 			empblk_rq_zero_pages(rq, cmd->served);
-		empblk_stat_add(t->dev, EMPBLK_STAT_ZERO_PAGE_READS, hits);
+		if (!may_sleep)
+			empblk_stat_add(t->dev, EMPBLK_STAT_ZERO_PAGE_READS,
+					hits);
 	}
 	if (hits == n) {
 		empblk_complete_rq(t->dev, rq, BLK_STS_OK);

@@ -62,14 +62,14 @@ emp_tap_check "its size is the entry's 256 MiB" size_is 256
 emp_tap_check "ssds reads 1" test "$(cat $S/ssds)" = 1
 emp_tap_check "tiers reads 'zero stripe ssd'" test "$(cat $S/tiers)" = "zero stripe ssd"
 # the first write of a fresh device gets the entry's first extents
-emp_tap_check "8 MiB written at 16 MiB" dd if=/tmp/p8 of=/dev/empblk0 bs=1M seek=16 oflag=direct status=none
-emp_tap_check "... reads back" same_bytes /dev/empblk0 $((16 * MiB)) /tmp/p8
+emp_tap_check "8 MiB written at 192 MiB" dd if=/tmp/p8 of=/dev/empblk0 bs=1M seek=192 oflag=direct status=none
+emp_tap_check "... reads back" same_bytes /dev/empblk0 $((192 * MiB)) /tmp/p8
 emp_tap_check "backend 0 holds 8 MiB" test "$(cat /sys/block/empblk0/backends/0/used_bytes)" = $((8 * MiB))
 emp_tap_check "fio randwrite+verify bs=4k" fio_verify 32M 4k randwrite
 emp_tap_check "fio randwrite+verify bs=64k" fio_verify 64M 64k randwrite
 emp_tap_check "fio randrw+verify bs=1m" fio_verify 64M 1m randrw --verify_backlog=8
 emp_tap_check "a flush passes down (fsync)" bash -c "f0=\$(cat $S/flushes); dd if=/tmp/p8 of=/dev/empblk0 bs=1M count=1 conv=fsync status=none && [ \$(cat $S/flushes) -gt \$f0 ]"
-emp_tap_check "the 8 MiB at 16 MiB survived that" same_bytes /dev/empblk0 $((16 * MiB)) /tmp/p8
+emp_tap_check "the 8 MiB at 192 MiB survived that" same_bytes /dev/empblk0 $((192 * MiB)) /tmp/p8
 # zero pages go nowhere: the SSD's own counters do not move
 nv_sectors() { awk -v f="$1" '{ print $f }' /sys/block/nvme0n1/stat; }
 w0=$(nv_sectors 7)

@@ -2,7 +2,8 @@
 # Donors and an SSD in one device, the seed's own mem_path shape: capacity
 # is the sum of the backends; each placement policy puts data where it
 # says, by the per-backend counters in /sys/block/empblk0/backends/;
-# fio crc32c verify and the swap workload over dram+donor+ssd; a discard
+# fio crc32c verify and the swap workload over dram+donor+ssd, with
+# 64 KiB blocks fetched whole on partial read misses; a discard
 # gives every backend's space back; fastest-first overflows to the SSD
 # when the donor's budget is spent, where a donor-only device of the same
 # budget fails with ENOSPC.
@@ -88,6 +89,7 @@ compute)
 	emp_tap_check "both backends hold data (donor $(used 0), SSD $(used 1))" bash -c "[ $(used 0) -gt 0 ] && [ $(used 1) -gt 0 ]"
 	emp_tap_check "in proportion to their sizes: within one extent" bash -c "d=\$(( $(used 0) - $(used 1) )); [ \${d#-} -le $((2 * MiB)) ]"
 	emp_tap_check "both were written (donor $(cat $B/0/write_bytes), SSD $(cat $B/1/write_bytes) bytes)" bash -c "[ \$(cat $B/0/write_bytes) -gt 0 ] && [ \$(cat $B/1/write_bytes) -gt 0 ]"
+	emp_tap_check "reads of 4 KiB fetched whole 64 KiB blocks from both ($(cat $S/cache_fetched) blocks)" test "$(cat $S/cache_fetched)" -gt 0
 	emp_tap_check "mkswap, swapon" bash -c "mkswap /dev/empblk0 >/dev/null && swapon /dev/empblk0"
 	emp_swap_verify $S $((96 / F)) $((20000 / F))
 	emp_tap_check "swapoff" swapoff /dev/empblk0

@@ -84,7 +84,8 @@ raw_reject mem_path "dram:99999999999" "invalid argument" "must be 1"
 raw_reject mem_path "10.0.0.300:64:7000" "invalid argument" "neither dram"
 raw_reject mem_path "10.0.0.1:64:70000" "invalid argument" "port"
 raw_reject mem_path "dram:16|dram:8|10.0.0.1:64:7000" "invalid argument" "more than one dram"
-raw_reject mem_path "10.0.0.1:64:7000|/dev/nvme0n1:64:0" "not supported" "donors and SSDs in one device"
+raw_reject mem_path "10.0.0.1:1:7000|/dev/nvme0n1:64:0" "invalid argument" "size 1 MiB is less than one 2 MiB extent"
+raw_reject placement "bogus" "invalid argument" "placement .bogus. must be distribute, sequential or fastest-first"
 raw_reject mem_path "/dev/nvme0n1:0:0" "invalid argument" "size .0. must be 1"
 raw_reject mem_path "/dev/nvme0n1:64:x" "invalid argument" "SSD offset"
 raw_reject block_size 3000 "invalid argument" "power of two"
@@ -179,7 +180,8 @@ ctl_reject "block-size 3000" "power of two" create empblk2 --mem-path dram:16 --
 ctl_reject "block-size 4M" "4096..2097152" create empblk2 --mem-path dram:16 --block-size 4M
 ctl_reject "subblock-size 256K" "4096..131072" create empblk2 --mem-path dram:16 --subblock-size 256K
 ctl_reject "block < subblock" "larger than block_size" create empblk2 --mem-path dram:16 --block-size 4K --subblock-size 64K
-ctl_reject "DRAM cache with 256K blocks" "needs block_size <= 131072" create empblk2 --mem-path "dram:16|10.0.0.1:64:7000" --block-size 256K
+ctl_reject "a donor entry under one extent" "less than one 2 MiB extent" create empblk2 --mem-path "dram:16|10.0.0.1:1:7000"
+ctl_reject "placement bogus" "must be distribute, sequential or fastest-first" create empblk2 --mem-path dram:16 --placement bogus
 # no RDMA link in this guest: with a DRAM cache too, enable says so
 ctl_reject "DRAM cache, unreachable donor" "no route over RDMA" create empblk2 --mem-path "dram:16|10.0.0.1:64:7000"
 # no RDMA link in this guest: the donor cannot be reached, enable says so

@@ -63,6 +63,9 @@ static const struct {
 	C(empblk_cache_wb_overtaken_test),
 	C(empblk_cache_wb_failed_test),
 	C(empblk_cache_discard_test),
+	C(empblk_cache_fill_test),
+	C(empblk_cache_fill_stale_test),
+	C(empblk_cache_fill_limits_test),
 #undef C
 };
 
