@@ -282,7 +282,10 @@ static void empblk_cache_fill_end(struct empblk_pio *pio, bool ok)
 	struct empblk_dev *dev = container_of(c, struct empblk_cache_tier,
 					      c)->tier.dev;
 
-	/* first: once nr_fill is 0 the device may be freed under us */
+	/*
+	 * All under the lock: once nr_fill is 0 the cache may be stopped,
+	 * and stop takes the lock once before it frees anything.
+	 */
 	spin_lock_bh(&c->lock);
 	ok = empblk_cache_fill_done(c, fill, ok);
 	empblk_stat_inc(dev, ok ? EMPBLK_STAT_CACHE_FETCHED :
@@ -590,6 +593,9 @@ static void empblk_cache_tier_stop(struct empblk_tier *t)
 		empblk_tier_abort(t->next, "writeback timed out");
 		wait_event(c->wb_idle, empblk_cache_idle(c));
 	}
+	/* the last completion may still be unlocking: let it */
+	spin_lock_bh(&c->lock);
+	spin_unlock_bh(&c->lock);
 	empblk_cache_free(c);
 }
 

@@ -504,6 +504,10 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 			WRITE_ONCE(sp->failed, true);
 			atomic_dec(&sp->pending);
 		}
+		if (ret == -EOPNOTSUPP && atomic_read(&sp->pending) == 1) {
+			/* the first member cannot: say so, start no other */
+			goto out_unref;
+		}
 	}
 	empblk_stripe_account(st, write, bytes);
 	if (READ_ONCE(sp->failed) && atomic_read(&sp->pending) == 1) {
