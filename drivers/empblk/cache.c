@@ -295,6 +295,20 @@ static void empblk_cache_fill_end(struct empblk_pio *pio, bool ok)
 	spin_unlock_bh(&c->lock);
 }
 
+/* The next fetch queued and not started, off the queue; or NULL. */
+static struct empblk_wb *empblk_cache_fill_pop(struct empblk_cache *c)
+{
+	struct empblk_wb *fill;
+
+	spin_lock_bh(&c->lock);
+	fill = list_first_entry_or_null(&c->fill_queue, struct empblk_wb,
+					free);
+	if (fill)
+		list_del_init(&fill->free);
+	spin_unlock_bh(&c->lock);
+	return fill;
+}
+
 /* Start the fetches queued by reads (the worker: the tier below may sleep). */
 static void empblk_cache_fill_start(struct empblk_cache *c,
 				    struct empblk_tier *next)
@@ -302,15 +316,7 @@ static void empblk_cache_fill_start(struct empblk_cache *c,
 	struct empblk_wb *fill;
 	int ret;
 
-	for (;;) {
-		spin_lock_bh(&c->lock);
-		fill = list_first_entry_or_null(&c->fill_queue,
-						struct empblk_wb, free);
-		if (fill)
-			list_del_init(&fill->free);
-		spin_unlock_bh(&c->lock);
-		if (!fill)
-			return;
+	while ((fill = empblk_cache_fill_pop(c))) {
 		fill->pio->pos = (u64)fill->e->blk << c->blk_shift;
 		fill->pio->pages = &c->pages[(fill->e - c->entries) * c->ppb];
 		ret = next->ops->read_pages(next, fill->pio);
@@ -327,17 +333,8 @@ static void empblk_cache_fill_cancel(struct empblk_cache *c)
 {
 	struct empblk_wb *fill;
 
-	for (;;) {
-		spin_lock_bh(&c->lock);
-		fill = list_first_entry_or_null(&c->fill_queue,
-						struct empblk_wb, free);
-		if (fill)
-			list_del_init(&fill->free);
-		spin_unlock_bh(&c->lock);
-		if (!fill)
-			return;
+	while ((fill = empblk_cache_fill_pop(c)))
 		empblk_cache_fill_end(fill->pio, false);
-	}
 }
 
 /*
