@@ -16,10 +16,11 @@
 emp_modprobe_empblk
 log=$(dmesg)
 declare -A cases=(
-	[empblk_spec]="empblk_spec_table_test empblk_stripe_locate_test empblk_stripe_chunks_covered_test"
+	[empblk_spec]="empblk_spec_table_test empblk_layout_entry_test empblk_layout_run_test"
 	[empblk_cache]="empblk_cache_sizes_test empblk_cache_insert_test empblk_cache_full_of_dirty_test
 		empblk_cache_writeback_order_test empblk_cache_writeback_slots_test empblk_cache_evict_lru_clean_test
-		empblk_cache_wb_overtaken_test empblk_cache_wb_failed_test empblk_cache_discard_test"
+		empblk_cache_wb_overtaken_test empblk_cache_wb_failed_test empblk_cache_discard_test
+		empblk_cache_fill_test empblk_cache_fill_stale_test empblk_cache_fill_limits_test"
 	[empblk_dram]="empblk_dram_budget_test empblk_dram_same_index_test empblk_dram_race_test empblk_dram_discard_test
 		empblk_dram_zero_keep_test empblk_dram_reserve_test"
 )
