@@ -35,17 +35,6 @@ create() {
 destroy() { "$EMPCTL" destroy empblk0; }
 size_is() { test "$(blockdev --getsize64 /dev/empblk0)" = $(($1 * MiB)); }
 
-# fio_verify SIZE BS RW [EXTRA...]: crc32c-verified I/O over SIZE of the device
-fio_verify() {
-	local size=$1 bs=$2 rw=$3
-	shift 3
-	fio --name="v-$bs-$rw" --filename=/dev/empblk0 --direct=1 \
-		--ioengine=libaio --iodepth=16 --size="$size" --bs="$bs" \
-		--rw="$rw" --verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--randrepeat=0 --output-format=terse "$@" >/tmp/fio.out 2>&1 ||
-		{ cat /tmp/fio.out; return 1; }
-}
-
 # same_bytes DEV OFFSET_BYTES FILE: DEV holds FILE at OFFSET_BYTES
 same_bytes() {
 	local n
@@ -65,9 +54,9 @@ emp_tap_check "tiers reads 'zero stripe ssd'" test "$(cat $S/tiers)" = "zero str
 emp_tap_check "8 MiB written at 192 MiB" dd if=/tmp/p8 of=/dev/empblk0 bs=1M seek=192 oflag=direct status=none
 emp_tap_check "... reads back" same_bytes /dev/empblk0 $((192 * MiB)) /tmp/p8
 emp_tap_check "backend 0 holds 8 MiB" test "$(cat /sys/block/empblk0/backends/0/used_bytes)" = $((8 * MiB))
-emp_tap_check "fio randwrite+verify bs=4k" fio_verify 32M 4k randwrite
-emp_tap_check "fio randwrite+verify bs=64k" fio_verify 64M 64k randwrite
-emp_tap_check "fio randrw+verify bs=1m" fio_verify 64M 1m randrw --verify_backlog=8
+emp_tap_check "fio randwrite+verify bs=4k" emp_fio_verify 32M 4k randwrite
+emp_tap_check "fio randwrite+verify bs=64k" emp_fio_verify 64M 64k randwrite
+emp_tap_check "fio randrw+verify bs=1m" emp_fio_verify 64M 1m randrw --verify_backlog=8
 emp_tap_check "a flush passes down (fsync)" bash -c "f0=\$(cat $S/flushes); dd if=/tmp/p8 of=/dev/empblk0 bs=1M count=1 conv=fsync status=none && [ \$(cat $S/flushes) -gt \$f0 ]"
 emp_tap_check "the 8 MiB at 192 MiB survived that" same_bytes /dev/empblk0 $((192 * MiB)) /tmp/p8
 # zero pages go nowhere: the SSD's own counters do not move
@@ -114,16 +103,16 @@ restripe() {
 }
 emp_tap_check "subblocks alternate between the SSDs on disk" restripe
 emp_tap_check "create again" create --mem-path "$N0:128:0|$N1:128:0" --subblock-size 16K --block-size 16K
-emp_tap_check "fio randwrite+verify bs=4k" fio_verify 32M 4k randwrite
-emp_tap_check "fio randrw+verify bs=1m (requests span both SSDs)" fio_verify 128M 1m randrw --verify_backlog=8
+emp_tap_check "fio randwrite+verify bs=4k" emp_fio_verify 32M 4k randwrite
+emp_tap_check "fio randrw+verify bs=1m (requests span both SSDs)" emp_fio_verify 128M 1m randrw --verify_backlog=8
 emp_tap_check "destroy" destroy
 
 # --- the DRAM cache in front of an SSD ---
 emp_tap_check "create dram:16 in front of an SSD, 64K blocks" create --mem-path "dram:16|$N0:256:0" --block-size 64K --subblock-size 16K
 emp_tap_check "dram_budget_bytes is 16 MiB" test "$(cat $S/dram_budget_bytes)" = $((16 * MiB))
 emp_tap_check "tiers reads 'zero cache stripe ssd'" test "$(cat $S/tiers)" = "zero cache stripe ssd"
-emp_tap_check "fio randwrite+verify bs=4k over 4x the cache" fio_verify 64M 4k randwrite
-emp_tap_check "fio randrw+verify bs=64k" fio_verify 128M 64k randrw --verify_backlog=16
+emp_tap_check "fio randwrite+verify bs=4k over 4x the cache" emp_fio_verify 64M 4k randwrite
+emp_tap_check "fio randrw+verify bs=64k" emp_fio_verify 128M 64k randrw --verify_backlog=16
 emp_tap_check "blocks were written back to the SSD" test "$(cat $S/cache_writebacks)" -gt 0
 emp_tap_check "... and evicted" test "$(cat $S/cache_evictions)" -gt 0
 emp_tap_check "no writeback failed" test "$(cat $S/cache_writeback_errors)" = 0
@@ -183,7 +172,7 @@ mkfs.ext4 -q -F ${N1}p1 >/dev/null 2>&1 && mount ${N1}p1 /mnt/emp
 refused "a mounted partition" "${N1}p1:16:0" "SSD ${N1}p1: in use"
 refused "the whole disk of a mounted partition" "$N1:16:128" "SSD $N1: in use"
 emp_tap_check "a free partition of that disk is accepted" create --mem-path "${N1}p2:32:0"
-emp_tap_check "... and serves (fio verify)" fio_verify 16M 4k randwrite
+emp_tap_check "... and serves (fio verify)" emp_fio_verify 16M 4k randwrite
 emp_tap_check "destroy" destroy
 umount /mnt/emp
 dmsetup create empheld --table "0 $((64 * 2048)) linear $N1 0" && dmsetup mknodes empheld
@@ -215,7 +204,7 @@ emp_tap_check "ssd_errors counted them ($(($(cat $S/ssd_errors) - e0)))" test $(
 emp_tap_check "the error is logged with the SSD, the operation and its sector" bash -c "dmesg | grep -Eq 'empblk0: SSD $dm: WRITE at its sector 65544 failed: -5'"
 emp_tap_check "the data before the span reads back" r4k $((31 * MiB))
 emp_tap_check "the data after the span reads back" r4k $((34 * MiB))
-emp_tap_check "the device serves the rest (fio verify away from the span)" fio_verify 32M 64k randrw --offset=64M --verify_backlog=16
+emp_tap_check "the device serves the rest (fio verify away from the span)" emp_fio_verify 32M 64k randrw --offset=64M --verify_backlog=16
 emp_tap_check "destroy" destroy
 emp_tap_check "remove the error span" emp_dm_remove emperr
 

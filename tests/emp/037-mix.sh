@@ -64,15 +64,6 @@ compute)
 	}
 	destroy() { "$EMPCTL" destroy empblk0; }
 	used() { cat $B/$1/used_bytes; }
-	fio_verify() { # fio_verify SIZE BS RW [EXTRA...]
-		local size=$1 bs=$2 rw=$3
-		shift 3
-		fio --name="v-$bs-$rw" --filename=/dev/empblk0 --direct=1 \
-			--ioengine=libaio --iodepth=16 --size="$size" --bs="$bs" \
-			--rw="$rw" --verify=crc32c --verify_fatal=1 --do_verify=1 \
-			--randrepeat=0 --output-format=terse "$@" >/tmp/fio.out 2>&1 ||
-			{ sed 's/^/# /' /tmp/fio.out; return 1; }
-	}
 
 	# --- distribute: the seed's shape, dram + donor + SSD ---
 	emp_tap_check "create dram:16|donor:128|ssd:128, 64K blocks, 16K subblocks" \
@@ -84,8 +75,8 @@ compute)
 	emp_tap_check "backend 1 is the SSD" bash -c "[ \$(cat $B/1/kind) = ssd ] && [ \$(cat $B/1/target) = $N0 ]"
 	"$EMPCTL" show empblk0 | sed 's/^/# /'
 	emp_tap_check "empctl show -j lists both backends" bash -c "\"$EMPCTL\" -j show empblk0 | jq -e '.backends | length == 2 and .[0].kind == \"donor\" and .[1].kind == \"ssd\"' >/dev/null"
-	emp_tap_check "fio randwrite+verify bs=4k over 4x the cache" fio_verify 64M 4k randwrite
-	emp_tap_check "fio randrw+verify bs=128k (requests span both backends)" fio_verify 192M 128k randrw --verify_backlog=16
+	emp_tap_check "fio randwrite+verify bs=4k over 4x the cache" emp_fio_verify 64M 4k randwrite
+	emp_tap_check "fio randrw+verify bs=128k (requests span both backends)" emp_fio_verify 192M 128k randrw --verify_backlog=16
 	emp_tap_check "both backends hold data (donor $(used 0), SSD $(used 1))" bash -c "[ $(used 0) -gt 0 ] && [ $(used 1) -gt 0 ]"
 	emp_tap_check "in proportion to their sizes: within one extent" bash -c "d=\$(( $(used 0) - $(used 1) )); [ \${d#-} -le $((2 * MiB)) ]"
 	emp_tap_check "both were written (donor $(cat $B/0/write_bytes), SSD $(cat $B/1/write_bytes) bytes)" bash -c "[ \$(cat $B/0/write_bytes) -gt 0 ] && [ \$(cat $B/1/write_bytes) -gt 0 ]"

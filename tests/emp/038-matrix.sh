@@ -56,15 +56,6 @@ compute)
 		ssd) echo "$N0:96:0" ;;
 		esac
 	}
-	fio_verify() { # fio_verify SIZE BS RW [EXTRA...]
-		local size=$1 bs=$2 rw=$3
-		shift 3
-		fio --name="v-$bs-$rw" --filename=/dev/empblk0 --direct=1 \
-			--ioengine=libaio --iodepth=16 --size="$size" --bs="$bs" \
-			--rw="$rw" --verify=crc32c --verify_fatal=1 --do_verify=1 \
-			--randrepeat=0 --output-format=terse "$@" >/tmp/fio.out 2>&1 ||
-			{ sed 's/^/# /' /tmp/fio.out; return 1; }
-	}
 	no_errors() {
 		local f
 		for f in remote_errors ssd_errors cache_writeback_errors nospace_errors alloc_failures; do
@@ -80,8 +71,8 @@ compute)
 			emp_tap_not_ok "$name: create"
 			return
 		fi
-		emp_tap_check "$name: fio randwrite+verify bs=4k" fio_verify $((32 / F))M 4k randwrite
-		emp_tap_check "$name: fio randrw+verify bs=64k" fio_verify $((64 / F))M 64k randrw --verify_backlog=16
+		emp_tap_check "$name: fio randwrite+verify bs=4k" emp_fio_verify $((32 / F))M 4k randwrite
+		emp_tap_check "$name: fio randrw+verify bs=64k" emp_fio_verify $((64 / F))M 64k randrw --verify_backlog=16
 		emp_tap_check "$name: mkswap, swapon" bash -c "mkswap /dev/empblk0 >/dev/null && swapon /dev/empblk0"
 		emp_swap_verify $S $((48 / F)) $((4000 / F))
 		emp_tap_check "$name: swapoff" swapoff /dev/empblk0

@@ -412,6 +412,20 @@ emp_dm_remove() {
 	[[ ! -e /dev/mapper/$1 ]] || rm -f "/dev/mapper/$1"
 }
 
+# emp_fio_verify SIZE BS RW [FIO OPTION...]: fio over SIZE of /dev/empblk0
+# (or $EMP_FIO_DEV) in BS blocks with the RW pattern, every block verified
+# with crc32c (at the end, or as it goes with --verify_backlog); fio's
+# output on failure.
+emp_fio_verify() {
+	local size=$1 bs=$2 rw=$3
+	shift 3
+	fio --name="v-$bs-$rw" --filename="${EMP_FIO_DEV:-/dev/empblk0}" \
+		--direct=1 --ioengine=libaio --iodepth=16 --size="$size" \
+		--bs="$bs" --rw="$rw" --verify=crc32c --verify_fatal=1 \
+		--do_verify=1 --randrepeat=0 --output-format=terse "$@" \
+		>/tmp/fio.out 2>&1 || { sed 's/^/# /' /tmp/fio.out; return 1; }
+}
+
 # emp_swap_verify STATS_DIR WS_MB ITERS [SEED]: the swap workload. memverify
 # fills a WS_MB working set with a pattern, revisits random pages ITERS
 # times and checks every word, in a fresh cgroup whose memory.max is half
