@@ -81,7 +81,7 @@ E=/sys/kernel/config/empblk/empblk0
 ROWS=(nvme dram_ssd dram_donor dram_donor_ssd)
 # the device's counters reported per run (deltas over the workload)
 DEV_COUNTERS=(writes reads write_bytes read_bytes cache_read_hits cache_read_misses
-	cache_write_hits cache_evictions cache_writebacks cache_writeback_errors
+	cache_write_hits cache_evictions cache_writebacks cache_writeback_ios cache_writeback_errors
 	zero_page_writes zero_page_reads ssd_errors remote_errors nospace_errors alloc_failures)
 
 declare -A C=()
@@ -333,18 +333,18 @@ compute)
 			"$r2" "$(v "${row}_ms")" "x$rat" "$(mem_path "$row")"
 	done
 	echo "# (time: wall clock of the memverify run; / (a): lower is faster than the NVMe disk as swap)"
-	printf '# %-19s %5s %8s %8s %8s %8s %9s %9s %9s %8s %12s\n' row round pswpout pswpin \
-		"writes" "reads" "c.hits" "c.wrback" "zero_wr" "ssd/rem.e" "nvme0 w/r"
+	printf '# %-19s %5s %8s %8s %8s %8s %9s %13s %9s %8s %12s\n' row round pswpout pswpin \
+		"writes" "reads" "c.hits" "c.wrback/io" "zero_wr" "ssd/rem.e" "nvme0 w/r"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		for row in "${ROWS[@]}"; do
 			k=${row}_r$r
 			[[ -n ${RES[${k}_ms]:-} ]] || continue
 			errs=-
 			[[ $row != nvme ]] && errs="$(v "${k}_ssd_errors")/$(v "${k}_remote_errors")"
-			printf '# %-19s %5s %8s %8s %8s %8s %9s %9s %9s %8s %12s\n' "$(label "$row")" "$r" \
+			printf '# %-19s %5s %8s %8s %8s %8s %9s %13s %9s %8s %12s\n' "$(label "$row")" "$r" \
 				"$(v "${k}_pswpout")" "$(v "${k}_pswpin")" \
 				"$(dv "$row" "${k}_writes")" "$(dv "$row" "${k}_reads")" \
-				"$(dv "$row" "${k}_cache_read_hits")" "$(dv "$row" "${k}_cache_writebacks")" \
+				"$(dv "$row" "${k}_cache_read_hits")" "$(dv "$row" "${k}_cache_writebacks")/$(dv "$row" "${k}_cache_writeback_ios")" \
 				"$(dv "$row" "${k}_zero_page_writes")" \
 				"$errs" "$(v "${k}_nvme_writes")/$(v "${k}_nvme_reads")"
 		done

@@ -36,7 +36,10 @@
  * the request reads all of it itself.
  * Writeback starts when more than three quarters of the entries are dirty
  * and brings that down to one half, oldest first; a full cache kicks it
- * too. Clean entries are evicted least recently used first. The policy is
+ * too. A writeback takes the dirty blocks next to the oldest along, up to
+ * 128 KiB, as one page I/O: swap writes clusters of slots, and the tier
+ * below then sees the large writes it would have seen without a cache.
+ * Clean entries are evicted least recently used first. The policy is
  * cache_policy.c, which has no data, lock or allocation of its own and is
  * unit tested in userspace and by KUnit; this file adds the pages, the
  * lock, the statistics and the writeback, as page I/O (struct
@@ -254,8 +257,8 @@ static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 	struct empblk_dev *dev = ct->tier.dev;
 
 	/* first: once nr_wb is 0 the device may be freed under us */
-	empblk_stat_inc(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
-			EMPBLK_STAT_CACHE_WRITEBACK_ERRORS);
+	empblk_stat_add(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
+			EMPBLK_STAT_CACHE_WRITEBACK_ERRORS, wb->nr);
 	spin_lock_bh(&c->lock);
 	/* under the lock, as stop pauses writeback under it, then cancels */
 	if (empblk_cache_wb_done(c, wb, ok))
@@ -295,6 +298,28 @@ static void empblk_cache_fill_end(struct empblk_pio *pio, bool ok)
 	spin_unlock_bh(&c->lock);
 }
 
+/*
+ * Point the page I/O of writeback or fill slot @wb at its blocks: those of
+ * one block are consecutive in c->pages already, a run's are gathered.
+ */
+static void empblk_cache_wb_pio(struct empblk_cache *c, struct empblk_wb *wb)
+{
+	struct empblk_pio *pio = wb->pio;
+	unsigned int i;
+
+	pio->pos = (u64)wb->e[0]->blk << c->blk_shift;
+	pio->nr_pages = wb->nr * c->ppb;
+	if (wb->nr == 1) {
+		pio->pages = &c->pages[(wb->e[0] - c->entries) * c->ppb];
+		return;
+	}
+	for (i = 0; i < wb->nr; i++)
+		memcpy(&wb->pages[i * c->ppb],
+		       &c->pages[(wb->e[i] - c->entries) * c->ppb],
+		       c->ppb * sizeof(*wb->pages));
+	pio->pages = wb->pages;
+}
+
 /* The next fetch queued and not started, off the queue; or NULL. */
 static struct empblk_wb *empblk_cache_fill_pop(struct empblk_cache *c)
 {
@@ -317,8 +342,7 @@ static void empblk_cache_fill_start(struct empblk_cache *c,
 	int ret;
 
 	while ((fill = empblk_cache_fill_pop(c))) {
-		fill->pio->pos = (u64)fill->e->blk << c->blk_shift;
-		fill->pio->pages = &c->pages[(fill->e - c->entries) * c->ppb];
+		empblk_cache_wb_pio(c, fill);
 		ret = next->ops->read_pages(next, fill->pio);
 		if (ret == -EOPNOTSUPP)
 			WRITE_ONCE(c->fetch_off, true);
@@ -348,8 +372,9 @@ static void empblk_cache_wb_work(struct work_struct *work)
 {
 	struct empblk_cache *c = container_of(work, struct empblk_cache,
 					      wb_work);
-	struct empblk_tier *next = container_of(c, struct empblk_cache_tier,
-						c)->tier.next;
+	struct empblk_cache_tier *ct = container_of(c, struct empblk_cache_tier,
+						    c);
+	struct empblk_tier *next = ct->tier.next;
 	unsigned int noio = memalloc_noio_save();
 	struct empblk_wb *wb;
 	int ret;
@@ -362,13 +387,13 @@ static void empblk_cache_wb_work(struct work_struct *work)
 		if (!wb)
 			break;
 
-		wb->pio->pos = (u64)wb->e->blk << c->blk_shift;
-		wb->pio->pages = &c->pages[(wb->e - c->entries) * c->ppb];
+		empblk_cache_wb_pio(c, wb);
 		ret = next->ops->write_pages(next, wb->pio);
 		if (ret) {
 			empblk_cache_wb_end(wb, false);
 			break;
 		}
+		empblk_stat_inc(ct->tier.dev, EMPBLK_STAT_CACHE_WRITEBACK_IOS);
 		cond_resched();
 	}
 	memalloc_noio_restore(noio);
@@ -499,7 +524,7 @@ static void empblk_cache_free(struct empblk_cache *c)
 		__free_page(c->pages[i]);
 	for (i = 0; c->wbs && i < 2 * c->nr_wbs; i++)
 		kvfree(c->wbs[i].pio);
-	kfree(c->wbs);
+	kvfree(c->wbs);
 	vfree(c->pages);
 	vfree(c->hash);
 	vfree(c->entries);
@@ -519,6 +544,7 @@ static int empblk_cache_tier_start(struct empblk_tier *t)
 	struct empblk_cache_tier *ct = to_cache(t);
 	struct empblk_tier *next = t->next;
 	struct empblk_cache *c = &ct->c;
+	unsigned int pio_pages;
 	unsigned long i, n;
 	size_t pio_size;
 
@@ -528,12 +554,13 @@ static int empblk_cache_tier_start(struct empblk_tier *t)
 	init_waitqueue_head(&c->wb_idle);
 
 	n = c->nr * c->ppb;
-	pio_size = next->ops->pio_size(next, c->ppb);
+	pio_pages = empblk_cache_pio_pages(t->dev->params.block_size);
+	pio_size = next->ops->pio_size(next, pio_pages);
 	c->entries = vzalloc(array_size(c->nr, sizeof(*c->entries)));
 	c->hash = vzalloc(array_size(1UL << c->hash_bits, sizeof(*c->hash)));
 	c->pages = vzalloc(array_size(n, sizeof(*c->pages)));
 	/* writeback slots, then fetch slots if the tier below can read */
-	c->wbs = kcalloc(2 * c->nr_wbs, sizeof(*c->wbs), GFP_KERNEL);
+	c->wbs = kvcalloc(2 * c->nr_wbs, sizeof(*c->wbs), GFP_KERNEL);
 	if (!c->entries || !c->hash || !c->pages || !c->wbs)
 		goto out_nomem;
 	for (i = 0; i < 2 * c->nr_wbs; i++) {
@@ -546,7 +573,6 @@ static int empblk_cache_tier_start(struct empblk_tier *t)
 		wb->pio = kvzalloc(sizeof(*wb->pio) + pio_size, GFP_KERNEL);
 		if (!wb->pio)
 			goto out_nomem;
-		wb->pio->nr_pages = c->ppb;
 		wb->pio->end_io = fill ? empblk_cache_fill_end :
 					 empblk_cache_pio_end;
 		wb->pio->private = wb;

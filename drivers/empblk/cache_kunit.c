@@ -28,6 +28,7 @@ static struct kunit_case empblk_cache_cases[] = {
 	KUNIT_CASE(empblk_cache_evict_lru_clean_test),
 	KUNIT_CASE(empblk_cache_wb_overtaken_test),
 	KUNIT_CASE(empblk_cache_wb_failed_test),
+	KUNIT_CASE(empblk_cache_wb_run_test),
 	KUNIT_CASE(empblk_cache_discard_test),
 	KUNIT_CASE(empblk_cache_fill_test),
 	KUNIT_CASE(empblk_cache_fill_stale_test),

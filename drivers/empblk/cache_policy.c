@@ -5,8 +5,9 @@
  * partial writes are served only if the block is cached. A new block takes
  * a free entry, else the least recently used clean one; dirty entries are
  * never evicted, so a cache full of them sends writes around it. Writeback
- * takes the oldest dirty entry first, from more than three quarters of the
- * entries dirty down to one half. An entry whose writeback failed, or was
+ * takes the oldest dirty entry first, with the dirty blocks next to it in
+ * one run, from more than three quarters of the entries dirty down to one
+ * half. An entry whose writeback failed, or was
  * written again while it ran, stays dirty: it may be the only copy.
  *
  * Every function here runs with empblk_cache.lock held and never sleeps or
@@ -29,10 +30,11 @@ static struct hlist_head *empblk_cache_bucket(struct empblk_cache *c,
  * @block_size: the caching unit, a power of two of at least a page
  * @mb: cache size in MiB
  *
- * Sets the entry count, the hash size, the writeback thresholds and the
- * number of writeback slots, and makes the lists empty. The caller then
- * allocates the entries, the hash and the slots, initialises the lock,
- * the work and the wait queue, and calls empblk_cache_all_free().
+ * Sets the entry count, the hash size, the writeback thresholds, the
+ * longest run one writeback takes and the number of writeback slots, and
+ * makes the lists empty. The caller then allocates the entries, the hash
+ * and the slots, initialises the lock, the work and the wait queue, and
+ * calls empblk_cache_all_free().
  */
 void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb)
 {
@@ -48,6 +50,7 @@ void empblk_cache_setup(struct empblk_cache *c, u32 block_size, u64 mb)
 	INIT_LIST_HEAD(&c->fill_queue);
 	c->wb_start = c->nr - c->nr / 4;
 	c->wb_stop = c->nr / 2;
+	c->wb_run = empblk_cache_wb_run(block_size);
 	c->nr_wbs = empblk_cache_nr_wb(block_size);
 }
 
@@ -183,13 +186,40 @@ void empblk_cache_touch(struct empblk_cache *c, struct empblk_centry *e,
 	}
 }
 
+/* Block @b is cached, dirty and not being written back: it may join a run. */
+static struct empblk_centry *empblk_cache_wb_joins(struct empblk_cache *c,
+						   unsigned long b)
+{
+	struct empblk_centry *e = empblk_cache_find(c, b);
+
+	if (e && (e->state & (EMPBLK_CE_DIRTY | EMPBLK_CE_WB)) ==
+		 EMPBLK_CE_DIRTY)
+		return e;
+	return NULL;
+}
+
+/* Take dirty entry @e off its list into @wb, after those it has. */
+static void empblk_cache_wb_take(struct empblk_cache *c, struct empblk_wb *wb,
+				 struct empblk_centry *e)
+{
+	list_del_init(&e->list);
+	c->nr_dirty--;
+	e->state |= EMPBLK_CE_WB;
+	wb->gen[wb->nr] = e->gen;
+	wb->e[wb->nr++] = e;
+}
+
 /**
  * empblk_cache_wb_pick() - start the next writeback
  * @c: cache, locked
  *
  * While more than @c->wb_stop entries are dirty and a slot is free, the
- * oldest dirty entry is taken off the lists and given a slot, with its
- * generation recorded. Pausing (@c->wb_paused) is the caller's check.
+ * oldest dirty entry is taken off the lists and given a slot, with the
+ * dirty blocks around it that form one run of consecutive blocks with it
+ * inside its aligned window of @c->wb_run blocks (swap writes its slots
+ * in clusters, so a run is one page I/O where there would be many), each
+ * with its generation recorded. Pausing (@c->wb_paused) is the caller's
+ * check.
  *
  * Return: the slot, or NULL when there is nothing to write back now.
  */
@@ -197,19 +227,27 @@ struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
 {
 	struct empblk_centry *e;
 	struct empblk_wb *wb;
+	unsigned long b, lo, hi, w;
 
 	lockdep_assert_held(&c->lock);
 	if (c->nr_dirty <= c->wb_stop || list_empty(&c->wb_free))
 		return NULL;
 	e = list_first_entry(&c->dirty, struct empblk_centry, list);
-	list_del_init(&e->list);
-	c->nr_dirty--;
-	e->state |= EMPBLK_CE_WB;
 	wb = list_first_entry(&c->wb_free, struct empblk_wb, free);
 	list_del_init(&wb->free);
 	c->nr_wb++;
-	wb->e = e;
-	wb->gen = e->gen;
+	wb->nr = 0;
+
+	/* the run around e within its window: [lo, hi) */
+	w = e->blk - e->blk % c->wb_run;
+	for (lo = e->blk; lo > w && empblk_cache_wb_joins(c, lo - 1); lo--)
+		;
+	for (hi = e->blk + 1; hi < w + c->wb_run &&
+	     empblk_cache_wb_joins(c, hi); hi++)
+		;
+	for (b = lo; b < hi; b++)
+		empblk_cache_wb_take(c, wb, b == e->blk ? e :
+				     empblk_cache_find(c, b));
 	return wb;
 }
 
@@ -217,9 +255,9 @@ struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
  * empblk_cache_wb_done() - end a writeback
  * @c: cache, locked
  * @wb: the slot empblk_cache_wb_pick() gave
- * @ok: the block reached the tier below
+ * @ok: the blocks reached the tier below
  *
- * The entry becomes clean (the most recently used) only if the writeback
+ * Each entry becomes clean (the most recently used) only if the writeback
  * succeeded and nothing was written into it meanwhile; otherwise it goes
  * back on the dirty list, the newest. The slot is freed.
  *
@@ -230,18 +268,23 @@ struct empblk_wb *empblk_cache_wb_pick(struct empblk_cache *c)
 bool empblk_cache_wb_done(struct empblk_cache *c, struct empblk_wb *wb,
 			  bool ok)
 {
-	struct empblk_centry *e = wb->e;
+	unsigned int i;
 
 	lockdep_assert_held(&c->lock);
-	e->state &= ~EMPBLK_CE_WB;
-	if (ok && e->gen == wb->gen) {
-		e->state &= ~EMPBLK_CE_DIRTY;
-		list_add_tail(&e->list, &c->clean);
-	} else {
-		list_add_tail(&e->list, &c->dirty);
-		c->nr_dirty++;
+	for (i = 0; i < wb->nr; i++) {
+		struct empblk_centry *e = wb->e[i];
+
+		e->state &= ~EMPBLK_CE_WB;
+		if (ok && e->gen == wb->gen[i]) {
+			e->state &= ~EMPBLK_CE_DIRTY;
+			list_add_tail(&e->list, &c->clean);
+		} else {
+			list_add_tail(&e->list, &c->dirty);
+			c->nr_dirty++;
+		}
+		wb->e[i] = NULL;
 	}
-	wb->e = NULL;
+	wb->nr = 0;
 	list_add(&wb->free, &c->wb_free);
 	c->nr_wb--;
 	return ok && !c->wb_paused && c->nr_dirty > c->wb_stop;
@@ -316,7 +359,8 @@ struct empblk_wb *empblk_cache_fill_claim(struct empblk_cache *c,
 	fill = list_first_entry(&c->fill_free, struct empblk_wb, free);
 	list_del_init(&fill->free);
 	c->nr_fill++;
-	fill->e = e;
+	fill->nr = 1;
+	fill->e[0] = e;
 	return fill;
 }
 
@@ -335,7 +379,7 @@ struct empblk_wb *empblk_cache_fill_claim(struct empblk_cache *c,
 bool empblk_cache_fill_done(struct empblk_cache *c, struct empblk_wb *fill,
 			    bool ok)
 {
-	struct empblk_centry *e = fill->e;
+	struct empblk_centry *e = fill->e[0];
 
 	lockdep_assert_held(&c->lock);
 	ok = ok && !(e->state & EMPBLK_CE_STALE);
@@ -348,7 +392,8 @@ bool empblk_cache_fill_done(struct empblk_cache *c, struct empblk_wb *fill,
 		c->nr_free++;
 		e->state = 0;
 	}
-	fill->e = NULL;
+	fill->e[0] = NULL;
+	fill->nr = 0;
 	list_add(&fill->free, &c->fill_free);
 	c->nr_fill--;
 	return ok;

@@ -49,28 +49,53 @@ struct empblk_centry {
 	u32 state;
 };
 
+/*
+ * A writeback takes the dirty blocks next to its own along, up to this
+ * much in one page I/O, within the aligned window of that size around it
+ * (so never across a 2 MiB placement extent). Blocks of 128 KiB and more
+ * go one at a time.
+ */
+#define EMPBLK_WB_RUN_BYTES	SZ_128K
+#define EMPBLK_WB_RUN_MAX	(EMPBLK_WB_RUN_BYTES / SZ_4K)
+
 /**
- * struct empblk_wb - a writeback slot (one block on its way to the tier
+ * struct empblk_wb - a writeback slot (blocks on their way to the tier
  *	below) or a fill slot (one block on its way from it)
  * @cache: the cache
- * @e: the entry written back or filled
- * @gen: its generation when the writeback started
+ * @nr: entries in @e (a fill: one)
+ * @e: the entries written back, consecutive blocks in order; or filled
+ * @gen: each one's generation when the writeback started
  * @free: link on empblk_cache.wb_free or .fill_free while unused, on
  *	.fill_queue while a fill waits for the worker to start it
  * @pio: its page I/O, with the tier below's state for it
+ * @pages: the pages of a writeback of more than one block, in order
  */
 struct empblk_wb {
 	struct empblk_cache *cache;
-	struct empblk_centry *e;
-	u32 gen;
+	unsigned int nr;
+	struct empblk_centry *e[EMPBLK_WB_RUN_MAX];
+	u32 gen[EMPBLK_WB_RUN_MAX];
 	struct list_head free;
 	struct empblk_pio *pio;
+	struct page *pages[EMPBLK_WB_RUN_MAX];
 };
 
 /* writebacks in flight per device: up to 64 blocks, at most 8 MiB */
 static inline unsigned int empblk_cache_nr_wb(u32 block_size)
 {
 	return clamp_t(u32, SZ_8M / block_size, 4, 64);
+}
+
+/* blocks one writeback may take: a run within EMPBLK_WB_RUN_BYTES */
+static inline unsigned int empblk_cache_wb_run(u32 block_size)
+{
+	return max_t(u32, EMPBLK_WB_RUN_BYTES / block_size, 1);
+}
+
+/* pages in one page I/O of the cache at most: a block, or a run */
+static inline unsigned int empblk_cache_pio_pages(u32 block_size)
+{
+	return max_t(u32, block_size, EMPBLK_WB_RUN_BYTES) >> PAGE_SHIFT;
 }
 
 /**
@@ -94,6 +119,7 @@ static inline unsigned int empblk_cache_nr_wb(u32 block_size)
  * @nr_wb: writeback slots in use
  * @wb_start: dirty entries above which writeback starts
  * @wb_stop: dirty entries writeback brings the cache down to
+ * @wb_run: blocks one writeback takes at most (empblk_cache_wb_run())
  * @wb_paused: discards in progress; no writeback or fill starts while
  *	nonzero
  * @wb_free: unused writeback slots
@@ -128,6 +154,7 @@ struct empblk_cache {
 	unsigned int nr_wb;
 	unsigned long wb_start;
 	unsigned long wb_stop;
+	unsigned int wb_run;
 	unsigned int wb_paused;
 	struct list_head wb_free;
 	atomic_t nr_around;

@@ -12,7 +12,8 @@
  *   ct_zalloc(t, size)		zeroed memory that lives until the case ends
  *
  * Each case gets a cache of 16 entries of 64 KiB blocks: writeback starts
- * above 12 dirty entries and stops at 8. The cache has no pages: the policy
+ * above 12 dirty entries and stops at 8, one block at a time (wb_run 1)
+ * except in empblk_cache_wb_run_test. The cache has no pages: the policy
  * never touches data.
  */
 #ifndef EMPBLK_CACHE_POLICY_CASES_H
@@ -33,8 +34,10 @@ static struct empblk_cache *ct_cache(CT_T t)
 	c->entries = ct_zalloc(t, c->nr * sizeof(*c->entries));
 	c->hash = ct_zalloc(t, (1UL << c->hash_bits) * sizeof(*c->hash));
 	c->wbs = ct_zalloc(t, 2 * c->nr_wbs * sizeof(*c->wbs));
-	if (c->nr != CT_NR || !c->entries || !c->hash || !c->wbs)
+	if (c->nr != CT_NR || c->wb_run != 2 || !c->entries || !c->hash ||
+	    !c->wbs)
 		return NULL;
+	c->wb_run = 1;
 	for (i = 0; i < c->nr_wbs; i++) {
 		list_add_tail(&c->wbs[i].free, &c->wb_free);
 		list_add_tail(&c->wbs[c->nr_wbs + i].free, &c->fill_free);
@@ -117,7 +120,7 @@ static long ct_writeback(struct empblk_cache *c, bool ok)
 	c->wb_stop = stop;
 	if (!wb)
 		return -1;
-	b = wb->e->blk;
+	b = wb->e[0]->blk;
 	ct_done(c, wb, ok);
 	return b;
 }
@@ -133,6 +136,9 @@ static void empblk_cache_sizes_test(CT_T t)
 	CT_EXPECT(t, c->wb_start == 192);
 	CT_EXPECT(t, c->wb_stop == 128);
 	CT_EXPECT(t, c->nr_wbs == 64);
+	/* a writeback takes up to 128 KiB of consecutive blocks */
+	CT_EXPECT(t, c->wb_run == 32);
+	CT_EXPECT(t, empblk_cache_pio_pages(SZ_4K) == SZ_128K >> PAGE_SHIFT);
 	CT_EXPECT(t, (1UL << c->hash_bits) >= c->nr);
 
 	memset(c, 0, sizeof(*c));
@@ -144,6 +150,10 @@ static void empblk_cache_sizes_test(CT_T t)
 	/* 8 MiB of writeback in flight at most: 4 slots of 2 MiB */
 	CT_EXPECT(t, c->nr_wbs == 4);
 	CT_EXPECT(t, c->hash_bits == 4);
+	/* blocks of 128 KiB and more go one by one */
+	CT_EXPECT(t, c->wb_run == 1);
+	CT_EXPECT(t, empblk_cache_pio_pages(SZ_2M) == SZ_2M >> PAGE_SHIFT);
+	CT_EXPECT(t, empblk_cache_wb_run(SZ_128K) == 1);
 }
 
 static void empblk_cache_insert_test(CT_T t)
@@ -222,9 +232,9 @@ static void empblk_cache_writeback_order_test(CT_T t)
 	}
 	CT_ASSERT(t, n == CT_NR - c->wb_stop);
 	for (i = 0; i < n; i++) {
-		CT_EXPECT(t, wbs[i]->e->blk == 100 - i);
-		CT_EXPECT(t, wbs[i]->e->state & EMPBLK_CE_WB);
-		CT_EXPECT(t, list_empty(&wbs[i]->e->list));
+		CT_EXPECT(t, wbs[i]->e[0]->blk == 100 - i);
+		CT_EXPECT(t, wbs[i]->e[0]->state & EMPBLK_CE_WB);
+		CT_EXPECT(t, list_empty(&wbs[i]->e[0]->list));
 	}
 	CT_EXPECT(t, c->nr_wb == n);
 	CT_EXPECT(t, c->nr_dirty == c->wb_stop);
@@ -321,8 +331,8 @@ static void empblk_cache_wb_overtaken_test(CT_T t)
 	CT_ASSERT(t, ct_write(c, 4));
 	c->wb_stop = 0;
 	wb = ct_pick(c);
-	CT_ASSERT(t, wb && wb->e == e);
-	CT_EXPECT(t, wb->gen == 1);
+	CT_ASSERT(t, wb && wb->nr == 1 && wb->e[0] == e);
+	CT_EXPECT(t, wb->gen[0] == 1);
 	CT_EXPECT(t, c->nr_dirty == 1);
 
 	/* read and written again while its writeback is in flight: the
@@ -379,6 +389,88 @@ static void empblk_cache_wb_failed_test(CT_T t)
 	CT_EXPECT(t, ct_writeback(c, true) == 9);
 	CT_EXPECT(t, e->state == EMPBLK_CE_VALID);
 	CT_EXPECT(t, c->nr_wb == 0);
+}
+
+/*
+ * A writeback takes the run of consecutive dirty blocks around the oldest,
+ * within its aligned window, in block order, each with its generation;
+ * blocks clean, absent or already being written back end the run.
+ */
+static void empblk_cache_wb_run_test(CT_T t)
+{
+	struct empblk_cache *c = ct_cache(t);
+	struct empblk_wb *wb, *wb2;
+	struct empblk_centry *e;
+	unsigned int i;
+
+	CT_ASSERT(t, c);
+	c->wb_run = 8;
+	c->wb_stop = 0;
+	/* oldest is 10; 8..12 dirty, 13 absent, 14 and 15 dirty, 7 dirty */
+	CT_ASSERT(t, ct_write(c, 10));
+	CT_ASSERT(t, ct_write(c, 9));
+	CT_ASSERT(t, ct_write(c, 12));
+	CT_ASSERT(t, ct_write(c, 8));
+	CT_ASSERT(t, ct_write(c, 11));
+	CT_ASSERT(t, ct_write(c, 14));
+	CT_ASSERT(t, ct_write(c, 15));
+	CT_ASSERT(t, ct_write(c, 7));
+	CT_ASSERT(t, ct_write(c, 11));	/* 11 is at generation 2 */
+	CT_ASSERT(t, c->nr_dirty == 8);
+
+	/* window [8, 16): the run is 8..12, not 7 (another window), not 14 */
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb);
+	CT_ASSERT(t, wb->nr == 5);
+	for (i = 0; i < wb->nr; i++) {
+		CT_EXPECT(t, wb->e[i]->blk == 8 + i);
+		CT_EXPECT(t, wb->e[i]->state & EMPBLK_CE_WB);
+		CT_EXPECT(t, list_empty(&wb->e[i]->list));
+		CT_EXPECT(t, wb->gen[i] == (8 + i == 11 ? 2 : 1));
+	}
+	CT_EXPECT(t, c->nr_dirty == 3);
+	CT_EXPECT(t, c->nr_wb == 1);
+
+	/* 11 written again meanwhile; the next pick: oldest is 14, with 15 */
+	CT_EXPECT(t, ct_write(c, 11));
+	wb2 = ct_pick(c);
+	CT_ASSERT(t, wb2);
+	CT_EXPECT(t, wb2->nr == 2 && wb2->e[0]->blk == 14 &&
+		  wb2->e[1]->blk == 15);
+	CT_EXPECT(t, c->nr_dirty == 1);
+
+	/* done: all clean but 11, which is dirty again and the newest */
+	ct_done(c, wb, true);
+	for (i = 8; i <= 12; i++) {
+		e = ct_find(c, i);
+		CT_ASSERT(t, e);
+		CT_EXPECT(t, e->state == (i == 11 ?
+			  EMPBLK_CE_VALID | EMPBLK_CE_DIRTY : EMPBLK_CE_VALID));
+	}
+	CT_EXPECT(t, list_last_entry(&c->dirty, struct empblk_centry,
+				     list)->blk == 11);
+	CT_EXPECT(t, c->nr_dirty == 2);
+
+	/* a dirty block under writeback never joins a run: 7 goes alone */
+	CT_EXPECT(t, ct_write(c, 14));
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb);
+	CT_EXPECT(t, wb->nr == 1 && wb->e[0]->blk == 7);
+
+	/* a failed run leaves every block of it dirty */
+	ct_done(c, wb2, false);
+	CT_EXPECT(t, ct_find(c, 15)->state ==
+		  (EMPBLK_CE_VALID | EMPBLK_CE_DIRTY));
+	CT_EXPECT(t, c->nr_dirty == 3);
+	ct_done(c, wb, true);
+	CT_EXPECT(t, c->nr_wb == 0);
+	/* 11 then the run 14..15 */
+	CT_EXPECT(t, ct_writeback(c, true) == 11);
+	wb = ct_pick(c);
+	CT_ASSERT(t, wb);
+	CT_EXPECT(t, wb->nr == 2 && wb->e[0]->blk == 14);
+	ct_done(c, wb, true);
+	CT_EXPECT(t, c->nr_dirty == 0);
 }
 
 static void empblk_cache_discard_test(CT_T t)
@@ -454,7 +546,7 @@ static void empblk_cache_fill_test(CT_T t)
 	CT_ASSERT(t, c);
 	fill = ct_fill(c, 5);
 	CT_ASSERT(t, fill);
-	CT_EXPECT(t, fill->e->blk == 5 && fill->e->state == EMPBLK_CE_FILL);
+	CT_EXPECT(t, fill->e[0]->blk == 5 && fill->e[0]->state == EMPBLK_CE_FILL);
 	CT_EXPECT(t, c->nr_fill == 1 && c->nr_free == CT_NR - 1);
 	/* while it is filled: reads miss, no second fill of it */
 	CT_EXPECT(t, !ct_read(c, 5));
@@ -485,7 +577,7 @@ static void empblk_cache_fill_stale_test(CT_T t)
 	/* a whole-block write does not take the entry being filled */
 	CT_EXPECT(t, !ct_io(c, 7, true, true, &full, NULL));
 	CT_EXPECT(t, !full);
-	CT_EXPECT(t, fill->e->state & EMPBLK_CE_STALE);
+	CT_EXPECT(t, fill->e[0]->state & EMPBLK_CE_STALE);
 	CT_EXPECT(t, !ct_fill_done(c, fill, true));
 	CT_EXPECT(t, !ct_find(c, 7));
 	CT_EXPECT(t, c->nr_free == CT_NR && c->nr_dirty == 0);

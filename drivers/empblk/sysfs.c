@@ -68,6 +68,7 @@ EMPBLK_STAT_ATTR(cache_write_around, CACHE_WRITE_AROUND);
 EMPBLK_STAT_ATTR(cache_evictions, CACHE_EVICTIONS);
 EMPBLK_STAT_ATTR(cache_writebacks, CACHE_WRITEBACKS);
 EMPBLK_STAT_ATTR(cache_writeback_errors, CACHE_WRITEBACK_ERRORS);
+EMPBLK_STAT_ATTR(cache_writeback_ios, CACHE_WRITEBACK_IOS);
 EMPBLK_STAT_ATTR(cache_fetches, CACHE_FETCHES);
 EMPBLK_STAT_ATTR(cache_fetched, CACHE_FETCHED);
 EMPBLK_STAT_ATTR(cache_fetch_drops, CACHE_FETCH_DROPS);
@@ -187,6 +188,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_cache_evictions.attr.attr,
 	&empblk_stat_attr_cache_writebacks.attr.attr,
 	&empblk_stat_attr_cache_writeback_errors.attr.attr,
+	&empblk_stat_attr_cache_writeback_ios.attr.attr,
 	&empblk_stat_attr_cache_fetches.attr.attr,
 	&empblk_stat_attr_cache_fetched.attr.attr,
 	&empblk_stat_attr_cache_fetch_drops.attr.attr,

@@ -121,16 +121,17 @@ static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 {
 	const struct empblk_params *p = &dev->params;
 	struct empblk_tier *remote = NULL, *ssd = NULL, *below, *top;
-	unsigned int slots = 0;
+	unsigned int slots = 0, pio_pages = 0;
 
 	if (!empblk_has_stripes(p))
 		return empblk_dram_tier_create(dev, p->spec.dram_mb);
 	/* the cache's writebacks and fetches */
-	if (empblk_wants_cache(p))
+	if (empblk_wants_cache(p)) {
 		slots = 2 * empblk_cache_nr_wb(p->block_size);
+		pio_pages = empblk_cache_pio_pages(p->block_size);
+	}
 	if (p->spec.nr_donors) {
-		remote = empblk_remote_tier_create(dev, slots,
-						   p->block_size >> PAGE_SHIFT);
+		remote = empblk_remote_tier_create(dev, slots, pio_pages);
 		if (IS_ERR(remote))
 			return remote;
 	}

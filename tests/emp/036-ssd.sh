@@ -124,6 +124,15 @@ emp_tap_check "swapoff" swapoff /dev/empblk0
 emp_tap_check "no SSD error" test "$(cat $S/ssd_errors)" = 0
 emp_tap_check "destroy" destroy
 
+# --- writeback sends runs of neighbouring 4K blocks as one I/O ---
+emp_tap_check "create dram:16 in front of an SSD, 4K blocks" create --mem-path "dram:16|$N0:256:0" --block-size 4K --subblock-size 4K
+emp_tap_check "fio write+verify 64 MiB in order, 4x the cache" emp_fio_verify 64M 64k write
+wb=$(cat $S/cache_writebacks)
+io=$(cat $S/cache_writeback_ios)
+emp_tap_check "writeback merged the blocks: $wb in $io I/Os, 8 or more per I/O" bash -c "[ $io -gt 0 ] && [ $wb -ge $((8 * io)) ]"
+emp_tap_check "no writeback failed" test "$(cat $S/cache_writeback_errors)" = 0
+emp_tap_check "destroy" destroy
+
 # --- bad entries: refused with a message naming them, nothing created ---
 # refused DESC MEM_PATH KMSG_ERE [OPTIONS...]
 refused() {

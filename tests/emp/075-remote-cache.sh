@@ -112,12 +112,18 @@ compute)
 	echo max >$CG/memory.swap.max 2>/dev/null
 	echo 24M >$CG/memory.max
 	w0=$(cat $S/cache_write_hits)
+	wb0=$(cat $S/cache_writebacks)
+	io0=$(cat $S/cache_writeback_ios)
 	bash -c "echo \$\$ > $CG/cgroup.procs && exec $MEMVERIFY 48 1500" >/tmp/mv.out 2>&1
 	rc=$?
 	sed 's/^/# /' /tmp/mv.out
 	emp_tap_check "swap at 50% of a 48 MiB working set: 0 mismatched words (exit $rc)" test "$rc" = 0
 	emp_tap_check "no OOM kill" bash -c "[ \$(awk '/^oom_kill /{print \$2}' $CG/memory.events) = 0 ]"
 	emp_tap_check "swap-outs landed in DRAM" test $(($(cat $S/cache_write_hits) - w0)) -gt 100
+	wb=$(($(cat $S/cache_writebacks) - wb0))
+	io=$(($(cat $S/cache_writeback_ios) - io0))
+	emp_tap_check "writeback sent swap's neighbouring blocks together ($wb blocks in $io RDMA page I/Os)" \
+		bash -c "[ $io -gt 0 ] && [ $wb -gt $io ]"
 	rmdir $CG
 	emp_tap_check "swapoff" swapoff /dev/empblk0
 	emp_tap_check "blkdiscard of the whole device" blkdiscard /dev/empblk0

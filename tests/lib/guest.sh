@@ -417,9 +417,11 @@ emp_dm_remove() {
 # with crc32c (at the end, or as it goes with --verify_backlog); fio's
 # output on failure.
 emp_fio_verify() {
-	local size=$1 bs=$2 rw=$3
+	local size=$1 bs=$2 rw=$3 dev=${EMP_FIO_DEV:-/dev/empblk0}
 	shift 3
-	fio --name="v-$bs-$rw" --filename="${EMP_FIO_DEV:-/dev/empblk0}" \
+	# never let fio create a plain file where the device should be
+	[ -b "$dev" ] || { echo "# $dev is not a block device"; return 1; }
+	fio --name="v-$bs-$rw" --filename="$dev" \
 		--direct=1 --ioengine=libaio --iodepth=16 --size="$size" \
 		--bs="$bs" --rw="$rw" --verify=crc32c --verify_fatal=1 \
 		--do_verify=1 --randrepeat=0 --output-format=terse "$@" \

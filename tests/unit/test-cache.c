@@ -62,6 +62,7 @@ static const struct {
 	C(empblk_cache_evict_lru_clean_test),
 	C(empblk_cache_wb_overtaken_test),
 	C(empblk_cache_wb_failed_test),
+	C(empblk_cache_wb_run_test),
 	C(empblk_cache_discard_test),
 	C(empblk_cache_fill_test),
 	C(empblk_cache_fill_stale_test),

@@ -7,6 +7,7 @@
 #ifndef max
 #define max(a, b) ((a) > (b) ? (a) : (b))
 #endif
+#define max_t(type, a, b) ((type)(a) > (type)(b) ? (type)(a) : (type)(b))
 #define clamp_t(type, v, lo, hi) \
 	((type)(v) < (type)(lo) ? (type)(lo) : (type)(v) > (type)(hi) ? (type)(hi) : (type)(v))
 #endif
