@@ -4,10 +4,11 @@
  *
  *   /sys/kernel/config/emp_target/features
  *   /sys/kernel/config/emp_target/ports/<name>/
- *       addr port device budget_mb enable          (configuration)
+ *       addr port device budget_mb max_grace_s enable   (configuration)
  *       listening sessions sessions_total chunks_in_use bytes_in_use
  *       rejected_connects bad_messages chunks_allocated chunks_freed
- *       alloc_failures                             (read-only state)
+ *       alloc_failures sessions_resumed sessions_expired
+ *       keepalive_timeouts                         (read-only state)
  *
  * "enable" is the commit point; the configuration is immutable while a
  * port is enabled (EBUSY). Disabling a port, or removing it, ends every
@@ -159,38 +160,68 @@ static ssize_t emptgt_port_port_store(struct config_item *item,
 	return ret ? ret : count;
 }
 
-static ssize_t emptgt_port_budget_mb_show(struct config_item *item,
-					  char *page)
+/* numeric configuration: 0..@max, immutable while the port is enabled */
+static ssize_t port_u64_show(struct emptgt_port *port, char *page,
+			     const u64 *val)
 {
-	struct emptgt_port *port = to_emptgt_port(item);
 	ssize_t ret;
 
 	mutex_lock(&port->lock);
-	ret = sysfs_emit(page, "%llu\n", port->budget_mb);
+	ret = sysfs_emit(page, "%llu\n", *val);
 	mutex_unlock(&port->lock);
 	return ret;
 }
 
-static ssize_t emptgt_port_budget_mb_store(struct config_item *item,
-					   const char *page, size_t count)
+static ssize_t port_u64_store(struct emptgt_port *port, const char *page,
+			      size_t count, const char *attr, u64 *val,
+			      u64 max, const char *unit)
 {
-	struct emptgt_port *port = to_emptgt_port(item);
-	u64 val;
+	u64 v;
 	int ret;
 
-	if (kstrtou64(page, 10, &val) || val > EMPTGT_MAX_BUDGET_MB) {
-		pr_err("%s: budget_mb \"%.*s\" must be 0..%llu MiB\n",
-		       port_name(port), quote_len(page), page,
-		       EMPTGT_MAX_BUDGET_MB);
+	if (kstrtou64(page, 10, &v) || v > max) {
+		pr_err("%s: %s \"%.*s\" must be 0..%llu%s\n", port_name(port),
+		       attr, quote_len(page), page, max, unit);
 		return -EINVAL;
 	}
 	mutex_lock(&port->lock);
-	ret = port_check_mutable(port, "budget_mb");
+	ret = port_check_mutable(port, attr);
 	if (!ret)
-		port->budget_mb = val;
+		WRITE_ONCE(*val, v);
 	mutex_unlock(&port->lock);
 	return ret ? ret : count;
 }
+
+/* an attribute of a u64 that emptgt_port_<_name>_val() points to */
+#define EMPTGT_PORT_U64_ATTR(_name, _max, _unit)			\
+static ssize_t emptgt_port_##_name##_show(struct config_item *item,	\
+					  char *page)			\
+{									\
+	return port_u64_show(to_emptgt_port(item), page,		\
+			     emptgt_port_##_name##_val(item));		\
+}									\
+static ssize_t emptgt_port_##_name##_store(struct config_item *item,	\
+					   const char *page,		\
+					   size_t count)		\
+{									\
+	return port_u64_store(to_emptgt_port(item), page, count,	\
+			      #_name, emptgt_port_##_name##_val(item),	\
+			      _max, _unit);				\
+}									\
+CONFIGFS_ATTR(emptgt_port_, _name)
+
+static u64 *emptgt_port_budget_mb_val(struct config_item *item)
+{
+	return &to_emptgt_port(item)->budget_mb;
+}
+
+static u64 *emptgt_port_max_grace_s_val(struct config_item *item)
+{
+	return &to_emptgt_port(item)->max_grace_s;
+}
+
+EMPTGT_PORT_U64_ATTR(budget_mb, EMPTGT_MAX_BUDGET_MB, " MiB");
+EMPTGT_PORT_U64_ATTR(max_grace_s, EMPTGT_MAX_GRACE_S, " s");
 
 static ssize_t emptgt_port_enable_show(struct config_item *item, char *page)
 {
@@ -234,7 +265,6 @@ static ssize_t emptgt_port_enable_store(struct config_item *item,
 CONFIGFS_ATTR(emptgt_port_, addr);
 CONFIGFS_ATTR(emptgt_port_, port);
 CONFIGFS_ATTR(emptgt_port_, device);
-CONFIGFS_ATTR(emptgt_port_, budget_mb);
 CONFIGFS_ATTR(emptgt_port_, enable);
 
 /* read-only state */
@@ -295,6 +325,9 @@ EMPTGT_PORT_STAT_ATTR(bad_messages, BAD_MESSAGES);
 EMPTGT_PORT_STAT_ATTR(chunks_allocated, CHUNKS_ALLOCATED);
 EMPTGT_PORT_STAT_ATTR(chunks_freed, CHUNKS_FREED);
 EMPTGT_PORT_STAT_ATTR(alloc_failures, ALLOC_FAILURES);
+EMPTGT_PORT_STAT_ATTR(sessions_resumed, SESSIONS_RESUMED);
+EMPTGT_PORT_STAT_ATTR(sessions_expired, SESSIONS_EXPIRED);
+EMPTGT_PORT_STAT_ATTR(keepalive_timeouts, KEEPALIVE_TIMEOUTS);
 
 CONFIGFS_ATTR_RO(emptgt_port_, listening);
 CONFIGFS_ATTR_RO(emptgt_port_, sessions);
@@ -306,6 +339,7 @@ static struct configfs_attribute *emptgt_port_attrs[] = {
 	&emptgt_port_attr_port,
 	&emptgt_port_attr_device,
 	&emptgt_port_attr_budget_mb,
+	&emptgt_port_attr_max_grace_s,
 	&emptgt_port_attr_enable,
 	&emptgt_port_attr_listening,
 	&emptgt_port_attr_sessions,
@@ -317,6 +351,9 @@ static struct configfs_attribute *emptgt_port_attrs[] = {
 	&emptgt_port_attr_chunks_allocated,
 	&emptgt_port_attr_chunks_freed,
 	&emptgt_port_attr_alloc_failures,
+	&emptgt_port_attr_sessions_resumed,
+	&emptgt_port_attr_sessions_expired,
+	&emptgt_port_attr_keepalive_timeouts,
 	NULL,
 };
 
@@ -347,6 +384,7 @@ static struct config_group *emptgt_ports_make_group(struct config_group *group,
 	mutex_init(&port->sessions_lock);
 	INIT_LIST_HEAD(&port->sessions);
 	port->port = EMP_DEFAULT_PORT;
+	port->max_grace_s = EMPTGT_DEFAULT_GRACE_S;
 	config_group_init_type_name(&port->group, name, &emptgt_port_type);
 	mutex_lock(&emptgt_ports_lock);
 	list_add_tail(&port->entry, &emptgt_ports);
@@ -385,7 +423,7 @@ static struct config_group emptgt_ports_group;
 static ssize_t emptgt_root_features_show(struct config_item *item,
 					 char *page)
 {
-	return sysfs_emit(page, "addr port device budget_mb enable\n");
+	return sysfs_emit(page, "addr port device budget_mb max_grace_s enable\n");
 }
 
 CONFIGFS_ATTR_RO(emptgt_root_, features);

@@ -34,6 +34,9 @@
 #define EMPTGT_NAME		"emp_target"
 #define EMPTGT_PAGES_PER_CHUNK	(EMP_CHUNK_SIZE >> PAGE_SHIFT)
 #define EMPTGT_MAX_BUDGET_MB	BIT_ULL(24)
+/* grace period a port grants by default, and at most: nvme-rdma's 600 s */
+#define EMPTGT_DEFAULT_GRACE_S	600
+#define EMPTGT_MAX_GRACE_S	86400
 
 /*
  * Port counters, one per configfs attribute of the same name (see
@@ -46,6 +49,9 @@ enum emptgt_port_stat {
 	EMPTGT_STAT_CHUNKS_ALLOCATED,
 	EMPTGT_STAT_CHUNKS_FREED,
 	EMPTGT_STAT_ALLOC_FAILURES,
+	EMPTGT_STAT_SESSIONS_RESUMED,
+	EMPTGT_STAT_SESSIONS_EXPIRED,
+	EMPTGT_STAT_KEEPALIVE_TIMEOUTS,
 	EMPTGT_NR_PORT_STATS,
 };
 
@@ -71,11 +77,13 @@ struct emptgt_cm_ctx {
  * @port: TCP-style port number of the RDMA CM service
  * @device: RDMA device name clients must arrive on (empty: any)
  * @budget_mb: most memory handed out to all clients of this port
+ * @max_grace_s: longest grace period granted to a session whose admin
+ *	connection is lost (emp_cm_req.grace_s); 0: sessions end with it
  * @enabled: listening
  * @listen_id: RDMA CM listener while enabled
  * @cm_ctx: the listener's CM context
  * @sessions_lock: protects @sessions
- * @sessions: live sessions (emptgt_session.entry)
+ * @sessions: live and detached sessions (emptgt_session.entry)
  * @accepting: new connections are accepted (false while disabling)
  * @nr_sessions: entries on @sessions
  * @nr_queues: queues of this port not yet released
@@ -90,6 +98,7 @@ struct emptgt_port {
 	u16 port;
 	char device[IB_DEVICE_NAME_MAX];
 	u64 budget_mb;
+	u64 max_grace_s;
 	bool enabled;
 	struct rdma_cm_id *listen_id;
 	struct emptgt_cm_ctx cm_ctx;
@@ -125,7 +134,8 @@ struct emptgt_queue;
 
 /**
  * struct emptgt_session - one client of one port
- * @ref: one reference per queue, plus one while on the port's list
+ * @ref: one reference per queue, one while on the port's list, one while
+ *	@expire_work is queued
  * @port: owning port (pinned: the port cannot go while sessions exist)
  * @entry: on port->sessions
  * @cookie: client-chosen session identifier from the admin connect
@@ -140,6 +150,19 @@ struct emptgt_queue;
  * @chunk_order: page order of a chunk's pieces, so that a chunk fits in
  *	one memory registration of the device (emptgt_chunk_order())
  * @mr_page_size: page size of those registrations
+ * @grace_s: how long the session outlives its admin connection, waiting
+ *	for the client to reattach (granted at connect; 0: not at all)
+ * @kato: keep-alive timeout in jiffies (0: none): an admin queue that
+ *	receives nothing for that long is disconnected
+ * @detached: (under port->sessions_lock) on the port's list with no
+ *	queue, waiting for a reattach until @expire_work runs
+ * @closing: no grace period any more: the client sent CLOSE, or its port
+ *	or RDMA device is going away
+ * @expire_work: ends a detached session when its grace period is over
+ * @last_tag: tag of the last chunk request handled (with @last_type)
+ * @last_type: its type, 0 before the first
+ * @last_rsp: its reply, sent again if the client repeats the request (it
+ *	lost the reply with its connection)
  * @kobj: /sys/kernel/emp_target/sessions/<port>.<n>; owns the memory
  */
 struct emptgt_session {
@@ -157,6 +180,14 @@ struct emptgt_session {
 	atomic_t nr_chunks;
 	unsigned int chunk_order;
 	unsigned int mr_page_size;
+	u32 grace_s;
+	unsigned long kato;
+	bool detached;
+	bool closing;
+	struct delayed_work expire_work;
+	u32 last_tag;
+	u16 last_type;
+	union emp_msg last_rsp;
 	struct kobject kobj;
 };
 
@@ -195,6 +226,9 @@ struct emptgt_rxbuf {
  * @rx_list: received messages waiting for @rx_work
  * @rx_work: parses and answers admin messages in process context
  * @dying: the release has begun: nothing more is posted or handled
+ * @last_rx: jiffies of the last message received (admin queue)
+ * @ka_work: disconnects the admin queue once nothing was received for
+ *	emptgt_session.kato
  * @released: teardown has been queued
  */
 struct emptgt_queue {
@@ -217,6 +251,8 @@ struct emptgt_queue {
 	struct list_head rx_list;
 	bool dying;
 	struct work_struct rx_work;
+	unsigned long last_rx;
+	struct delayed_work ka_work;
 	atomic_t released;
 };
 

@@ -8,6 +8,18 @@
  * (which invalidates the key) when it is freed or the session ends. The
  * donor never uses the unsafe global rkey, and pages are zeroed before a
  * client can reach them.
+ *
+ * Outages. A session outlives its admin connection for the grace period
+ * its client asked for (at most the port's max_grace_s): it is detached,
+ * its chunks and keys kept, and a client that connects its admin queue
+ * again with EMP_CM_REATTACH and the same cookie, from the same host and
+ * RDMA device, resumes it. A reattach is refused (EMP_ST_RETRY) until
+ * every old queue of the session is released here, so that no transfer
+ * from before the outage lands after it; if the old connections still
+ * look alive (the link broke without our noticing), the reattach ends
+ * them. An admin queue that receives nothing for the session's keep-alive
+ * timeout is disconnected the same way. CLOSE, port disable and device
+ * removal end a session with no grace period.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -216,9 +228,20 @@ static void emptgt_session_put(struct emptgt_session *sess)
 	kref_put(&sess->ref, emptgt_session_free);
 }
 
+static void emptgt_session_expire_work(struct work_struct *work);
+
+/* The grace period and keep-alive a connect asks for, as granted. */
+static void emptgt_session_set_timers(struct emptgt_session *sess,
+				      const struct emp_cm_req *req)
+{
+	sess->grace_s = min_t(u64, le32_to_cpu(req->grace_s),
+			      READ_ONCE(sess->port->max_grace_s));
+	sess->kato = le16_to_cpu(req->kato_s) * HZ;
+}
+
 static struct emptgt_session *emptgt_session_create(struct emptgt_port *port,
 						    struct rdma_cm_id *cm_id,
-						    u64 cookie)
+						    const struct emp_cm_req *req)
 {
 	struct emptgt_session *sess;
 
@@ -235,14 +258,58 @@ static struct emptgt_session *emptgt_session_create(struct emptgt_port *port,
 	emptgt_session_kobj_init(sess);
 	kref_init(&sess->ref);	/* the first (admin) queue's reference */
 	sess->port = port;
-	sess->cookie = cookie;
+	sess->cookie = le64_to_cpu(req->cookie);
 	sess->ibdev = cm_id->device;
 	emptgt_chunk_order(sess);
 	memcpy(&sess->peer, &cm_id->route.addr.dst_addr, sizeof(sess->peer));
 	mutex_init(&sess->lock);
 	xa_init_flags(&sess->chunks, XA_FLAGS_ALLOC1);
 	INIT_LIST_HEAD(&sess->queues);
+	INIT_DELAYED_WORK(&sess->expire_work, emptgt_session_expire_work);
+	emptgt_session_set_timers(sess, req);
 	return sess;
+}
+
+/*
+ * Take a detached session off the port's list (sessions_lock held): the
+ * caller then drops the list's reference. Its expiry is cancelled, or
+ * finds it no longer detached and only drops its own reference.
+ */
+static void emptgt_session_unlist(struct emptgt_session *sess)
+{
+	lockdep_assert_held(&sess->port->sessions_lock);
+	sess->detached = false;
+	list_del(&sess->entry);
+	atomic_dec(&sess->port->nr_sessions);
+	if (cancel_delayed_work(&sess->expire_work))
+		kref_put(&sess->ref, emptgt_session_free); /* never the last */
+}
+
+/* A detached session's grace period is over: free it. */
+static void emptgt_session_expire_work(struct work_struct *work)
+{
+	struct emptgt_session *sess = container_of(to_delayed_work(work),
+						   struct emptgt_session,
+						   expire_work);
+	struct emptgt_port *port = sess->port;
+	bool expired;
+
+	mutex_lock(&port->sessions_lock);
+	expired = sess->detached;
+	if (expired) {
+		sess->detached = false;
+		list_del(&sess->entry);
+		atomic_dec(&port->nr_sessions);
+	}
+	mutex_unlock(&port->sessions_lock);
+	if (expired) {
+		emptgt_stat_inc(port, EMPTGT_STAT_SESSIONS_EXPIRED);
+		pr_info("%s: session of %pISc not resumed within %u s: its %d chunks are freed\n",
+			emptgt_port_name(port), &sess->peer, sess->grace_s,
+			atomic_read(&sess->nr_chunks));
+		emptgt_session_put(sess);	/* the list's reference */
+	}
+	emptgt_session_put(sess);		/* the expiry's */
 }
 
 static bool emptgt_same_host(const struct sockaddr_storage *a,
@@ -301,6 +368,7 @@ static void emptgt_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 		return;
 	}
 	rxb->len = wc->byte_len;
+	WRITE_ONCE(queue->last_rx, jiffies);
 	spin_lock(&queue->rx_lock);
 	if (queue->dying) {
 		/* the client is gone: nobody waits for a reply */
@@ -417,7 +485,8 @@ static enum emp_status emptgt_do_free(struct emptgt_queue *queue,
 static void emptgt_handle_msg(struct emptgt_queue *queue,
 			      struct emptgt_rxbuf *rxb)
 {
-	struct emptgt_port *port = queue->sess->port;
+	struct emptgt_session *sess = queue->sess;
+	struct emptgt_port *port = sess->port;
 	union emp_msg *req = &queue->rx[rxb->idx];
 	union emp_msg *rsp = &queue->tx[rxb->idx];
 	enum emp_status st = EMP_ST_BAD_MSG;
@@ -433,6 +502,13 @@ static void emptgt_handle_msg(struct emptgt_queue *queue,
 		type = le16_to_cpu(req->hdr.type);
 		rsp->hdr.tag = req->hdr.tag;
 	}
+	if ((type == EMP_MSG_CHUNK_ALLOC || type == EMP_MSG_CHUNK_FREE) &&
+	    type == sess->last_type &&
+	    le32_to_cpu(req->hdr.tag) == sess->last_tag) {
+		/* sent again after a reattach: its reply was lost, not it */
+		memcpy(rsp, &sess->last_rsp, sizeof(*rsp));
+		return;
+	}
 	switch (type) {
 	case EMP_MSG_CHUNK_ALLOC:
 		if (le16_to_cpu(req->hdr.len) != sizeof(req->chunk))
@@ -446,6 +522,20 @@ static void emptgt_handle_msg(struct emptgt_queue *queue,
 		rsp_type = EMP_MSG_CHUNK_FREE_RSP;
 		rsp->chunk.chunk = req->chunk.chunk;
 		st = emptgt_do_free(queue, &req->chunk);
+		break;
+	case EMP_MSG_KEEPALIVE:
+		if (le16_to_cpu(req->hdr.len) < sizeof(req->hdr))
+			break;
+		rsp_type = EMP_MSG_KEEPALIVE_RSP;
+		st = EMP_ST_OK;
+		break;
+	case EMP_MSG_CLOSE:
+		if (le16_to_cpu(req->hdr.len) < sizeof(req->hdr))
+			break;
+		/* no grace period: the session ends with its connection */
+		WRITE_ONCE(sess->closing, true);
+		rsp_type = EMP_MSG_CLOSE_RSP;
+		st = EMP_ST_OK;
 		break;
 	default:
 		break;
@@ -462,6 +552,12 @@ static void emptgt_handle_msg(struct emptgt_queue *queue,
 	rsp->hdr.len = cpu_to_le16(sizeof(rsp->chunk));
 	rsp->hdr.status = cpu_to_le32(st);
 	rsp->chunk.budget_mb = cpu_to_le64(emptgt_budget_left_mb(port));
+	if (rsp_type == EMP_MSG_CHUNK_ALLOC_RSP ||
+	    rsp_type == EMP_MSG_CHUNK_FREE_RSP) {
+		sess->last_type = type;
+		sess->last_tag = le32_to_cpu(req->hdr.tag);
+		memcpy(&sess->last_rsp, rsp, sizeof(*rsp));
+	}
 }
 
 static void emptgt_rx_work(struct work_struct *work)
@@ -610,6 +706,24 @@ static void emptgt_queue_schedule_release(struct emptgt_queue *queue)
 		queue_work(emptgt_wq, &queue->release_work);
 }
 
+/* An admin queue that received nothing for the session's kato is ended. */
+static void emptgt_ka_work(struct work_struct *work)
+{
+	struct emptgt_queue *queue = container_of(to_delayed_work(work),
+						  struct emptgt_queue,
+						  ka_work);
+	struct emptgt_session *sess = queue->sess;
+
+	if (time_before(jiffies, READ_ONCE(queue->last_rx) + sess->kato)) {
+		queue_delayed_work(emptgt_wq, &queue->ka_work, sess->kato / 2);
+		return;
+	}
+	emptgt_stat_inc(sess->port, EMPTGT_STAT_KEEPALIVE_TIMEOUTS);
+	pr_warn("%s: client %pISc sent nothing for %lu s: disconnecting it\n",
+		emptgt_port_name(sess->port), &sess->peer, sess->kato / HZ);
+	emptgt_queue_schedule_release(queue);
+}
+
 static void emptgt_queue_release_work(struct work_struct *work)
 {
 	struct emptgt_queue *queue = container_of(work, struct emptgt_queue,
@@ -630,6 +744,8 @@ static void emptgt_queue_release_work(struct work_struct *work)
 	spin_lock_bh(&queue->rx_lock);
 	queue->dying = true;
 	spin_unlock_bh(&queue->rx_lock);
+	if (queue->qid == 0)
+		cancel_delayed_work_sync(&queue->ka_work);
 	rdma_disconnect(queue->cm_id);
 	ib_drain_qp(queue->cm_id->qp);
 	if (queue->qid == 0)
@@ -658,12 +774,31 @@ static void emptgt_queue_release_work(struct work_struct *work)
 	rdma_destroy_id(queue->cm_id);
 
 	if (last_admin) {
-		/* the session is over: no new I/O queue may join it */
+		bool ended;
+
+		/*
+		 * No new I/O queue may join; the session waits for a reattach
+		 * for its grace period, or is over.
+		 */
 		mutex_lock(&port->sessions_lock);
-		list_del(&sess->entry);
+		ended = !sess->grace_s || READ_ONCE(sess->closing) ||
+			!port->accepting;
+		if (ended) {
+			list_del(&sess->entry);
+			atomic_dec(&port->nr_sessions);
+		} else {
+			sess->detached = true;
+			kref_get(&sess->ref);	/* the expiry's */
+			queue_delayed_work(emptgt_wq, &sess->expire_work,
+					   sess->grace_s * HZ);
+		}
 		mutex_unlock(&port->sessions_lock);
-		atomic_dec(&port->nr_sessions);
-		emptgt_session_put(sess);	/* the list's reference */
+		if (ended)
+			emptgt_session_put(sess);	/* the list's reference */
+		else
+			pr_info("%s: admin connection of %pISc lost: its session is kept %u s for it to reattach\n",
+				emptgt_port_name(port), &sess->peer,
+				sess->grace_s);
 	}
 	emptgt_session_put(sess);		/* this queue's reference */
 	kfree(queue);
@@ -686,7 +821,7 @@ static int emptgt_reject(struct emptgt_port *port, struct rdma_cm_id *cm_id,
 }
 
 static int emptgt_accept(struct emptgt_queue *queue,
-			 const struct rdma_conn_param *p)
+			 const struct rdma_conn_param *p, bool resumed)
 {
 	struct emptgt_port *port = queue->sess->port;
 	struct emp_cm_rep rep = {
@@ -694,6 +829,8 @@ static int emptgt_accept(struct emptgt_queue *queue,
 		.ver_major	= cpu_to_le16(EMP_PROTO_VER_MAJOR),
 		.ver_minor	= cpu_to_le16(EMP_PROTO_VER_MINOR),
 		.chunk_shift	= EMP_CHUNK_SHIFT,
+		.flags		= resumed ? EMP_REP_RESUMED : 0,
+		.grace_s	= cpu_to_le32(queue->sess->grace_s),
 		.incarnation	= cpu_to_le64(emptgt_incarnation),
 		.budget_mb	= cpu_to_le64(emptgt_budget_left_mb(port)),
 	};
@@ -716,6 +853,37 @@ static int emptgt_accept(struct emptgt_queue *queue,
 	return rdma_accept(queue->cm_id, &param);
 }
 
+/*
+ * Resume a session a client reattaches to (port->sessions_lock held). Its
+ * old queues must all be gone first: if any is left, it is ended (the
+ * client knows the connections are dead even if we do not), and the
+ * client asked to retry.
+ */
+static enum emp_status emptgt_session_reattach(struct emptgt_session *sess,
+					       const struct emp_cm_req *req)
+{
+	struct emptgt_queue *queue;
+	bool busy;
+
+	lockdep_assert_held(&sess->port->sessions_lock);
+	mutex_lock(&sess->lock);
+	busy = sess->admin || !list_empty(&sess->queues);
+	list_for_each_entry(queue, &sess->queues, entry)
+		emptgt_queue_schedule_release(queue);
+	mutex_unlock(&sess->lock);
+	if (busy || !sess->detached)
+		return EMP_ST_RETRY;
+	sess->detached = false;
+	if (cancel_delayed_work(&sess->expire_work))
+		kref_put(&sess->ref, emptgt_session_free); /* never the last */
+	emptgt_session_set_timers(sess, req);
+	emptgt_stat_inc(sess->port, EMPTGT_STAT_SESSIONS_RESUMED);
+	pr_info("%s: session of %pISc resumed, %d chunks kept\n",
+		emptgt_port_name(sess->port), &sess->peer,
+		atomic_read(&sess->nr_chunks));
+	return EMP_ST_OK;
+}
+
 static int emptgt_queue_connect(struct emptgt_port *port,
 				struct rdma_cm_id *cm_id,
 				struct rdma_cm_event *ev)
@@ -724,6 +892,7 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 	struct emptgt_session *sess;
 	struct emptgt_queue *queue;
 	enum emp_status ret;
+	bool reattach;
 	u64 cookie;
 	u16 qid;
 
@@ -749,6 +918,7 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 
 	qid = le16_to_cpu(req->qid);
 	cookie = le64_to_cpu(req->cookie);
+	reattach = !qid && (le16_to_cpu(req->flags) & EMP_CM_REATTACH);
 	queue = kzalloc(sizeof(*queue), GFP_KERNEL);
 	if (!queue)
 		return emptgt_reject(port, cm_id, EMP_ST_NO_MEM);
@@ -758,6 +928,7 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 	spin_lock_init(&queue->rx_lock);
 	INIT_LIST_HEAD(&queue->rx_list);
 	INIT_WORK(&queue->rx_work, emptgt_rx_work);
+	INIT_DELAYED_WORK(&queue->ka_work, emptgt_ka_work);
 
 	/*
 	 * Hold sessions_lock until the queue is on its session's list, so
@@ -768,8 +939,8 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 		ret = EMP_ST_SHUTDOWN;
 		goto out_unlock;
 	}
-	if (qid == 0) {
-		sess = emptgt_session_create(port, cm_id, cookie);
+	if (qid == 0 && !reattach) {
+		sess = emptgt_session_create(port, cm_id, req);
 		if (IS_ERR(sess)) {
 			ret = EMP_ST_NO_MEM;
 			goto out_unlock;
@@ -777,11 +948,20 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 	} else {
 		sess = emptgt_session_find(port, cm_id, cookie);
 		if (!sess) {
-			pr_warn_ratelimited("%s: I/O queue from %pISp rejected: no such session\n",
+			pr_warn_ratelimited("%s: %s from %pISp rejected: no such session%s\n",
 					    emptgt_port_name(port),
-					    &cm_id->route.addr.dst_addr);
+					    reattach ? "reattach" : "I/O queue",
+					    &cm_id->route.addr.dst_addr,
+					    reattach ?
+					    " (expired, closed, or this donor restarted)" :
+					    "");
 			ret = EMP_ST_NO_SESSION;
 			goto out_unlock;
+		}
+		if (reattach) {
+			ret = emptgt_session_reattach(sess, req);
+			if (ret != EMP_ST_OK)
+				goto out_put_sess;
 		}
 	}
 	queue->sess = sess;
@@ -809,10 +989,15 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 	}
 	atomic_inc(&port->nr_queues);
 	list_add_tail(&queue->entry, &sess->queues);
-	if (qid == 0)
-		sess->admin = queue;
-	mutex_unlock(&sess->lock);
 	if (qid == 0) {
+		sess->admin = queue;
+		queue->last_rx = jiffies;
+		if (sess->kato)
+			queue_delayed_work(emptgt_wq, &queue->ka_work,
+					   sess->kato / 2);
+	}
+	mutex_unlock(&sess->lock);
+	if (qid == 0 && !reattach) {
 		kref_get(&sess->ref);	/* the port list's reference */
 		list_add_tail(&sess->entry, &port->sessions);
 		atomic_inc(&port->nr_sessions);
@@ -824,7 +1009,7 @@ static int emptgt_queue_connect(struct emptgt_port *port,
 	/* from now on every event of this connection names its queue */
 	queue->cm_ctx.is_queue = true;
 	cm_id->context = &queue->cm_ctx;
-	if (emptgt_accept(queue, &ev->param.conn)) {
+	if (emptgt_accept(queue, &ev->param.conn, reattach)) {
 		/* the queue is listed: tear down by the normal path, keep the id */
 		emptgt_reject(port, cm_id, EMP_ST_NO_MEM);
 		emptgt_queue_schedule_release(queue);
@@ -944,6 +1129,42 @@ out_destroy_id:
 	return ret;
 }
 
+/*
+ * End the sessions of @port (on @ibdev only, if not NULL) with no grace
+ * period: release every queue, and free the detached sessions now.
+ * Return: whether any queue is being released.
+ */
+static bool emptgt_port_end_sessions(struct emptgt_port *port,
+				     struct ib_device *ibdev)
+{
+	struct emptgt_session *sess, *next;
+	struct emptgt_queue *queue;
+	LIST_HEAD(detached);
+	bool any = false;
+
+	mutex_lock(&port->sessions_lock);
+	list_for_each_entry_safe(sess, next, &port->sessions, entry) {
+		if (ibdev && sess->ibdev != ibdev)
+			continue;
+		WRITE_ONCE(sess->closing, true);
+		if (sess->detached) {
+			emptgt_session_unlist(sess);
+			list_add(&sess->entry, &detached);
+			continue;
+		}
+		mutex_lock(&sess->lock);
+		list_for_each_entry(queue, &sess->queues, entry) {
+			emptgt_queue_schedule_release(queue);
+			any = true;
+		}
+		mutex_unlock(&sess->lock);
+	}
+	mutex_unlock(&port->sessions_lock);
+	list_for_each_entry_safe(sess, next, &detached, entry)
+		emptgt_session_put(sess);	/* the list's reference */
+	return any;
+}
+
 /**
  * emptgt_port_disable() - stop listening and end every session
  * @port: port, with port->lock held
@@ -954,8 +1175,6 @@ out_destroy_id:
 void emptgt_port_disable(struct emptgt_port *port)
 {
 	struct rdma_cm_id *listen_id;
-	struct emptgt_session *sess;
-	struct emptgt_queue *queue;
 
 	lockdep_assert_held(&port->lock);
 	mutex_lock(&port->sessions_lock);
@@ -966,16 +1185,11 @@ void emptgt_port_disable(struct emptgt_port *port)
 	if (listen_id)
 		rdma_destroy_id(listen_id);
 
-	mutex_lock(&port->sessions_lock);
-	list_for_each_entry(sess, &port->sessions, entry) {
-		mutex_lock(&sess->lock);
-		list_for_each_entry(queue, &sess->queues, entry)
-			emptgt_queue_schedule_release(queue);
-		mutex_unlock(&sess->lock);
-	}
-	mutex_unlock(&port->sessions_lock);
+	emptgt_port_end_sessions(port, NULL);
 	while (atomic_read(&port->nr_queues))
 		flush_workqueue(emptgt_wq);
+	/* and the expiries that were running */
+	flush_workqueue(emptgt_wq);
 }
 
 /* Device removal: end every session on the departing device. */
@@ -1003,24 +1217,9 @@ static struct ib_client emptgt_ib_client = {
 void emptgt_port_remove_device(struct emptgt_port *port,
 			       struct ib_device *ibdev)
 {
-	struct emptgt_session *sess;
-	struct emptgt_queue *queue;
-	bool any = false;
-
-	mutex_lock(&port->sessions_lock);
-	list_for_each_entry(sess, &port->sessions, entry) {
-		if (sess->ibdev != ibdev)
-			continue;
-		mutex_lock(&sess->lock);
-		list_for_each_entry(queue, &sess->queues, entry) {
-			emptgt_queue_schedule_release(queue);
-			any = true;
-		}
-		mutex_unlock(&sess->lock);
-	}
-	mutex_unlock(&port->sessions_lock);
-	if (any)
-		flush_workqueue(emptgt_wq);
+	/* a detached session's PD and chunks are on @ibdev too */
+	emptgt_port_end_sessions(port, ibdev);
+	flush_workqueue(emptgt_wq);
 }
 
 /**

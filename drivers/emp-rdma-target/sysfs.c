@@ -4,10 +4,12 @@
  * on one port) and one value per file:
  *
  *   /sys/kernel/emp_target/sessions/<port>.<n>/
- *       port peer rdma_device queues chunks_in_use bytes_in_use
+ *       port state grace_s peer rdma_device queues chunks_in_use
+ *       bytes_in_use
  *
  * The directory appears when the client's admin connection is accepted and
- * goes when the session ends. Documented in
+ * goes when the session ends (a detached session keeps it until it is
+ * resumed or expires). Documented in
  * Documentation/ABI/testing/sysfs-kernel-emp_target.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -75,7 +77,22 @@ static ssize_t bytes_in_use_show(struct kobject *kobj,
 			  EMP_CHUNK_SIZE);
 }
 
+static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%s\n", READ_ONCE(to_session(kobj)->detached) ?
+			  "detached" : "live");
+}
+
+static ssize_t grace_s_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_session(kobj)->grace_s));
+}
+
 static struct kobj_attribute emptgt_attr_port = __ATTR_RO(port);
+static struct kobj_attribute emptgt_attr_state = __ATTR_RO(state);
+static struct kobj_attribute emptgt_attr_grace_s = __ATTR_RO(grace_s);
 static struct kobj_attribute emptgt_attr_peer = __ATTR_RO(peer);
 static struct kobj_attribute emptgt_attr_rdma_device = __ATTR_RO(rdma_device);
 static struct kobj_attribute emptgt_attr_queues = __ATTR_RO(queues);
@@ -86,6 +103,8 @@ static struct kobj_attribute emptgt_attr_bytes_in_use =
 
 static struct attribute *emptgt_session_attrs[] = {
 	&emptgt_attr_port.attr,
+	&emptgt_attr_state.attr,
+	&emptgt_attr_grace_s.attr,
 	&emptgt_attr_peer.attr,
 	&emptgt_attr_rdma_device.attr,
 	&emptgt_attr_queues.attr,

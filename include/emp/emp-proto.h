@@ -28,6 +28,23 @@
  *   RDMA READ/WRITE (addr + offset, rkey) on I/O queues
  *   CHUNK_FREE {tag, chunk}             -->
  *                                        <-- CHUNK_FREE_RSP {tag, status}
+ *   KEEPALIVE {tag}  (every kato / 2)   -->
+ *                                        <-- KEEPALIVE_RSP {tag, budget}
+ *   CLOSE {tag}      (device destroyed) -->
+ *                                        <-- CLOSE_RSP {tag}
+ *
+ * Sessions outlive their connections (minor 1). A client that asks for a
+ * grace period at its admin connect has its session, chunks and keys kept
+ * that long after the admin connection is lost, and resumes it by
+ * connecting qid 0 again with EMP_CM_REATTACH and the same cookie: the
+ * donor answers EMP_REP_RESUMED, with the same incarnation if its memory
+ * is the same. Only once every old connection of the session is gone on
+ * the donor is a reattach accepted (until then: EMP_ST_RETRY), so no
+ * transfer posted before the outage can land after it. A session whose
+ * client sends nothing on its admin queue for kato seconds is
+ * disconnected (and then kept for its grace period); CLOSE ends a session
+ * with no grace period. A 1.0 peer sends and reads zeroes in these
+ * fields: no grace, no keep-alive, no reattach.
  *
  * Everything is little-endian with explicit padding; sizes are pinned by
  * emp_proto_build_checks(). A new message type or field needs a new minor
@@ -44,13 +61,16 @@
 
 #define EMP_PROTO_MAGIC		0x454d5042	/* "EMPB" */
 #define EMP_PROTO_VER_MAJOR	1
-#define EMP_PROTO_VER_MINOR	0
+#define EMP_PROTO_VER_MINOR	1
 #define EMP_DEFAULT_PORT	19675
 
 #define EMP_CHUNK_SHIFT		21		/* 2 MiB chunks */
 #define EMP_CHUNK_SIZE		BIT(EMP_CHUNK_SHIFT)
 #define EMP_MSG_SIZE		64
 #define EMP_ADMIN_DEPTH		16
+
+/* emp_cm_req.flags */
+#define EMP_CM_REATTACH		BIT(0)	/* qid 0: resume the session @cookie */
 
 /**
  * struct emp_cm_req - private data of an RDMA CM connect request
@@ -61,7 +81,11 @@
  * @nr_io_queues: I/O queues the client will open in this session
  * @queue_depth: most work requests the client keeps posted on this queue
  * @cookie: random per session; ties I/O queues to their admin queue
- * @rsvd: zero
+ * @flags: EMP_CM_* (minor 1; qid 0 only)
+ * @kato_s: keep-alive timeout: the client sends an admin message at least
+ *	every @kato_s / 2 seconds; 0: none (minor 1; qid 0 only)
+ * @grace_s: how long the client asks the donor to keep the session after
+ *	its admin connection is lost; 0: end it at once (minor 1; qid 0)
  */
 struct emp_cm_req {
 	__le32 magic;
@@ -71,8 +95,13 @@ struct emp_cm_req {
 	__le16 nr_io_queues;
 	__le32 queue_depth;
 	__le64 cookie;
-	u8 rsvd[8];
+	__le16 flags;
+	__le16 kato_s;
+	__le32 grace_s;
 };
+
+/* emp_cm_rep.flags */
+#define EMP_REP_RESUMED		BIT(0)	/* the session @cookie was resumed */
 
 /**
  * struct emp_cm_rep - private data of an RDMA CM accept
@@ -80,7 +109,10 @@ struct emp_cm_req {
  * @ver_major: EMP_PROTO_VER_MAJOR of the donor
  * @ver_minor: EMP_PROTO_VER_MINOR of the donor
  * @chunk_shift: log2 of the chunk size the donor hands out
+ * @flags: EMP_REP_* (minor 1)
  * @rsvd0: zero
+ * @grace_s: the grace period the donor granted, at most the one asked
+ *	for (minor 1)
  * @incarnation: random at donor module load; a different value on
  *	reconnect means the donor restarted and lost all memory
  * @budget_mb: memory this donor may still give to this session, MiB
@@ -91,7 +123,9 @@ struct emp_cm_rep {
 	__le16 ver_major;
 	__le16 ver_minor;
 	u8 chunk_shift;
-	u8 rsvd0[7];
+	u8 flags;
+	u8 rsvd0[2];
+	__le32 grace_s;
 	__le64 incarnation;
 	__le64 budget_mb;
 	u8 rsvd[8];
@@ -107,6 +141,8 @@ struct emp_cm_rep {
  * @EMP_ST_NO_SESSION: an I/O queue named a session that does not exist
  * @EMP_ST_BAD_CHUNK: the chunk does not belong to this session
  * @EMP_ST_SHUTDOWN: the donor port is being disabled
+ * @EMP_ST_RETRY: a reattach found the session's old connections still
+ *	up or ending; the donor ends them: connect again shortly (minor 1)
  */
 enum emp_status {
 	EMP_ST_OK		= 0,
@@ -117,6 +153,7 @@ enum emp_status {
 	EMP_ST_NO_SESSION	= 5,
 	EMP_ST_BAD_CHUNK	= 6,
 	EMP_ST_SHUTDOWN		= 7,
+	EMP_ST_RETRY		= 8,
 };
 
 /**
@@ -142,6 +179,12 @@ struct emp_cm_rej {
  * @EMP_MSG_CHUNK_FREE: client returns one chunk
  * @EMP_MSG_CHUNK_FREE_RSP: donor confirms
  * @EMP_MSG_ERROR_RSP: donor answer to a message it could not parse
+ * @EMP_MSG_KEEPALIVE: client is alive (minor 1; header only)
+ * @EMP_MSG_KEEPALIVE_RSP: donor is alive, with its budget
+ * @EMP_MSG_CLOSE: client ends the session: no grace period (minor 1;
+ *	header only)
+ * @EMP_MSG_CLOSE_RSP: donor confirms; it disconnects when the admin
+ *	connection goes
  */
 enum emp_msg_type {
 	EMP_MSG_CHUNK_ALLOC	= 1,
@@ -149,6 +192,10 @@ enum emp_msg_type {
 	EMP_MSG_CHUNK_FREE	= 3,
 	EMP_MSG_CHUNK_FREE_RSP	= 4,
 	EMP_MSG_ERROR_RSP	= 5,
+	EMP_MSG_KEEPALIVE	= 6,
+	EMP_MSG_KEEPALIVE_RSP	= 7,
+	EMP_MSG_CLOSE		= 8,
+	EMP_MSG_CLOSE_RSP	= 9,
 };
 
 /**

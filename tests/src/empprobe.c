@@ -35,6 +35,30 @@
  *                                       queue disconnected: the donor must
  *                                       end the I/O queue within SECONDS,
  *                                       and refuse a new one (NO_SESSION)
+ *
+ * Sessions that outlive their connections (protocol 1.1):
+ *   empprobe ADDR PORT detach GRACE N FILE
+ *                                       a session asking for GRACE s: N
+ *                                       chunks allocated and written with a
+ *                                       pattern, the session saved in FILE,
+ *                                       then the process leaves without a
+ *                                       CLOSE (its connections drop)
+ *   empprobe ADDR PORT reattach FILE    resume that session (retrying while
+ *                                       the donor answers RETRY): the same
+ *                                       incarnation, every chunk still
+ *                                       holds its pattern under its old
+ *                                       key, the last allocation sent again
+ *                                       is answered as before (no new
+ *                                       chunk), then CLOSE
+ *   empprobe ADDR PORT gone FILE        a reattach to that session is
+ *                                       refused with NO_SESSION
+ *   empprobe ADDR PORT takeover GRACE   a reattach while the old connection
+ *                                       is still up: RETRY, the donor ends
+ *                                       the old connection, then RESUMED
+ *   empprobe ADDR PORT keepalive KATO   keep-alives every KATO/2 s keep the
+ *                                       admin queue up for 3 x KATO; then,
+ *                                       silent, the donor ends it within
+ *                                       3 x KATO
  */
 #include <endian.h>
 #include <errno.h>
@@ -53,13 +77,18 @@
 #define EMP_MSG_SIZE		64
 #define EMP_CHUNK_SIZE		(2U << 20)
 enum { ST_OK, ST_BAD_VERSION, ST_BAD_MSG, ST_NO_SPACE, ST_NO_MEM,
-       ST_NO_SESSION, ST_BAD_CHUNK, ST_SHUTDOWN };
-enum { MSG_ALLOC = 1, MSG_ALLOC_RSP, MSG_FREE, MSG_FREE_RSP, MSG_ERROR_RSP };
+       ST_NO_SESSION, ST_BAD_CHUNK, ST_SHUTDOWN, ST_RETRY };
+enum { MSG_ALLOC = 1, MSG_ALLOC_RSP, MSG_FREE, MSG_FREE_RSP, MSG_ERROR_RSP,
+       MSG_KEEPALIVE, MSG_KEEPALIVE_RSP, MSG_CLOSE, MSG_CLOSE_RSP };
+#define CM_REATTACH	1
+#define REP_RESUMED	1
 
 struct cm_req { uint32_t magic; uint16_t maj, min, qid, nr_io; uint32_t depth;
-		uint64_t cookie; uint8_t rsvd[8]; } __attribute__((packed));
+		uint64_t cookie; uint16_t flags, kato_s; uint32_t grace_s;
+	      } __attribute__((packed));
 struct cm_rep { uint32_t magic; uint16_t maj, min; uint8_t chunk_shift;
-		uint8_t rsvd0[7]; uint64_t incarnation, budget_mb;
+		uint8_t flags, rsvd0[2]; uint32_t grace_s;
+		uint64_t incarnation, budget_mb;
 		uint8_t rsvd[8]; } __attribute__((packed));
 struct cm_rej { uint32_t magic; uint16_t maj, min; uint32_t status;
 		uint8_t rsvd[4]; } __attribute__((packed));
@@ -172,12 +201,22 @@ static int conn_open(struct conn *c, const struct cm_req *req, size_t buflen)
 	return 0;
 }
 
+static uint32_t g_grace_s;
+static uint16_t g_kato_s, g_flags;
+
 static struct cm_req make_req(uint16_t maj, uint16_t qid)
 {
 	struct cm_req r = { .magic = htole32(EMP_PROTO_MAGIC),
-			    .maj = htole16(maj), .min = 0, .qid = htole16(qid),
+			    .maj = htole16(maj), .min = htole16(1),
+			    .qid = htole16(qid),
 			    .nr_io = htole16(1), .depth = htole32(16),
 			    .cookie = htole64(g_cookie) };
+
+	if (!qid) {
+		r.flags = htole16(g_flags);
+		r.kato_s = htole16(g_kato_s);
+		r.grace_s = htole32(g_grace_s);
+	}
 	return r;
 }
 
@@ -222,7 +261,9 @@ static struct msg *rpc(struct conn *c, const void *raw)
 	return (struct msg *)(c->buf + 64);
 }
 
-static struct msg *chunk_rpc(struct conn *c, uint16_t type, uint32_t chunk)
+/* One admin request of @type with @tag (header only when @len is 16). */
+static struct msg *tag_rpc(struct conn *c, uint16_t type, uint32_t chunk,
+			   uint32_t tag, uint16_t len)
 {
 	uint8_t raw[64] = {};
 	struct msg *m = (struct msg *)raw;
@@ -230,15 +271,20 @@ static struct msg *chunk_rpc(struct conn *c, uint16_t type, uint32_t chunk)
 
 	m->magic = htole32(EMP_PROTO_MAGIC);
 	m->type = htole16(type);
-	m->len = htole16(sizeof(*m));
-	m->tag = htole32(++g_tag);
+	m->len = htole16(len);
+	m->tag = htole32(tag);
 	m->chunk = htole32(chunk);
 	r = rpc(c, raw);
 	if (!r)
 		fail("the donor dropped the admin connection");
-	if (le32toh(r->tag) != g_tag)
-		fail("reply tag %u, want %u", le32toh(r->tag), g_tag);
+	if (le32toh(r->tag) != tag)
+		fail("reply tag %u, want %u", le32toh(r->tag), tag);
 	return r;
+}
+
+static struct msg *chunk_rpc(struct conn *c, uint16_t type, uint32_t chunk)
+{
+	return tag_rpc(c, type, chunk, ++g_tag, sizeof(struct msg));
 }
 
 /*
@@ -513,6 +559,263 @@ static int cmd_orphan(int secs)
 			     "I/O queue of an ended session");
 }
 
+/* Sessions that outlive their connections (protocol 1.1) */
+
+#define MAX_SAVED	16
+struct saved {
+	uint64_t cookie, incarnation;
+	uint32_t tag, n;
+	uint32_t id[MAX_SAVED], rkey[MAX_SAVED];
+	uint64_t addr[MAX_SAVED];
+};
+
+static uint8_t pattern(uint32_t i, size_t k)
+{
+	return (uint8_t)(k * 13 + i + 1);
+}
+
+static void save(const char *file, const struct saved *sv)
+{
+	FILE *f = fopen(file, "w");
+	uint32_t i;
+
+	if (!f)
+		die("%s: %s", file, strerror(errno));
+	fprintf(f, "%" PRIx64 " %" PRIx64 " %u %u\n", sv->cookie,
+		sv->incarnation, sv->tag, sv->n);
+	for (i = 0; i < sv->n; i++)
+		fprintf(f, "%u %" PRIx64 " %x\n", sv->id[i], sv->addr[i],
+			sv->rkey[i]);
+	fclose(f);
+}
+
+static void load(const char *file, struct saved *sv)
+{
+	FILE *f = fopen(file, "r");
+	uint32_t i;
+
+	if (!f || fscanf(f, "%" SCNx64 " %" SCNx64 " %u %u", &sv->cookie,
+			 &sv->incarnation, &sv->tag, &sv->n) != 4 ||
+	    sv->n > MAX_SAVED)
+		die("%s: not a saved session", file);
+	for (i = 0; i < sv->n; i++)
+		if (fscanf(f, "%u %" SCNx64 " %x", &sv->id[i], &sv->addr[i],
+			   &sv->rkey[i]) != 3)
+			die("%s: chunk %u missing", file, i);
+	fclose(f);
+}
+
+static int cmd_detach(int grace, int n, const char *file)
+{
+	struct cm_req ioreq = make_req(1, 1);
+	struct saved sv = { .cookie = g_cookie };
+	struct conn io;
+	size_t k;
+	int i;
+
+	if (n < 1 || n > MAX_SAVED)
+		die("detach: 1..%d chunks", MAX_SAVED);
+	g_grace_s = grace;
+	admin_open(0);
+	if (le32toh(g_admin.rep.grace_s) != (uint32_t)grace)
+		fail("asked for %d s of grace, granted %u", grace,
+		     le32toh(g_admin.rep.grace_s));
+	if (conn_open(&io, &ioreq, EMP_CHUNK_SIZE))
+		fail("I/O queue rejected (status %d)", io.rej_status);
+	for (i = 0; i < n; i++) {
+		struct msg *r = chunk_rpc(&g_admin, MSG_ALLOC, 0);
+
+		if (le16toh(r->type) != MSG_ALLOC_RSP || le32toh(r->status))
+			fail("alloc answered type %u status %u",
+			     le16toh(r->type), le32toh(r->status));
+		sv.id[i] = le32toh(r->chunk);
+		sv.addr[i] = le64toh(r->addr);
+		sv.rkey[i] = le32toh(r->rkey);
+		for (k = 0; k < EMP_CHUNK_SIZE; k++)
+			io.buf[128 + k] = pattern(i, k);
+		if (rdma_xfer(&io, 1, sv.addr[i], sv.rkey[i]))
+			fail("chunk %d: RDMA WRITE failed", i);
+	}
+	sv.n = n;
+	sv.tag = g_tag;
+	sv.incarnation = le64toh(g_admin.rep.incarnation);
+	save(file, &sv);
+	printf("empprobe: %d chunks written; leaving without CLOSE\n", n);
+	/* no disconnect, no CLOSE: the process just goes, as if it died */
+	_exit(0);
+}
+
+/* Reattach @sv's session: 0 resumed, or the reject status. */
+static int reattach(const struct saved *sv, struct conn *c)
+{
+	struct cm_req req;
+	int tries;
+
+	g_cookie = sv->cookie;
+	g_flags = CM_REATTACH;
+	g_grace_s = 60;
+	req = make_req(1, 0);
+	for (tries = 0; tries < 100; tries++) {
+		if (!conn_open(c, &req, 0))
+			break;
+		if (c->rej_status != ST_RETRY)
+			return c->rej_status;
+		conn_close(c, 0);
+		usleep(200000);
+	}
+	if (tries == 100)
+		fail("the donor still answered RETRY after 20 s");
+	if (!(c->rep.flags & REP_RESUMED))
+		fail("accepted, but not as a resumed session");
+	printf("empprobe: session resumed after %d RETRY answers\n", tries);
+	return 0;
+}
+
+static int cmd_reattach(const char *file)
+{
+	struct cm_req ioreq;
+	struct saved sv;
+	struct conn io;
+	struct msg *r;
+	uint32_t i;
+	size_t k;
+
+	load(file, &sv);
+	if (reattach(&sv, &g_admin))
+		fail("reattach refused with status %d", g_admin.rej_status);
+	if (le64toh(g_admin.rep.incarnation) != sv.incarnation)
+		fail("the donor's incarnation changed");
+	g_flags = 0;
+	ioreq = make_req(1, 1);
+	if (conn_open(&io, &ioreq, EMP_CHUNK_SIZE))
+		fail("I/O queue of the resumed session rejected (status %d)",
+		     io.rej_status);
+	for (i = 0; i < sv.n; i++) {
+		memset(io.buf + 128, 0, EMP_CHUNK_SIZE);
+		if (rdma_xfer(&io, 0, sv.addr[i], sv.rkey[i]))
+			fail("chunk %u: RDMA READ under its old key failed", i);
+		for (k = 0; k < EMP_CHUNK_SIZE; k++)
+			if (io.buf[128 + k] != pattern(i, k))
+				fail("chunk %u: byte %zu lost across the outage",
+				     i, k);
+	}
+	printf("empprobe: %u chunks kept their data and keys\n", sv.n);
+	/* the last allocation again, same tag: its reply, not a new chunk */
+	r = tag_rpc(&g_admin, MSG_ALLOC, 0, sv.tag, sizeof(*r));
+	if (le32toh(r->status) || le32toh(r->chunk) != sv.id[sv.n - 1] ||
+	    le32toh(r->rkey) != sv.rkey[sv.n - 1])
+		fail("a repeated allocation got chunk %u (status %u), want %u",
+		     le32toh(r->chunk), le32toh(r->status), sv.id[sv.n - 1]);
+	g_tag = sv.tag;
+	r = chunk_rpc(&g_admin, MSG_ALLOC, 0);
+	if (le32toh(r->status) || le32toh(r->chunk) == sv.id[sv.n - 1])
+		fail("a new allocation answered status %u chunk %u",
+		     le32toh(r->status), le32toh(r->chunk));
+	r = tag_rpc(&g_admin, MSG_CLOSE, 0, ++g_tag, 16);
+	if (le16toh(r->type) != MSG_CLOSE_RSP || le32toh(r->status))
+		fail("CLOSE answered type %u status %u", le16toh(r->type),
+		     le32toh(r->status));
+	printf("empprobe: repeated allocation answered as before; closed\n");
+	conn_close(&io, 1);
+	conn_close(&g_admin, 1);
+	return 0;
+}
+
+static int cmd_gone(const char *file)
+{
+	struct saved sv;
+	struct conn c;
+	int st;
+
+	load(file, &sv);
+	st = reattach(&sv, &c);
+	if (st != ST_NO_SESSION)
+		fail("reattach answered %d, want NO_SESSION (%d)", st,
+		     ST_NO_SESSION);
+	printf("empprobe: reattach refused with NO_SESSION as expected\n");
+	return 0;
+}
+
+/* Wait up to @secs for a CM event on @c; return it acked, or -1. */
+static int next_event(struct conn *c, int secs)
+{
+	struct rdma_cm_event *ev;
+	int i, e;
+
+	fcntl(c->ch->fd, F_SETFL, O_NONBLOCK);
+	for (i = 0; i < secs * 10; i++) {
+		if (!rdma_get_cm_event(c->ch, &ev)) {
+			e = ev->event;
+			rdma_ack_cm_event(ev);
+			return e;
+		}
+		if (errno != EAGAIN)
+			die("rdma_get_cm_event: %s", strerror(errno));
+		usleep(100000);
+	}
+	return -1;
+}
+
+static int cmd_takeover(int grace)
+{
+	struct saved sv = { .cookie = g_cookie };
+	struct conn c;
+	struct msg *r;
+	int e;
+
+	g_grace_s = grace;
+	admin_open(0);
+	r = chunk_rpc(&g_admin, MSG_ALLOC, 0);
+	if (le32toh(r->status))
+		fail("alloc answered status %u", le32toh(r->status));
+	/* the same session from a second connection, the first still up */
+	if (reattach(&sv, &c))
+		fail("takeover refused with status %d", c.rej_status);
+	e = next_event(&g_admin, 10);
+	if (e != RDMA_CM_EVENT_DISCONNECTED)
+		fail("the old admin connection got %s, not DISCONNECTED",
+		     e < 0 ? "nothing" : rdma_event_str(e));
+	printf("empprobe: the donor ended the old connection for the new one\n");
+	r = tag_rpc(&c, MSG_CLOSE, 0, ++g_tag, 16);
+	if (le16toh(r->type) != MSG_CLOSE_RSP)
+		fail("CLOSE answered type %u", le16toh(r->type));
+	conn_close(&c, 1);
+	conn_close(&g_admin, 0);
+	return 0;
+}
+
+static int cmd_keepalive(int kato)
+{
+	time_t t0, end;
+	struct msg *r;
+	int e;
+
+	if (kato < 2)
+		die("keepalive: KATO of at least 2 s");
+	g_kato_s = kato;
+	admin_open(0);
+	end = time(NULL) + 3 * kato;
+	while (time(NULL) < end) {
+		r = tag_rpc(&g_admin, MSG_KEEPALIVE, 0, ++g_tag, 16);
+		if (le16toh(r->type) != MSG_KEEPALIVE_RSP || le32toh(r->status))
+			fail("KEEPALIVE answered type %u status %u",
+			     le16toh(r->type), le32toh(r->status));
+		if (next_event(&g_admin, kato / 2) >= 0)
+			fail("disconnected although keep-alives were sent");
+	}
+	printf("empprobe: %d s of keep-alives, still connected; now silent\n",
+	       3 * kato);
+	t0 = time(NULL);
+	e = next_event(&g_admin, 3 * kato);
+	if (e != RDMA_CM_EVENT_DISCONNECTED)
+		fail("silent for %d s: got %s, not DISCONNECTED", 3 * kato,
+		     e < 0 ? "nothing" : rdma_event_str(e));
+	printf("empprobe: the donor ended the silent session after %ld s\n",
+	       (long)(time(NULL) - t0));
+	conn_close(&g_admin, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
@@ -581,6 +884,16 @@ int main(int argc, char **argv)
 		return cmd_abandon(atoi(argv[4]));
 	if (!strcmp(cmd, "orphan") && argc > 4)
 		return cmd_orphan(atoi(argv[4]));
+	if (!strcmp(cmd, "detach") && argc > 6)
+		return cmd_detach(atoi(argv[4]), atoi(argv[5]), argv[6]);
+	if (!strcmp(cmd, "reattach") && argc > 4)
+		return cmd_reattach(argv[4]);
+	if (!strcmp(cmd, "gone") && argc > 4)
+		return cmd_gone(argv[4]);
+	if (!strcmp(cmd, "takeover") && argc > 4)
+		return cmd_takeover(atoi(argv[4]));
+	if (!strcmp(cmd, "keepalive") && argc > 4)
+		return cmd_keepalive(atoi(argv[4]));
 	if (!strcmp(cmd, "exhaust")) {
 		uint32_t ids[4096];
 		int n = 0, i;
