@@ -5,7 +5,7 @@
  *   /sys/kernel/config/empblk/features     what this version understands
  *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
  *       mem_path size_mb block_size subblock_size queue_depth poll_queues
- *       ack_timeout placement enable
+ *       ack_timeout placement reconnect_delay loss_timeout enable
  *
  * "enable" is the commit point. Every other attribute is immutable while
  * the device is enabled (EBUSY). All values are validated as they are
@@ -176,6 +176,61 @@ static int parse_ack_timeout(const char *page, u32 *val, const char *name)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static int parse_reconnect_delay(const char *page, u32 *val,
+				 const char *name)
+{
+	if (kstrtou32(page, 10, val) || !*val ||
+	    *val > EMPBLK_MAX_RECONNECT_DELAY) {
+		pr_err("%s: reconnect_delay \"%.*s\" must be 1..%u seconds\n",
+		       name, empblk_quote_len(page), page,
+		       EMPBLK_MAX_RECONNECT_DELAY);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_loss_timeout(const char *page, u32 *val, const char *name)
+{
+	if (kstrtou32(page, 10, val) || *val > EMPBLK_MAX_LOSS_TIMEOUT) {
+		pr_err("%s: loss_timeout \"%.*s\" must be 0..%u seconds (0: a lost donor is given up at once)\n",
+		       name, empblk_quote_len(page), page,
+		       EMPBLK_MAX_LOSS_TIMEOUT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static ssize_t empblk_cfg_reconnect_delay_show(struct config_item *item,
+					       char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.reconnect_delay);
+}
+
+static ssize_t empblk_cfg_reconnect_delay_store(struct config_item *item,
+						const char *page,
+						size_t count)
+{
+	return cfg_u32_store(item, page, count, "reconnect_delay",
+			     &to_empblk_cfg(item)->params.reconnect_delay,
+			     parse_reconnect_delay);
+}
+
+static ssize_t empblk_cfg_loss_timeout_show(struct config_item *item,
+					    char *page)
+{
+	return cfg_u32_show(item, page,
+			    &to_empblk_cfg(item)->params.loss_timeout);
+}
+
+static ssize_t empblk_cfg_loss_timeout_store(struct config_item *item,
+					     const char *page, size_t count)
+{
+	return cfg_u32_store(item, page, count, "loss_timeout",
+			     &to_empblk_cfg(item)->params.loss_timeout,
+			     parse_loss_timeout);
 }
 
 static ssize_t empblk_cfg_block_size_show(struct config_item *item,
@@ -369,6 +424,8 @@ CONFIGFS_ATTR(empblk_cfg_, queue_depth);
 CONFIGFS_ATTR(empblk_cfg_, poll_queues);
 CONFIGFS_ATTR(empblk_cfg_, ack_timeout);
 CONFIGFS_ATTR(empblk_cfg_, placement);
+CONFIGFS_ATTR(empblk_cfg_, reconnect_delay);
+CONFIGFS_ATTR(empblk_cfg_, loss_timeout);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,
@@ -378,6 +435,8 @@ static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_queue_depth,
 	&empblk_cfg_attr_poll_queues,
 	&empblk_cfg_attr_ack_timeout,
+	&empblk_cfg_attr_reconnect_delay,
+	&empblk_cfg_attr_loss_timeout,
 	&empblk_cfg_attr_placement,
 	&empblk_cfg_attr_enable,
 	NULL,
@@ -432,6 +491,8 @@ static struct empblk_cfg *empblk_cfg_alloc(const char *name)
 	cfg->params.queue_depth = empblk_default_queue_depth;
 	cfg->params.poll_queues = empblk_default_poll_queues;
 	cfg->params.ack_timeout = empblk_default_ack_timeout;
+	cfg->params.reconnect_delay = EMPBLK_DEFAULT_RECONNECT_DELAY;
+	cfg->params.loss_timeout = EMPBLK_DEFAULT_LOSS_TIMEOUT;
 	config_group_init_type_name(&cfg->group, name, &empblk_cfg_type);
 	return cfg;
 }
@@ -462,7 +523,7 @@ static ssize_t empblk_group_features_show(struct config_item *item,
 					  char *page)
 {
 	return sysfs_emit(page,
-			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement enable\n");
+			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement reconnect_delay loss_timeout enable\n");
 }
 
 CONFIGFS_ATTR_RO(empblk_group_, features);

@@ -44,6 +44,21 @@
 #define EMPBLK_MAX_IO_TIMEOUT	3600	/* seconds */
 /* IB local ACK timeout exponent: 4.096 us << n; 0 means the RDMA CM's */
 #define EMPBLK_MAX_ACK_TIMEOUT	31
+/* a lost donor: seconds between reconnect attempts, and until given up */
+#define EMPBLK_DEFAULT_RECONNECT_DELAY	10
+#define EMPBLK_DEFAULT_LOSS_TIMEOUT	600
+#define EMPBLK_MAX_RECONNECT_DELAY	3600
+#define EMPBLK_MAX_LOSS_TIMEOUT		86400
+/* keep-alive timeout (s) asked of donors: an admin message every half */
+#define EMPBLK_KATO_S			10
+
+/*
+ * The status a tier ends a request (its part of it) with when a backend
+ * it needs is reconnecting: not an error, and never passed to the block
+ * layer (no BLK_STS_* has this value): empblk_complete_rq() requeues the
+ * request, to be run again once the backend is back or given up.
+ */
+#define EMPBLK_STS_RETRY	((__force blk_status_t)0xfe)
 /* larger discards are done by the worker, where they may yield the CPU */
 #define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
 
@@ -60,6 +75,9 @@
  *	exponent n of 4.096 us * 2^n; 0 for the RDMA CM's default
  * @placement: where new extents go on the donors and SSDs (enum
  *	empblk_placement)
+ * @reconnect_delay: seconds between attempts to reconnect a lost donor
+ * @loss_timeout: seconds a lost donor may take to come back, its I/O held
+ *	meanwhile, before it is given up and its I/O fails; 0: at once
  */
 struct empblk_params {
 	struct empblk_spec spec;
@@ -71,6 +89,8 @@ struct empblk_params {
 	u32 poll_queues;
 	u32 ack_timeout;
 	u32 placement;
+	u32 reconnect_delay;
+	u32 loss_timeout;
 };
 
 /*
@@ -108,6 +128,8 @@ enum empblk_stat_item {
 	EMPBLK_STAT_SSD_ERRORS,
 	EMPBLK_STAT_ZERO_PAGE_WRITES,
 	EMPBLK_STAT_ZERO_PAGE_READS,
+	EMPBLK_STAT_RETRIED_REQUESTS,
+	EMPBLK_STAT_DONOR_RECONNECTS,
 	EMPBLK_NR_STATS,
 };
 
@@ -202,6 +224,7 @@ extern unsigned int empblk_default_ack_timeout;
 extern unsigned int empblk_reserve_pages;
 extern struct workqueue_struct *empblk_wq;
 extern struct workqueue_struct *empblk_submit_wq;
+extern struct workqueue_struct *empblk_conn_wq;
 
 /* main.c */
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,

@@ -68,6 +68,11 @@ struct workqueue_struct *empblk_wq;
  * a workqueue's items one at a time.
  */
 struct workqueue_struct *empblk_submit_wq;
+/*
+ * Donor reconnection and keep-alives (remote_conn.c): an attempt waits for
+ * the network for seconds, and swap-ins wait for it under reclaim.
+ */
+struct workqueue_struct *empblk_conn_wq;
 
 /*
  * Devices by index (N of empblkN), from creation until the end of their
@@ -249,7 +254,9 @@ static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
  * empblk_complete_rq() - account and end a request
  * @dev: device
  * @rq: request
- * @sts: its status
+ * @sts: its status; EMPBLK_STS_RETRY requeues it instead, to run again
+ *	in a second or when the donor it waits for is back (the reconnect
+ *	kicks the requeue list)
  */
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 			blk_status_t sts)
@@ -260,6 +267,17 @@ void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 	if (t) {
 		cmd->end_notify = NULL;
 		t->ops->rq_end(t, rq);
+	}
+	/* a device being removed waits for no donor */
+	if (sts == EMPBLK_STS_RETRY &&
+	    test_bit(EMPBLK_DEV_REMOVING, &dev->flags))
+		sts = BLK_STS_IOERR;
+	if (sts == EMPBLK_STS_RETRY) {
+		/* a donor is reconnecting: run it again in a while */
+		empblk_stat_inc(dev, EMPBLK_STAT_RETRIED_REQUESTS);
+		blk_mq_requeue_request(rq, false);
+		blk_mq_delay_kick_requeue_list(rq->q, MSEC_PER_SEC);
+		return;
 	}
 	if (sts == BLK_STS_OK)
 		empblk_account(dev, rq);
@@ -433,6 +451,8 @@ static void empblk_dev_destroy(struct empblk_dev *dev)
 	 * worker may still be running after completing the last of them.
 	 */
 	empblk_sysfs_del(dev);
+	/* requests held for a reconnecting donor fail now (REMOVING is set) */
+	blk_mq_kick_requeue_list(dev->disk->queue);
 	del_gendisk(dev->disk);
 	cancel_work_sync(&dev->defer_work);
 	/* before put_disk(): CM events during disconnect name the disk */
@@ -668,10 +688,16 @@ static int __init empblk_init(void)
 		ret = -ENOMEM;
 		goto out_destroy_wq;
 	}
+	empblk_conn_wq = alloc_workqueue(EMPBLK_NAME "_conn",
+					 WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
+	if (!empblk_conn_wq) {
+		ret = -ENOMEM;
+		goto out_destroy_submit_wq;
+	}
 
 	ret = empblk_configfs_init();
 	if (ret)
-		goto out_destroy_submit_wq;
+		goto out_destroy_conn_wq;
 
 	if (g_mem_path && *g_mem_path) {
 		ret = empblk_configfs_add_param_dev(g_mem_path);
@@ -682,6 +708,8 @@ static int __init empblk_init(void)
 
 out_configfs_exit:
 	empblk_configfs_exit();
+out_destroy_conn_wq:
+	destroy_workqueue(empblk_conn_wq);
 out_destroy_submit_wq:
 	destroy_workqueue(empblk_submit_wq);
 out_destroy_wq:
@@ -694,6 +722,7 @@ static void __exit empblk_exit(void)
 	empblk_configfs_exit();
 	/* orphans whose last close raced with unload finish here */
 	destroy_workqueue(empblk_wq);
+	destroy_workqueue(empblk_conn_wq);
 	destroy_workqueue(empblk_submit_wq);
 	/* pages freed by discard wait for their grace period in our code */
 	rcu_barrier();

@@ -236,13 +236,15 @@ static void empblk_place_drop_ext(struct empblk_backend *be, u64 x)
  * Asks the backends the policy prefers, in turn, for an extent. May
  * sleep (a donor's extent is an admin exchange).
  *
- * Return: 0 once the entry is mapped; -ENOSPC when no backend has room;
- * or the error of the last backend tried.
+ * Return: 0 once the entry is mapped; -EBUSY when none did and one of
+ * them is reconnecting; -ENOSPC when no backend has room; or the error of
+ * the last backend tried.
  */
 int empblk_place_map(struct empblk_place *pl, u64 e)
 {
 	unsigned long tried = 0;
 	int b, ret = -ENOSPC;
+	bool busy = false;
 
 	mutex_lock(&pl->lock);
 	if (pl->map[e]) {
@@ -266,11 +268,14 @@ int empblk_place_map(struct empblk_place *pl, u64 e)
 		empblk_place_drop_ext(be, x);
 		if (ret == -ENOSPC)
 			be->full = true;
+		else if (ret == -EBUSY)
+			busy = true;
 		else
 			atomic64_inc(&be->errors);
 	}
 	mutex_unlock(&pl->lock);
-	return ret;
+	/* none had room now, and one may have once it is back */
+	return ret && busy ? -EBUSY : ret;
 }
 
 /**

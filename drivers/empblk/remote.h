@@ -80,6 +80,8 @@ struct empblk_rmr {
  *	timeout handler finds the donors a stuck request waits for here
  * @pending: RDMA work requests not yet completed
  * @failed: NULL, or why the first of them failed (a static string)
+ * @retry: a failure was a donor's lost connection that is being resumed:
+ *	the request is run again (EMPBLK_STS_RETRY), not failed
  * @nents: scatterlist entries DMA mapped (0: not mapped)
  * @holes: pieces of a read (one bit per subblock it touches) that no
  *	chunk backs: zeroed once the pages are unmapped
@@ -96,6 +98,7 @@ struct empblk_rcmd {
 	unsigned int nwr;
 	atomic_t pending;
 	const char *failed;
+	bool retry;
 	int nents;
 	unsigned int nmr;
 	u64 holes;
@@ -114,12 +117,15 @@ struct empblk_rcmd {
  * @inflight: transfers using @addr and @rkey now (empblk_rchunk_get());
  *	a discard clears @id, then waits for this to drop to 0 before
  *	the donor frees the chunk
+ * @stale_id: a chunk given back while the donor was reconnecting, freed
+ *	on the donor once it is back (under admin_lock)
  */
 struct empblk_rchunk {
 	u64 addr;
 	u32 rkey;
 	u32 id;
 	atomic_t inflight;
+	u32 stale_id;
 };
 
 struct empblk_donor;
@@ -136,6 +142,7 @@ struct empblk_donor;
  * @cm_done: signalled when connection setup reaches its next state
  * @cm_error: result of the last connection step
  * @rej_status: emp_status the donor rejected us with, or -1
+ * @rep: what the donor accepted the connection with (qid 0)
  * @sink_mrs: pool of READ sink MRs, one per tag (I/O queues of donors
  *	with empblk_donor.reg_sinks)
  * @nr_sink_mrs: MRs in the pool when full
@@ -154,6 +161,7 @@ struct empblk_rqueue {
 	struct completion cm_done;
 	int cm_error;
 	int rej_status;
+	struct emp_cm_rep rep;
 	struct list_head sink_mrs;
 	unsigned int nr_sink_mrs;
 	struct ib_cqe flush_cqe;
@@ -163,14 +171,22 @@ struct empblk_rqueue {
 
 /*
  * Donor state bits in empblk_donor.flags:
- * @EMPBLK_DONOR_DEAD: a queue disconnected or failed; I/O to the donor
- *	fails fast until the device is recreated.
+ * @EMPBLK_DONOR_DEAD: given up: its I/O fails fast until the device is
+ *	recreated. Set when the connection is lost and cannot be resumed
+ *	(no loss_timeout, iWARP, no grace period granted, the donor
+ *	restarted, or loss_timeout ran out), and by teardown.
  * @EMPBLK_DONOR_QPS_ERR: its queue pairs were moved to the error state so
  *	that work requests still in flight flush.
+ * @EMPBLK_DONOR_RECONNECTING: its connection was lost and is being
+ *	resumed (empblk_donor_reconnect_work()): its I/O is requeued
+ *	(EMPBLK_STS_RETRY), nothing is posted to its queues, which may be
+ *	torn down and rebuilt. Posters check it under rcu_read_lock(); the
+ *	reconnect waits for them (synchronize_rcu()) before touching a queue.
  */
 enum empblk_donor_flags {
-	EMPBLK_DONOR_DEAD	= 0,
-	EMPBLK_DONOR_QPS_ERR	= 1,
+	EMPBLK_DONOR_DEAD		= 0,
+	EMPBLK_DONOR_QPS_ERR		= 1,
+	EMPBLK_DONOR_RECONNECTING	= 2,
 };
 
 /**
@@ -203,6 +219,22 @@ enum empblk_donor_flags {
  * @rsp_done: signalled by @rx_cqe
  * @rsp_ok: the receive completed successfully
  * @tag: tag of the last admin request
+ * @tag_again: the last admin request got no reply (its connection was
+ *	lost): the same request again (@again_type, @again_chunk) reuses
+ *	its tag, so that a donor that did handle it answers the repeat
+ *	with its reply instead of doing it twice
+ * @again_type: type of that request
+ * @again_chunk: the chunk it named
+ * @grace_s: how long the donor keeps our session after a lost
+ *	connection (granted at connect; 0: it does not, no reconnect)
+ * @peer_minor: the donor's protocol minor version
+ * @lost_at: jiffies when the connection was lost (reconnecting)
+ * @reconnect_work: resumes a lost connection, again every reconnect_delay
+ *	until loss_timeout
+ * @ka_work: sends a keep-alive when the admin queue was idle for half
+ *	the keep-alive timeout
+ * @last_rsp: jiffies of the last admin reply
+ * @reconnects: connections resumed
  * @chunks: chunk table, by donor-local offset >> EMP_CHUNK_SHIFT
  * @nr_chunks: entries in @chunks
  * @chunks_in_use: allocated entries
@@ -235,6 +267,16 @@ struct empblk_donor {
 	struct completion rsp_done;
 	bool rsp_ok;
 	u32 tag;
+	bool tag_again;
+	u16 again_type;
+	u32 again_chunk;
+	u32 grace_s;
+	u16 peer_minor;
+	unsigned long lost_at;
+	struct delayed_work reconnect_work;
+	struct delayed_work ka_work;
+	unsigned long last_rsp;
+	atomic_t reconnects;
 
 	struct empblk_rchunk *chunks;
 	unsigned long nr_chunks;
@@ -311,16 +353,22 @@ static inline struct empblk_remote *to_remote(struct empblk_tier *t)
 /* remote_conn.c: connections, admin exchanges, setup and teardown */
 const char *empblk_rq_name(struct empblk_dev *dev);
 void empblk_donor_mark_dead(struct empblk_donor *d, const char *why);
+void empblk_donor_lost(struct empblk_donor *d, const char *why);
 void empblk_donor_fail(struct empblk_donor *d, const char *why);
+bool empblk_donor_retry(struct empblk_donor *d);
+void empblk_donor_wc_error(struct empblk_donor *d, enum ib_wc_status status);
 void empblk_remote_fail_all(struct empblk_remote *r, const char *why);
 int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 		     struct emp_msg_chunk *out);
+int empblk_admin_exchange(struct empblk_donor *d, u16 type, u32 chunk,
+			  struct emp_msg_chunk *out, unsigned long timeout);
 int empblk_remote_connect(struct empblk_remote *r);
 void empblk_remote_disconnect(struct empblk_remote *r);
 
 /* remote_chunk.c: the donors' chunks and where device bytes live */
 int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c);
 void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c);
+int empblk_donor_free_stale(struct empblk_donor *d);
 int empblk_rchunk_get(struct empblk_rchunk *rc);
 int empblk_remote_claim(struct empblk_tier *t, unsigned int idx, u64 ext);
 void empblk_remote_release(struct empblk_tier *t, unsigned int idx, u64 ext);

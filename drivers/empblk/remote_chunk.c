@@ -38,6 +38,9 @@ int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c)
 	/* pairs with the release below: a set id means addr, rkey are valid */
 	if (smp_load_acquire(&rc->id))
 		return 0;
+	/* not behind a reconnect attempt, which holds admin_lock */
+	if (test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+		return -EBUSY;
 	mutex_lock(&d->admin_lock);
 	if (rc->id) {
 		mutex_unlock(&d->admin_lock);
@@ -57,6 +60,8 @@ int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c)
 	mutex_unlock(&d->admin_lock);
 	if (st == EMP_ST_OK)
 		return 0;
+	if (st == -EBUSY)
+		return st;	/* reconnecting: the caller tries again later */
 	if (st == EMP_ST_NO_SPACE) {
 		pr_err_ratelimited("%s: donor %pISpc has no memory left for this device (budget spent)\n",
 				   empblk_rq_name(d->dev), &d->spec.addr);
@@ -148,7 +153,7 @@ static bool empblk_donor_flush(struct empblk_donor *d, u64 raddr, u32 rkey)
 		reinit_completion(&q->flush_done);
 		q->flush_ok = false;
 		if (ib_post_send(q->cm_id->qp, &wr.wr, NULL)) {
-			empblk_donor_mark_dead(d, "flush post failed");
+			empblk_donor_lost(d, "flush post failed");
 			ok = false;
 			break;
 		}
@@ -198,12 +203,61 @@ void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c)
 		atomic_long_dec(&d->chunks_in_use);
 		/*
 		 * A failed free only leaks until the session ends; a failed
-		 * flush means the donor is lost, and so is the session.
+		 * flush means the donor is lost, and so is the session. A
+		 * donor reconnecting frees it once it is back.
 		 */
-		if (empblk_donor_flush(d, rc->addr, rc->rkey))
-			empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp);
+		if (empblk_donor_flush(d, rc->addr, rc->rkey) &&
+		    empblk_admin_rpc(d, EMP_MSG_CHUNK_FREE, id, &rsp) < 0 &&
+		    empblk_donor_retry(d))
+			rc->stale_id = id;
 	}
 	mutex_unlock(&d->admin_lock);
+}
+
+/**
+ * empblk_donor_free_stale() - free on a donor the chunks given back while
+ *	it was reconnecting, and the one an allocation lost with its reply
+ *	may have left there
+ * @d: the donor, its admin_lock held and its admin queue connected
+ *
+ * Return: 0, or the error of the exchange that failed (the donor is
+ * then lost again).
+ */
+int empblk_donor_free_stale(struct empblk_donor *d)
+{
+	struct emp_msg_chunk rsp;
+	unsigned long c;
+	int st;
+
+	lockdep_assert_held(&d->admin_lock);
+	/*
+	 * An allocation whose reply was lost: ask again with its tag, to
+	 * have its chunk (the donor's reply to the repeat) and give it back.
+	 */
+	if (d->tag_again && d->again_type == EMP_MSG_CHUNK_ALLOC) {
+		st = empblk_admin_exchange(d, EMP_MSG_CHUNK_ALLOC, 0, &rsp,
+					   EMPBLK_KATO_S * HZ);
+		if (st < 0)
+			return st;
+		if (st == EMP_ST_OK) {
+			st = empblk_admin_exchange(d, EMP_MSG_CHUNK_FREE,
+						   le32_to_cpu(rsp.chunk),
+						   &rsp, EMPBLK_KATO_S * HZ);
+			if (st < 0)
+				return st;
+		}
+	}
+	for (c = 0; c < d->nr_chunks; c++) {
+		if (!d->chunks[c].stale_id)
+			continue;
+		st = empblk_admin_exchange(d, EMP_MSG_CHUNK_FREE,
+					   d->chunks[c].stale_id, &rsp,
+					   EMPBLK_KATO_S * HZ);
+		if (st < 0)
+			return st;
+		d->chunks[c].stale_id = 0;
+	}
+	return 0;
 }
 
 /**
@@ -236,18 +290,23 @@ int empblk_rchunk_get(struct empblk_rchunk *rc)
  * @idx: the donor
  * @ext: the extent: chunk @ext of the donor's space for the device
  *
- * Return: 0, -ENOSPC when the donor's budget is spent, or another
- * negative errno (a lost donor: -ENOTCONN).
+ * Return: 0, -ENOSPC when the donor's budget is spent, -EBUSY while it
+ * reconnects, or another negative errno (a lost donor: -ENOTCONN).
  */
 int empblk_remote_claim(struct empblk_tier *t, unsigned int idx, u64 ext)
 {
 	struct empblk_donor *d = &to_remote(t)->donors[idx];
+	int ret;
 
 	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
 		return -ENOTCONN;
 	if (WARN_ON_ONCE(ext >= d->nr_chunks))
 		return -EINVAL;
-	return empblk_donor_get_chunk(d, ext);
+	ret = empblk_donor_get_chunk(d, ext);
+	/* lost meanwhile, or before: try again once it is back */
+	if (ret && ret != -ENOSPC && empblk_donor_retry(d))
+		return -EBUSY;
+	return ret;
 }
 
 /**

@@ -9,10 +9,19 @@
  * Completions arrive in softirq context (the device's shared CQ pool),
  * or for polled hardware queues on a CQ of their own.
  *
- * Failure. A donor whose queue disconnects or errors is marked dead: its
- * in-flight work requests flush with errors, the requests fail with
- * BLK_STS_IOERR and a ratelimited message, and later I/O to it fails at
- * once. Reconnection and redundancy are later work.
+ * Failure. A donor whose queue disconnects or errors, or that stops
+ * answering (a request or a keep-alive times out), is lost. If the donor
+ * keeps sessions across connections (protocol 1.1: it granted a grace
+ * period) and the device has a loss_timeout, the connection is resumed
+ * (empblk_donor_reconnect_work()): its I/O is requeued meanwhile, never
+ * failed, and every reconnect_delay seconds all queues are torn down and
+ * connected again, reattaching to the session with its chunks and keys as
+ * they were. A donor that restarted (its incarnation changed, or it no
+ * longer knows the session) lost our data: it is given up. So is one not
+ * back within loss_timeout, or one reached over iWARP, whose completed
+ * WRITEs may not be placed yet when the connection breaks. A donor given
+ * up is dead: its I/O fails with BLK_STS_IOERR and a ratelimited message
+ * until the device is recreated.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -32,7 +41,7 @@ const char *empblk_rq_name(struct empblk_dev *dev)
 }
 
 /**
- * empblk_donor_mark_dead() - declare a donor lost
+ * empblk_donor_mark_dead() - give a donor up
  * @d: the donor
  * @why: for the log, which has one line per donor
  *
@@ -40,47 +49,158 @@ const char *empblk_rq_name(struct empblk_dev *dev)
  */
 void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
 {
+	/*
+	 * RECONNECTING stays set if it was: its queues may be gone, and
+	 * pollers and empblk_donor_fail() keep off them.
+	 */
 	if (!test_and_set_bit(EMPBLK_DONOR_DEAD, &d->flags))
 		pr_err("%s: donor %pISpc lost (%s): I/O to it fails until the device is recreated\n",
 		       empblk_rq_name(d->dev), &d->spec.addr, why);
 }
 
+/*
+ * The donor keeps our session across connections: worth reconnecting. Not
+ * over iWARP: a WRITE completes there once TCP has it, and may not be in
+ * the donor's memory yet when the connection breaks.
+ */
+static bool empblk_donor_can_resume(struct empblk_donor *d)
+{
+	return d->dev->params.loss_timeout && d->grace_s && !d->reg_sinks;
+}
+
 /**
- * empblk_donor_fail() - give up on a donor
+ * empblk_donor_lost() - a donor's connection broke or stopped answering
  * @d: the donor
  * @why: for the log
  *
- * Marks it dead and moves each of its queue pairs to the error state, so
- * that every work request still in flight completes (with a flush error)
- * instead of waiting for a transport that may retry forever. Process
- * context; only once the device's queues all exist.
+ * Any context. Starts resuming the connection if the donor can be (its
+ * I/O is held meanwhile), else gives it up (empblk_donor_mark_dead()).
  */
-void empblk_donor_fail(struct empblk_donor *d, const char *why)
+void empblk_donor_lost(struct empblk_donor *d, const char *why)
+{
+	/* teardown sets DEAD, then waits for us before it cancels the work */
+	rcu_read_lock();
+	/* a reconnect under way decides everything itself */
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags) ||
+	    test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+		goto out;
+	if (!empblk_donor_can_resume(d)) {
+		empblk_donor_mark_dead(d, why);
+		goto out;
+	}
+	if (test_and_set_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+		goto out;
+	d->lost_at = jiffies;
+	pr_warn("%s: donor %pISpc lost (%s): its I/O is held while it reconnects, for up to %u s\n",
+		empblk_rq_name(d->dev), &d->spec.addr, why,
+		d->dev->params.loss_timeout);
+	queue_delayed_work(empblk_conn_wq, &d->reconnect_work, 0);
+out:
+	rcu_read_unlock();
+}
+
+/**
+ * empblk_donor_retry() - whether a transfer a donor failed is to be retried
+ * @d: the donor, after empblk_donor_lost() was called for the failure
+ *
+ * Return: true while the donor is reconnecting (the request is requeued),
+ * false once it is dead (the request fails).
+ */
+bool empblk_donor_retry(struct empblk_donor *d)
+{
+	return !test_bit(EMPBLK_DONOR_DEAD, &d->flags) &&
+	       test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags);
+}
+
+/**
+ * empblk_donor_wc_error() - a work request to a donor failed
+ * @d: the donor
+ * @status: its completion status, not IB_WC_SUCCESS
+ *
+ * Any context. A flush is the consequence of an error already handled.
+ * A transport that gave up (retries or RNR retries exhausted) lost the
+ * connection: it may be resumed. Anything else (the donor refused our
+ * key, a protection or operation error) would fail again on a resumed
+ * connection, and may mean the donor's memory for us is gone: the donor
+ * is given up.
+ */
+void empblk_donor_wc_error(struct empblk_donor *d, enum ib_wc_status status)
+{
+	switch (status) {
+	case IB_WC_WR_FLUSH_ERR:
+		return;
+	case IB_WC_RETRY_EXC_ERR:
+	case IB_WC_RNR_RETRY_EXC_ERR:
+		empblk_donor_lost(d, ib_wc_status_msg(status));
+		return;
+	default:
+		empblk_donor_mark_dead(d, ib_wc_status_msg(status));
+	}
+}
+
+/* Move every queue pair of @d that exists to the error state. */
+static void empblk_donor_qps_err(struct empblk_donor *d)
 {
 	struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
 	unsigned int i;
 
-	empblk_donor_mark_dead(d, why);
 	if (test_and_set_bit(EMPBLK_DONOR_QPS_ERR, &d->flags))
 		return;
 	for (i = 0; i < d->nr_ioqs; i++)
-		ib_modify_qp(d->ioqs[i].cm_id->qp, &attr, IB_QP_STATE);
-	if (d->wbq.cm_id)
+		if (d->ioqs[i].cm_id && d->ioqs[i].cm_id->qp)
+			ib_modify_qp(d->ioqs[i].cm_id->qp, &attr, IB_QP_STATE);
+	if (d->wbq.cm_id && d->wbq.cm_id->qp)
 		ib_modify_qp(d->wbq.cm_id->qp, &attr, IB_QP_STATE);
-	ib_modify_qp(d->admin.cm_id->qp, &attr, IB_QP_STATE);
+	if (d->admin.cm_id && d->admin.cm_id->qp)
+		ib_modify_qp(d->admin.cm_id->qp, &attr, IB_QP_STATE);
+}
+
+/**
+ * empblk_donor_fail() - a donor stopped answering
+ * @d: the donor
+ * @why: for the log
+ *
+ * Process context; only once the device's queues all exist. The donor
+ * is lost (empblk_donor_lost()); if it is given up, each of its queue
+ * pairs is moved to the error state, so that every work request still in
+ * flight completes (with a flush error) instead of waiting for a
+ * transport that may retry forever. A reconnect does that itself.
+ */
+void empblk_donor_fail(struct empblk_donor *d, const char *why)
+{
+	empblk_donor_lost(d, why);
+	/* a reconnect, under way or given up, owns the queues */
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags) &&
+	    !test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+		empblk_donor_qps_err(d);
+}
+
+/* Give @d up for good and stop its reconnection; process context. */
+static void empblk_donor_stop(struct empblk_donor *d, const char *why)
+{
+	empblk_donor_mark_dead(d, why);
+	/* no empblk_donor_lost() queues the work once it saw DEAD */
+	synchronize_rcu();
+	cancel_delayed_work_sync(&d->reconnect_work);
+	cancel_delayed_work_sync(&d->ka_work);
 }
 
 /**
  * empblk_remote_fail_all() - give up on every donor of a device
  * @r: remote tier whose queues all exist
  * @why: for the log
+ *
+ * Process context. Nothing is reconnected any more; every work request
+ * still in flight flushes.
  */
 void empblk_remote_fail_all(struct empblk_remote *r, const char *why)
 {
 	unsigned int i;
 
-	for (i = 0; i < r->nr_donors; i++)
-		empblk_donor_fail(&r->donors[i], why);
+	for (i = 0; i < r->nr_donors; i++) {
+		empblk_donor_stop(&r->donors[i], why);
+		empblk_donor_qps_err(&r->donors[i]);
+	}
 }
 
 /* Connection management */
@@ -115,8 +235,7 @@ static int empblk_cm_handler(struct rdma_cm_id *cm_id,
 			q->cm_error = -EPROTO;
 		} else {
 			q->cm_error = 0;
-			if (q->qid == 0)
-				d->incarnation = le64_to_cpu(rep->incarnation);
+			memcpy(&q->rep, rep, sizeof(q->rep));
 		}
 		complete(&q->cm_done);
 		return 0;
@@ -138,6 +257,8 @@ static int empblk_cm_handler(struct rdma_cm_id *cm_id,
 	case RDMA_CM_EVENT_DISCONNECTED:
 	case RDMA_CM_EVENT_TIMEWAIT_EXIT:
 	case RDMA_CM_EVENT_ADDR_CHANGE:
+		empblk_donor_lost(d, rdma_event_msg(ev->event));
+		return 0;
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
 		empblk_donor_mark_dead(d, rdma_event_msg(ev->event));
 		return 0;
@@ -165,6 +286,8 @@ static const char *empblk_rej_reason(int st)
 		return "the donor is out of memory";
 	case EMP_ST_SHUTDOWN:
 		return "the donor port is shutting down";
+	case EMP_ST_RETRY:
+		return "the donor is still ending our old connections";
 	default:
 		return "refused by the donor (is emp_rdma_target listening there?)";
 	}
@@ -200,15 +323,16 @@ static void empblk_flush_done(struct ib_cq *cq, struct ib_wc *wc)
 	struct empblk_rqueue *q = container_of(wc->wr_cqe, struct empblk_rqueue,
 					       flush_cqe);
 
-	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+	if (wc->status != IB_WC_SUCCESS)
+		empblk_donor_wc_error(q->donor, wc->status);
 	q->flush_ok = wc->status == IB_WC_SUCCESS;
 	complete(&q->flush_done);
 }
 
 static int empblk_rqueue_connect(struct empblk_donor *d,
 				 struct empblk_rqueue *q, u16 qid,
-				 u32 send_wr, u32 recv_wr, u32 max_sge)
+				 u32 send_wr, u32 recv_wr, u32 max_sge,
+				 u16 flags)
 {
 	struct empblk_dev *dev = d->dev;
 	struct emp_cm_req req = {
@@ -227,6 +351,7 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 	q->donor = d;
 	q->qid = qid;
 	q->rej_status = -1;
+	memset(&q->rep, 0, sizeof(q->rep));
 	INIT_LIST_HEAD(&q->sink_mrs);
 	init_completion(&q->cm_done);
 	init_completion(&q->flush_done);
@@ -344,6 +469,15 @@ static int empblk_rqueue_connect(struct empblk_donor *d,
 		goto out_destroy;
 	}
 
+	/*
+	 * A session that outlives a lost connection, and keep-alives, when we
+	 * would resume it (not over iWARP, known once the route is).
+	 */
+	if (!qid && dev->params.loss_timeout && !d->reg_sinks) {
+		req.flags = cpu_to_le16(flags);
+		req.kato_s = cpu_to_le16(EMPBLK_KATO_S);
+		req.grace_s = cpu_to_le32(dev->params.loss_timeout);
+	}
 	reinit_completion(&q->cm_done);
 	param.private_data = &req;
 	param.private_data_len = sizeof(req);
@@ -385,8 +519,8 @@ static void empblk_admin_send_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct empblk_rqueue *q = wc->qp->qp_context;
 
-	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+	if (wc->status != IB_WC_SUCCESS)
+		empblk_donor_wc_error(q->donor, wc->status);
 }
 
 static void empblk_admin_recv_done(struct ib_cq *cq, struct ib_wc *wc)
@@ -396,25 +530,26 @@ static void empblk_admin_recv_done(struct ib_cq *cq, struct ib_wc *wc)
 
 	d->rsp_ok = wc->status == IB_WC_SUCCESS &&
 		    wc->byte_len == EMP_MSG_SIZE;
-	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		empblk_donor_mark_dead(d, ib_wc_status_msg(wc->status));
+	if (wc->status != IB_WC_SUCCESS)
+		empblk_donor_wc_error(d, wc->status);
 	complete(&d->rsp_done);
 }
 
 /**
- * empblk_admin_rpc() - one admin request to a donor and its reply
- * @d: the donor, its admin_lock held
- * @type: EMP_MSG_CHUNK_ALLOC or EMP_MSG_CHUNK_FREE
- * @chunk: the chunk it names (0 for an allocation)
+ * empblk_admin_exchange() - one admin exchange, whatever the donor's state
+ * @d: the donor, its admin_lock held and its admin queue connected
+ * @type: EMP_MSG_*
+ * @chunk: the chunk it names, if any
  * @out: the reply
+ * @timeout: jiffies to wait for it
  *
- * Sleeps, at most the queue's I/O timeout.
+ * A request that got no reply leaves its tag to the next one
+ * (empblk_donor.tag_again).
  *
- * Return: the emp_status of the reply, or a negative errno if the
- * exchange itself failed (the donor is then marked dead).
+ * Return: as empblk_admin_rpc().
  */
-int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
-		     struct emp_msg_chunk *out)
+int empblk_admin_exchange(struct empblk_donor *d, u16 type, u32 chunk,
+			  struct emp_msg_chunk *out, unsigned long timeout)
 {
 	struct ib_sge rsge = {
 		.addr = d->rx_dma, .length = EMP_MSG_SIZE,
@@ -436,13 +571,19 @@ int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 	int ret;
 
 	lockdep_assert_held(&d->admin_lock);
-	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
-		return -ENOTCONN;
 	memset(d->tx, 0, sizeof(*d->tx));
+	/* only the very request that got no reply reuses its tag */
+	if (!d->tag_again || type != d->again_type || chunk != d->again_chunk)
+		d->tag++;
+	d->tag_again = true;	/* until a reply comes */
+	d->again_type = type;
+	d->again_chunk = chunk;
 	req->hdr.magic = cpu_to_le32(EMP_PROTO_MAGIC);
 	req->hdr.type = cpu_to_le16(type);
-	req->hdr.len = cpu_to_le16(sizeof(*req));
-	req->hdr.tag = cpu_to_le32(++d->tag);
+	req->hdr.len = cpu_to_le16(type == EMP_MSG_CHUNK_ALLOC ||
+				   type == EMP_MSG_CHUNK_FREE ?
+				   sizeof(*req) : sizeof(req->hdr));
+	req->hdr.tag = cpu_to_le32(d->tag);
 	req->chunk = cpu_to_le32(chunk);
 	ib_dma_sync_single_for_device(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
 				      DMA_TO_DEVICE);
@@ -450,17 +591,27 @@ int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 				      DMA_FROM_DEVICE);
 	reinit_completion(&d->rsp_done);
 	ret = ib_post_recv(d->admin.cm_id->qp, &rwr, NULL);
-	if (!ret)
-		ret = ib_post_send(d->admin.cm_id->qp, &swr, NULL);
 	if (ret) {
-		empblk_donor_mark_dead(d, "admin post failed");
+		empblk_donor_lost(d, "admin post failed");
 		return ret;
 	}
-	/* it serves a request: it gets as long (queue/io_timeout) */
-	if (!wait_for_completion_timeout(&d->rsp_done,
-					 READ_ONCE(d->dev->disk->queue->rq_timeout))) {
-		empblk_donor_fail(d, "admin request timed out");
-		return -ETIMEDOUT;
+	ret = ib_post_send(d->admin.cm_id->qp, &swr, NULL);
+	if (ret)
+		empblk_donor_lost(d, "admin post failed");
+	else if (!wait_for_completion_timeout(&d->rsp_done, timeout))
+		ret = -ETIMEDOUT;
+	if (ret) {
+		struct ib_qp_attr attr = { .qp_state = IB_QPS_ERR };
+
+		if (ret == -ETIMEDOUT)
+			empblk_donor_fail(d, "admin request timed out");
+		/*
+		 * The receive posted must complete before the next exchange
+		 * reuses it: flush it (we hold admin_lock, the queue stays).
+		 */
+		ib_modify_qp(d->admin.cm_id->qp, &attr, IB_QP_STATE);
+		wait_for_completion(&d->rsp_done);
+		return ret;
 	}
 	if (!d->rsp_ok)
 		return -EIO;
@@ -473,8 +624,73 @@ int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 				   empblk_rq_name(d->dev), &d->spec.addr);
 		return -EPROTO;
 	}
+	d->tag_again = false;
+	WRITE_ONCE(d->last_rsp, jiffies);
 	*out = *rsp;
 	return le32_to_cpu(rsp->hdr.status);
+}
+
+/**
+ * empblk_admin_rpc() - one admin request to a donor and its reply
+ * @d: the donor, its admin_lock held
+ * @type: EMP_MSG_CHUNK_ALLOC or EMP_MSG_CHUNK_FREE
+ * @chunk: the chunk it names (0 for an allocation)
+ * @out: the reply
+ *
+ * Sleeps, at most the queue's I/O timeout.
+ *
+ * Return: the emp_status of the reply; -ENOTCONN if the donor is dead,
+ * -EBUSY while it reconnects; or another negative errno if the exchange
+ * itself failed (the donor is then lost).
+ */
+int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
+		     struct emp_msg_chunk *out)
+{
+	lockdep_assert_held(&d->admin_lock);
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		return -ENOTCONN;
+	if (test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+		return -EBUSY;
+	/* it serves a request: it gets as long (queue/io_timeout) */
+	return empblk_admin_exchange(d, type, chunk, out,
+				     READ_ONCE(d->dev->disk->queue->rq_timeout));
+}
+
+/*
+ * Keep-alive: an admin message at least every half EMPBLK_KATO_S (one
+ * when the admin queue was idle for a quarter, checked every quarter),
+ * so that the donor knows we are here and we know it answers. One not
+ * answered within EMPBLK_KATO_S loses the donor.
+ */
+static void empblk_donor_ka_work(struct work_struct *work)
+{
+	struct empblk_donor *d = container_of(to_delayed_work(work),
+					      struct empblk_donor, ka_work);
+	/* well within the donor's kato, timer slack and all */
+	unsigned long quarter = EMPBLK_KATO_S * HZ / 4;
+	struct emp_msg_chunk rsp;
+	int st;
+
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags) ||
+	    test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+		return;	/* a resumed connection starts it again */
+	/* an exchange under way has its own timeout */
+	if (time_after(jiffies, READ_ONCE(d->last_rsp) + quarter) &&
+	    mutex_trylock(&d->admin_lock)) {
+		st = -EBUSY;
+		if (!test_bit(EMPBLK_DONOR_DEAD, &d->flags) &&
+		    !test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+			st = empblk_admin_exchange(d, EMP_MSG_KEEPALIVE, 0,
+						   &rsp, EMPBLK_KATO_S * HZ);
+		mutex_unlock(&d->admin_lock);
+		if (st == -EBUSY)
+			return;
+		if (st != EMP_ST_OK) {
+			empblk_donor_lost(d, "keep-alive not answered");
+			return;
+		}
+	}
+	queue_delayed_work(empblk_conn_wq, &d->ka_work, quarter);
 }
 
 /* Setup and teardown */
@@ -503,30 +719,6 @@ static int empblk_donor_admin_bufs(struct empblk_donor *d)
 	return 0;
 }
 
-static void empblk_donor_disconnect(struct empblk_donor *d)
-{
-	unsigned int i;
-
-	/* our own disconnect is not a lost donor: keep the log quiet */
-	set_bit(EMPBLK_DONOR_DEAD, &d->flags);
-	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
-		empblk_rqueue_destroy(&d->ioqs[i]);
-	empblk_rqueue_destroy(&d->wbq);
-	empblk_rqueue_destroy(&d->admin);
-	if (d->rx_dma)
-		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
-				    DMA_FROM_DEVICE);
-	if (d->tx_dma)
-		ib_dma_unmap_single(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
-				    DMA_TO_DEVICE);
-	kfree(d->rx);
-	kfree(d->tx);
-	kfree(d->ioqs);
-	vfree(d->chunks);
-	if (d->pd)
-		ib_dealloc_pd(d->pd);
-}
-
 /* One READ sink MR per tag, so that a read never waits for one. */
 static int empblk_rqueue_sink_pool(struct empblk_donor *d,
 				   struct empblk_rqueue *q)
@@ -546,33 +738,54 @@ static int empblk_rqueue_sink_pool(struct empblk_donor *d,
 	return 0;
 }
 
-static int empblk_donor_connect(struct empblk_dev *dev,
-				struct empblk_donor *d)
+/* Reap the completions of @d's polled I/O queues (a reconnect's own). */
+static void empblk_donor_reap_polled(struct empblk_donor *d)
 {
-	u32 per_rq = EMPBLK_REMOTE_MAX_WRS;
-	u32 send_wr = dev->params.queue_depth * per_rq;
+	unsigned int i;
+
+	for (i = 0; i < d->nr_ioqs; i++)
+		if (d->ioqs[i].cq && !d->ioqs[i].cq_pooled)
+			ib_process_cq_direct(d->ioqs[i].cq, -1);
+}
+
+/* Tear down every queue of @d; its PD, admin buffers and chunks stay. */
+static void empblk_donor_destroy_queues(struct empblk_donor *d)
+{
+	unsigned int i;
+
+	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
+		empblk_rqueue_destroy(&d->ioqs[i]);
+	empblk_rqueue_destroy(&d->wbq);
+	empblk_rqueue_destroy(&d->admin);
+	clear_bit(EMPBLK_DONOR_QPS_ERR, &d->flags);
+}
+
+/*
+ * Connect every queue of @d: admin (reattaching to the session when
+ * @flags has EMP_CM_REATTACH), I/O, page I/O. Return: 0, or a negative
+ * errno with the reason logged and the queues connected so far left for
+ * empblk_donor_destroy_queues().
+ */
+static int empblk_donor_connect_queues(struct empblk_donor *d, u16 flags)
+{
+	struct empblk_dev *dev = d->dev;
+	u32 send_wr = dev->params.queue_depth * EMPBLK_REMOTE_MAX_WRS;
 	unsigned int i;
 	int ret;
 
-	d->cookie = get_random_u64();
-	/* one chunk per extent of the placement map */
-	d->nr_chunks = d->spec.mb >> (EMP_CHUNK_SHIFT - 20);
-	d->chunks = vzalloc(array_size(d->nr_chunks, sizeof(*d->chunks)));
-	d->nr_ioqs = nr_cpu_ids + dev->params.poll_queues;
-	d->ioqs = kcalloc(d->nr_ioqs, sizeof(*d->ioqs), GFP_KERNEL);
-	mutex_init(&d->admin_lock);
-	if (!d->chunks || !d->ioqs)
-		return -ENOMEM;
-
-	ret = empblk_rqueue_connect(d, &d->admin, 0, 2, 1, 1);
+	ret = empblk_rqueue_connect(d, &d->admin, 0, 2, 1, 1, flags);
 	if (ret)
 		return ret;
-	ret = empblk_donor_admin_bufs(d);
-	if (ret)
-		return ret;
+	d->peer_minor = le16_to_cpu(d->admin.rep.ver_minor);
+	d->grace_s = d->peer_minor ? le32_to_cpu(d->admin.rep.grace_s) : 0;
+	if (!d->tx) {
+		ret = empblk_donor_admin_bufs(d);
+		if (ret)
+			return ret;
+	}
 	if (send_wr > d->ibdev->attrs.max_qp_wr) {
 		pr_err("%s: queue_depth %u needs %u work requests per queue; %s allows %d\n",
-		       dev->disk->disk_name, dev->params.queue_depth, send_wr,
+		       empblk_rq_name(dev), dev->params.queue_depth, send_wr,
 		       dev_name(&d->ibdev->dev), d->ibdev->attrs.max_qp_wr);
 		return -EINVAL;
 	}
@@ -581,8 +794,11 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 			   d->ibdev->attrs.max_send_sge);
 	d->max_rd_sge = min_t(u32, d->max_sge, d->ibdev->attrs.max_sge_rd);
 	for (i = 0; i < d->nr_ioqs; i++) {
+		/* the device is going away: stop a reconnect early */
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+			return -ESHUTDOWN;
 		ret = empblk_rqueue_connect(d, &d->ioqs[i], i + 1, send_wr, 0,
-					    d->max_sge);
+					    d->max_sge, 0);
 		if (ret)
 			return ret;
 		if (d->reg_sinks) {
@@ -596,10 +812,149 @@ static int empblk_donor_connect(struct empblk_dev *dev,
 		u32 wb_wr = d->r->pio_slots * d->r->pio_pages;
 
 		ret = empblk_rqueue_connect(d, &d->wbq, d->nr_ioqs + 1, wb_wr,
-					    0, d->max_sge);
+					    0, d->max_sge, 0);
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+/* The donor accepted the session (again): keep it alive. */
+static void empblk_donor_accepted(struct empblk_donor *d)
+{
+	WRITE_ONCE(d->last_rsp, jiffies);
+	/* we asked for a keep-alive timeout: honour it, grace or not */
+	if (d->peer_minor && d->dev->params.loss_timeout && !d->reg_sinks)
+		queue_delayed_work(empblk_conn_wq, &d->ka_work,
+				   EMPBLK_KATO_S * HZ / 4);
+}
+
+/*
+ * Resume the lost connection of a donor: wait for the posters, flush and
+ * tear down every queue, connect them again reattaching to the session.
+ * On failure, again after reconnect_delay, until loss_timeout. A donor
+ * that no longer has the session, or has a new incarnation, lost what we
+ * stored: it is given up. In a NOIO scope: swap-ins wait for this.
+ */
+static void empblk_donor_reconnect_work(struct work_struct *work)
+{
+	struct empblk_donor *d = container_of(to_delayed_work(work),
+					      struct empblk_donor,
+					      reconnect_work);
+	const struct empblk_params *p = &d->dev->params;
+	unsigned int noio = memalloc_noio_save();
+	const char *gone = NULL;
+	int ret;
+
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		goto out;
+	/* nothing posts to the old queues any more; flush what they hold */
+	synchronize_rcu();
+	empblk_donor_qps_err(d);
+	/*
+	 * The holder of admin_lock may wait for transfers to end (a chunk
+	 * free): on polled queues nobody reaps them while we reconnect but us.
+	 */
+	while (!mutex_trylock(&d->admin_lock)) {
+		empblk_donor_reap_polled(d);
+		usleep_range(100, 1000);
+	}
+	empblk_donor_destroy_queues(d);
+	ret = empblk_donor_connect_queues(d, EMP_CM_REATTACH);
+	if (!ret && !(d->admin.rep.flags & EMP_REP_RESUMED))
+		gone = "it did not resume our session";
+	else if (!ret && le64_to_cpu(d->admin.rep.incarnation) != d->incarnation)
+		gone = "it restarted: the memory it held for us is gone";
+	else if (ret == -ECONNREFUSED && d->admin.rej_status == EMP_ST_NO_SESSION)
+		gone = "it no longer has our session: expired, or it restarted";
+	else if (!ret)
+		ret = empblk_donor_free_stale(d);
+	if (!ret && !gone) {
+		empblk_donor_accepted(d);
+		/* the new queues are in place before anyone sees the flag go */
+		smp_mb__before_atomic();
+		clear_bit(EMPBLK_DONOR_RECONNECTING, &d->flags);
+		mutex_unlock(&d->admin_lock);
+		atomic_inc(&d->reconnects);
+		empblk_stat_inc(d->dev, EMPBLK_STAT_DONOR_RECONNECTS);
+		pr_info("%s: donor %pISpc reconnected after %u s, its memory as it was\n",
+			empblk_rq_name(d->dev), &d->spec.addr,
+			jiffies_to_msecs(jiffies - d->lost_at) / 1000);
+		blk_mq_kick_requeue_list(d->dev->disk->queue);
+		goto out;
+	}
+	empblk_donor_destroy_queues(d);
+	mutex_unlock(&d->admin_lock);
+	if (!gone && time_after(jiffies, d->lost_at + p->loss_timeout * HZ))
+		gone = "not back within loss_timeout";
+	if (gone) {
+		empblk_donor_mark_dead(d, gone);
+		blk_mq_kick_requeue_list(d->dev->disk->queue);
+		goto out;
+	}
+	/* RETRY: the donor is ending the old connections; that is quick */
+	queue_delayed_work(empblk_conn_wq, &d->reconnect_work,
+			   d->admin.rej_status == EMP_ST_RETRY ? HZ :
+			   p->reconnect_delay * HZ);
+out:
+	memalloc_noio_restore(noio);
+}
+
+/* End the session on the donor and free everything of @d. */
+static void empblk_donor_disconnect(struct empblk_donor *d)
+{
+	struct emp_msg_chunk rsp;
+
+	cancel_delayed_work_sync(&d->ka_work);
+	/* a session with a grace period would outlive us: end it now */
+	if (d->tx && d->peer_minor && d->admin.cm_id &&
+	    !test_bit(EMPBLK_DONOR_DEAD, &d->flags)) {
+		mutex_lock(&d->admin_lock);
+		if (!test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+			empblk_admin_exchange(d, EMP_MSG_CLOSE, 0, &rsp, HZ);
+		mutex_unlock(&d->admin_lock);
+	}
+	/* our own disconnect is not a lost donor: keep the log quiet */
+	set_bit(EMPBLK_DONOR_DEAD, &d->flags);
+	synchronize_rcu();
+	cancel_delayed_work_sync(&d->reconnect_work);
+	cancel_delayed_work_sync(&d->ka_work);
+	empblk_donor_destroy_queues(d);
+	if (d->rx_dma)
+		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				    DMA_FROM_DEVICE);
+	if (d->tx_dma)
+		ib_dma_unmap_single(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
+				    DMA_TO_DEVICE);
+	kfree(d->rx);
+	kfree(d->tx);
+	kfree(d->ioqs);
+	vfree(d->chunks);
+	if (d->pd)
+		ib_dealloc_pd(d->pd);
+}
+
+static int empblk_donor_connect(struct empblk_dev *dev,
+				struct empblk_donor *d)
+{
+	int ret;
+
+	d->cookie = get_random_u64();
+	/* one chunk per extent of the placement map */
+	d->nr_chunks = d->spec.mb >> (EMP_CHUNK_SHIFT - 20);
+	d->chunks = vzalloc(array_size(d->nr_chunks, sizeof(*d->chunks)));
+	d->nr_ioqs = nr_cpu_ids + dev->params.poll_queues;
+	d->ioqs = kcalloc(d->nr_ioqs, sizeof(*d->ioqs), GFP_KERNEL);
+	mutex_init(&d->admin_lock);
+	INIT_DELAYED_WORK(&d->reconnect_work, empblk_donor_reconnect_work);
+	INIT_DELAYED_WORK(&d->ka_work, empblk_donor_ka_work);
+	if (!d->chunks || !d->ioqs)
+		return -ENOMEM;
+	ret = empblk_donor_connect_queues(d, 0);
+	if (ret)
+		return ret;
+	d->incarnation = le64_to_cpu(d->admin.rep.incarnation);
+	empblk_donor_accepted(d);
 	return 0;
 }
 

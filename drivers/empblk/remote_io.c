@@ -103,6 +103,11 @@ static void empblk_remote_finish(struct empblk_rcmd *cmd)
 		empblk_tier_end_rq(&cmd->r->tier, rq, BLK_STS_OK);
 		return;
 	}
+	if (READ_ONCE(cmd->retry)) {
+		/* its donor reconnects: the request runs again, whole */
+		empblk_tier_end_rq(&cmd->r->tier, rq, EMPBLK_STS_RETRY);
+		return;
+	}
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
 	pr_err_ratelimited("%s: remote %s of %u bytes at sector %llu failed: %s\n",
 			   dev->disk->disk_name,
@@ -123,9 +128,9 @@ static void empblk_remote_done(struct ib_cq *cq, struct ib_wc *wc)
 
 		/* the first failure names the cause */
 		cmpxchg(&cmd->failed, NULL, ib_wc_status_msg(wc->status));
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			empblk_donor_mark_dead(q->donor,
-					       ib_wc_status_msg(wc->status));
+		empblk_donor_wc_error(q->donor, wc->status);
+		if (empblk_donor_retry(q->donor))
+			WRITE_ONCE(cmd->retry, true);
 	} else if (rwr->inv_mr) {
 		/* READ_WITH_INV: the sink is invalid again, ready to reuse */
 		rwr->inv_mr->need_inval = false;
@@ -139,8 +144,8 @@ static void empblk_sink_done(struct ib_cq *cq, struct ib_wc *wc)
 {
 	struct empblk_rqueue *q = wc->qp->qp_context;
 
-	if (wc->status != IB_WC_SUCCESS && wc->status != IB_WC_WR_FLUSH_ERR)
-		empblk_donor_mark_dead(q->donor, ib_wc_status_msg(wc->status));
+	if (wc->status != IB_WC_SUCCESS)
+		empblk_donor_wc_error(q->donor, wc->status);
 }
 
 static struct ib_cqe empblk_sink_cqe = { .done = empblk_sink_done };
@@ -221,7 +226,7 @@ static int empblk_post_sinks(struct empblk_rcmd *cmd)
 		/* valid once registered, until a READ_WITH_INV completes */
 		m->mr->need_inval = true;
 		if (ret) {
-			empblk_donor_mark_dead(m->q->donor, "post failed");
+			empblk_donor_lost(m->q->donor, "post failed");
 			return ret;
 		}
 	}
@@ -297,15 +302,8 @@ static int empblk_remote_sg(struct empblk_tier *t, struct request *rq,
 	return nents;
 }
 
-/*
- * Serve the parts of a read or write on the donors (empblk_tier_ops.rw).
- * The hardware queue selects the I/O queue of each donor. Never sleeps.
- * Return: 0 when the request is taken care of (posted, completing from
- * the CQ, or already ended), or -EBUSY, with the request untouched, when
- * no DMA mapping or READ sink is free now (the stripe set requeues it).
- */
-static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
-			    bool may_sleep)
+/* empblk_remote_rw() in its RCU read-side section */
+static int empblk_remote_post_rq(struct empblk_tier *t, struct request *rq)
 {
 	struct empblk_rcmd *cmd = empblk_tier_pdu(t, rq);
 	struct empblk_remote *r = to_remote(t);
@@ -370,6 +368,10 @@ static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags)) {
 			atomic_dec(&rc->inflight);
 			goto out_unmap_ioerr;
+		}
+		if (test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags)) {
+			atomic_dec(&rc->inflight);
+			goto out_retry;
 		}
 		raddr = rc->addr + (doff & (EMP_CHUNK_SIZE - 1));
 		q = &d->ioqs[hctx_idx % d->nr_ioqs];
@@ -464,9 +466,12 @@ next:
 		return 0;
 	}
 
+	/* the queues of donors seen live: as built before the flag cleared */
+	smp_rmb();
 	/* the last completion, in empblk_remote_done(), ends the request */
 	atomic_set(&cmd->pending, nwr);
 	WRITE_ONCE(cmd->nwr, nwr);
+	cmd->retry = false;
 	if (cmd->nmr && empblk_post_sinks(cmd)) {
 		/* nothing counted was posted: every WR fails */
 		WRITE_ONCE(cmd->failed, "post failed");
@@ -483,12 +488,20 @@ next:
 		if (unlikely(ret)) {
 			/* the unposted ones count as failed completions */
 			cmpxchg(&cmd->failed, NULL, "post failed");
-			empblk_donor_mark_dead(d, "post failed");
+			empblk_donor_lost(d, "post failed");
+			if (empblk_donor_retry(d))
+				WRITE_ONCE(cmd->retry, true);
 			if (atomic_sub_and_test(nwr - i, &cmd->pending))
 				empblk_remote_finish(cmd);
 			return 0;
 		}
 	}
+	return 0;
+
+out_retry:
+	/* nothing is posted: the request runs again once it is back */
+	empblk_cmd_unprepare(cmd, nwr);
+	empblk_tier_end_rq(t, rq, EMPBLK_STS_RETRY);
 	return 0;
 
 out_requeue:
@@ -504,6 +517,27 @@ out_unmap_ioerr:
 	empblk_stat_inc(dev, EMPBLK_STAT_REMOTE_ERRORS);
 	empblk_tier_end_rq(t, rq, BLK_STS_IOERR);
 	return 0;
+}
+
+/*
+ * Serve the parts of a read or write on the donors (empblk_tier_ops.rw).
+ * The hardware queue selects the I/O queue of each donor. Never sleeps.
+ * A part on a donor that is reconnecting ends the request with
+ * EMPBLK_STS_RETRY, before anything is posted; the queues it posts to are
+ * those of one RCU read-side section, which a reconnect waits out.
+ * Return: 0 when the request is taken care of (posted, completing from
+ * the CQ, or already ended), or -EBUSY, with the request untouched, when
+ * no DMA mapping or READ sink is free now (the stripe set requeues it).
+ */
+static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
+			    bool may_sleep)
+{
+	int ret;
+
+	rcu_read_lock();
+	ret = empblk_remote_post_rq(t, rq);
+	rcu_read_unlock();
+	return ret;
 }
 
 /* Unmap the pages of a page I/O and report its outcome to the layer. */
@@ -529,9 +563,7 @@ static void empblk_wb_done(struct ib_cq *cq, struct ib_wc *wc)
 		struct empblk_rqueue *q = wc->qp->qp_context;
 
 		WRITE_ONCE(rp->failed, true);
-		if (wc->status != IB_WC_WR_FLUSH_ERR)
-			empblk_donor_mark_dead(q->donor,
-					       ib_wc_status_msg(wc->status));
+		empblk_donor_wc_error(q->donor, wc->status);
 	}
 	if (atomic_dec_and_test(&rp->pending))
 		empblk_rpio_end(rp, !READ_ONCE(rp->failed));
@@ -573,8 +605,8 @@ static struct empblk_rpio *empblk_rpio_init(struct empblk_remote *r,
  * not have yet: -EOPNOTSUPP there. Return: 0 once posted, or a negative
  * errno with nothing posted.
  */
-static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
-			       bool read)
+static int empblk_remote_post_pages(struct empblk_tier *t,
+				    struct empblk_pio *pio, bool read)
 {
 	struct empblk_remote *r = to_remote(t);
 	struct empblk_rpio *rp = empblk_rpio_init(r, pio);
@@ -602,7 +634,9 @@ static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
 			continue;
 		d = &r->donors[di];
 		ret = -ENOTCONN;
-		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		/* a reconnecting donor: the blocks stay dirty, or unfetched */
+		if (test_bit(EMPBLK_DONOR_DEAD, &d->flags) ||
+		    test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
 			goto out_unmap;
 		rc = &d->chunks[doff >> EMP_CHUNK_SHIFT];
 		ret = -EIO;
@@ -644,6 +678,7 @@ static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	}
 	if (!nwr)
 		return -EINVAL;	/* the stripe set gave a page I/O with none */
+	smp_rmb();	/* as in empblk_remote_post_rq() */
 
 	WRITE_ONCE(rp->failed, false);
 	atomic_set(&rp->pending, nwr);
@@ -653,7 +688,7 @@ static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
 		ret = ib_post_send(d->wbq.cm_id->qp, &rp->wrs[i].wr.wr, NULL);
 		if (unlikely(ret)) {
 			WRITE_ONCE(rp->failed, true);
-			empblk_donor_mark_dead(d, "post failed");
+			empblk_donor_lost(d, "post failed");
 			if (atomic_sub_and_test(nwr - i, &rp->pending))
 				empblk_rpio_end(rp, false);
 			return 0;
@@ -665,6 +700,18 @@ out_unmap:
 	for (i = 0; i < rp->nr_mapped; i++)
 		ib_dma_unmap_page(r->ibdev, rp->dma[i], PAGE_SIZE, rp->dir);
 	rp->nr_mapped = 0;
+	return ret;
+}
+
+/* The page I/O of a layer, in one RCU read-side section (see rw). */
+static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
+			       bool read)
+{
+	int ret;
+
+	rcu_read_lock();
+	ret = empblk_remote_post_pages(t, pio, read);
+	rcu_read_unlock();
 	return ret;
 }
 
@@ -691,8 +738,21 @@ static int empblk_remote_poll(struct empblk_tier *t, unsigned int hctx_idx)
 	unsigned int i;
 	int n = 0;
 
-	for (i = 0; i < r->nr_donors; i++)
-		n += ib_process_cq_direct(r->donors[i].ioqs[hctx_idx].cq, -1);
+	rcu_read_lock();
+	for (i = 0; i < r->nr_donors; i++) {
+		struct empblk_donor *d = &r->donors[i];
+		struct ib_cq *cq;
+
+		/* a reconnect reaps the old queues itself while it drains */
+		if (test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
+			continue;
+		/* the queues a reconnect built before it cleared the flag */
+		smp_rmb();
+		cq = READ_ONCE(d->ioqs[hctx_idx].cq);
+		if (cq)
+			n += ib_process_cq_direct(cq, -1);
+	}
+	rcu_read_unlock();
 	if (n)
 		empblk_stat_add(t->dev, EMPBLK_STAT_POLLED_COMPLETIONS, n);
 	return n;
@@ -704,7 +764,8 @@ static int empblk_remote_poll(struct empblk_tier *t, unsigned int hctx_idx)
  * retries; this is the backstop for a donor that stops answering without
  * the transport noticing. Every donor the request has work requests on is
  * declared lost and its queues are moved to the error state: the work
- * requests flush and the request completes with an I/O error from its CQ.
+ * requests flush and the request completes from its CQ, with an I/O
+ * error, or requeued if the donor is reconnecting.
  * A request still waiting in the worker for a chunk is left alone: the
  * admin exchange it waits for has its own timeout. The completion ends
  * the request, so the timer is reset.
@@ -772,7 +833,11 @@ static void empblk_remote_usage(struct empblk_tier *t, struct empblk_usage *u)
 	for (i = 0; i < r->nr_donors; i++) {
 		struct empblk_donor *d = &r->donors[i];
 
-		u->donors_connected += !test_bit(EMPBLK_DONOR_DEAD, &d->flags);
+		u->donors_connected += !test_bit(EMPBLK_DONOR_DEAD, &d->flags) &&
+			!test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags);
+		u->donors_reconnecting +=
+			!test_bit(EMPBLK_DONOR_DEAD, &d->flags) &&
+			test_bit(EMPBLK_DONOR_RECONNECTING, &d->flags);
 		u->remote_bytes_in_use +=
 			(u64)atomic_long_read(&d->chunks_in_use) *
 			EMP_CHUNK_SIZE;

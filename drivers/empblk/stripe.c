@@ -228,6 +228,11 @@ static void empblk_stripe_fail(struct empblk_stripe *st, struct request *rq,
 	struct empblk_dev *dev = st->tier.dev;
 
 	empblk_stripe_unref(st, &sc->refs);
+	if (err == -EBUSY) {
+		/* a donor it may go to is reconnecting */
+		empblk_complete_rq(dev, rq, EMPBLK_STS_RETRY);
+		return;
+	}
 	if (err == -ENOSPC) {
 		empblk_stat_inc(dev, EMPBLK_STAT_NOSPACE_ERRORS);
 		pr_err_ratelimited("%s: write at sector %llu fails: no backend has room left\n",

@@ -79,6 +79,8 @@ EMPBLK_STAT_ATTR(chunk_free_flushes, CHUNK_FREE_FLUSHES);
 EMPBLK_STAT_ATTR(ssd_errors, SSD_ERRORS);
 EMPBLK_STAT_ATTR(zero_page_writes, ZERO_PAGE_WRITES);
 EMPBLK_STAT_ATTR(zero_page_reads, ZERO_PAGE_READS);
+EMPBLK_STAT_ATTR(retried_requests, RETRIED_REQUESTS);
+EMPBLK_STAT_ATTR(donor_reconnects, DONOR_RECONNECTS);
 
 /* What the tier stack holds: one field of struct empblk_usage per file. */
 #define EMPBLK_USAGE_ATTR(_name, _field, _fmt)				\
@@ -94,6 +96,7 @@ static DEVICE_ATTR_RO(_name)
 
 EMPBLK_USAGE_ATTR(donors, donors, "%u");
 EMPBLK_USAGE_ATTR(donors_connected, donors_connected, "%u");
+EMPBLK_USAGE_ATTR(donors_reconnecting, donors_reconnecting, "%u");
 EMPBLK_USAGE_ATTR(remote_bytes_in_use, remote_bytes_in_use, "%llu");
 EMPBLK_USAGE_ATTR(read_sinks, read_sinks, "%s");
 EMPBLK_USAGE_ATTR(dram_budget_bytes, dram_budget, "%llu");
@@ -198,6 +201,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_chunk_free_flushes.attr.attr,
 	&dev_attr_donors.attr,
 	&dev_attr_donors_connected.attr,
+	&dev_attr_donors_reconnecting.attr,
 	&dev_attr_remote_bytes_in_use.attr,
 	&dev_attr_read_sinks.attr,
 	&dev_attr_ssds.attr,
@@ -205,6 +209,8 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_zero_pages.attr,
 	&empblk_stat_attr_zero_page_writes.attr.attr,
 	&empblk_stat_attr_zero_page_reads.attr.attr,
+	&empblk_stat_attr_retried_requests.attr.attr,
+	&empblk_stat_attr_donor_reconnects.attr.attr,
 	NULL,
 };
 

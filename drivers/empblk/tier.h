@@ -49,6 +49,7 @@ struct page;
  * @reserve_pages: emergency pages held for writes
  * @donors: donors in the mem_path
  * @donors_connected: donors not lost
+ * @donors_reconnecting: donors whose lost connection is being resumed
  * @remote_bytes_in_use: donor memory allocated to the device
  * @read_sinks: how RDMA READs land: "local", "registered" or "none"
  * @ssds: SSD entries in the mem_path
@@ -61,6 +62,7 @@ struct empblk_usage {
 	u32 reserve_pages;
 	u32 donors;
 	u32 donors_connected;
+	u32 donors_reconnecting;
 	u64 remote_bytes_in_use;
 	const char *read_sinks;
 	u32 ssds;

@@ -229,6 +229,8 @@ static const struct setting {
 	{ "poll-queues",   "poll_queues",   true },
 	{ "ack-timeout",   "ack_timeout",   true },
 	{ "placement",     "placement",     true },
+	{ "reconnect-delay", "reconnect_delay", true },
+	{ "loss-timeout",  "loss_timeout",  true },
 	{ NULL,            "enable",        false },
 };
 

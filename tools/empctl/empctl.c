@@ -163,7 +163,8 @@ static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "NAME --mem-path SPEC [--block-size SIZE] [--subblock-size SIZE]\n"
 	  "                     [--size SIZE] [--queue-depth N] [--poll-queues N]\n"
-	  "                     [--ack-timeout N] [--placement POLICY]",
+	  "                     [--ack-timeout N] [--placement POLICY]\n"
+	  "                     [--reconnect-delay S] [--loss-timeout S]",
 	  "Create device NAME (empblk<N>), configure it and enable it.",
 	  MEM_PATH_HELP
 	  "  --block-size SIZE      cache and fetch unit, e.g. 64K\n"
@@ -179,6 +180,11 @@ static const struct cmd cmds[] = {
 	  "                         distribute (default: all, by capacity),\n"
 	  "                         sequential (one after another) or\n"
 	  "                         fastest-first (donors, then SSDs)\n"
+	  "  --reconnect-delay S    seconds between attempts to reconnect a\n"
+	  "                         lost donor, 1..3600 (default 10)\n"
+	  "  --loss-timeout S       seconds a lost donor may take to come back,\n"
+	  "                         its I/O held, before its I/O fails,\n"
+	  "                         0..86400 (default 600; 0: at once)\n"
 	  "  -h, --help             show this help\n"
 	  "Unset options keep the module defaults. On any error the device\n"
 	  "is removed again.\n" },
