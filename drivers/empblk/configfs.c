@@ -102,20 +102,26 @@ static ssize_t empblk_cfg_size_mb_store(struct config_item *item,
 	return ret ? ret : count;
 }
 
+/* The u32 at byte @off of the parameters of @item's device. */
+static u32 *cfg_u32(struct config_item *item, size_t off)
+{
+	return (u32 *)((char *)&to_empblk_cfg(item)->params + off);
+}
+
 static ssize_t cfg_u32_show(struct config_item *item, char *page,
-			    const u32 *field)
+			    size_t off)
 {
 	struct empblk_cfg *cfg = to_empblk_cfg(item);
 	ssize_t ret;
 
 	mutex_lock(&cfg->lock);
-	ret = sysfs_emit(page, "%u\n", *field);
+	ret = sysfs_emit(page, "%u\n", *cfg_u32(item, off));
 	mutex_unlock(&cfg->lock);
 	return ret;
 }
 
 static ssize_t cfg_u32_store(struct config_item *item, const char *page,
-			     size_t count, const char *attr, u32 *field,
+			     size_t count, const char *attr, size_t off,
 			     int (*parse)(const char *page, u32 *val,
 					  const char *name))
 {
@@ -128,9 +134,29 @@ static ssize_t cfg_u32_store(struct config_item *item, const char *page,
 	if (!ret)
 		ret = parse(page, &val, cfg_name(cfg));
 	if (!ret)
-		*field = val;
+		*cfg_u32(item, off) = val;
 	mutex_unlock(&cfg->lock);
 	return ret ? ret : count;
+}
+
+/*
+ * Attribute _name: the u32 of struct empblk_params at byte _pos, shown as
+ * a number and stored through parse__name(). (The offset is an argument
+ * of its own so that each argument is used once.)
+ */
+#define EMPBLK_CFG_U32_ATTR(_name, _pos)				\
+static const size_t empblk_cfg_##_name##_off = (_pos);			\
+static ssize_t empblk_cfg_##_name##_show(struct config_item *item,	\
+					 char *page)			\
+{									\
+	return cfg_u32_show(item, page, empblk_cfg_##_name##_off);	\
+}									\
+static ssize_t empblk_cfg_##_name##_store(struct config_item *item,	\
+					  const char *page,		\
+					  size_t count)			\
+{									\
+	return cfg_u32_store(item, page, count, #_name,			\
+			     empblk_cfg_##_name##_off, parse_##_name);	\
 }
 
 static int parse_block_size(const char *page, u32 *val, const char *name)
@@ -202,52 +228,6 @@ static int parse_loss_timeout(const char *page, u32 *val, const char *name)
 	return 0;
 }
 
-static ssize_t empblk_cfg_reconnect_delay_show(struct config_item *item,
-					       char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.reconnect_delay);
-}
-
-static ssize_t empblk_cfg_reconnect_delay_store(struct config_item *item,
-						const char *page,
-						size_t count)
-{
-	return cfg_u32_store(item, page, count, "reconnect_delay",
-			     &to_empblk_cfg(item)->params.reconnect_delay,
-			     parse_reconnect_delay);
-}
-
-static ssize_t empblk_cfg_loss_timeout_show(struct config_item *item,
-					    char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.loss_timeout);
-}
-
-static ssize_t empblk_cfg_loss_timeout_store(struct config_item *item,
-					     const char *page, size_t count)
-{
-	return cfg_u32_store(item, page, count, "loss_timeout",
-			     &to_empblk_cfg(item)->params.loss_timeout,
-			     parse_loss_timeout);
-}
-
-static ssize_t empblk_cfg_block_size_show(struct config_item *item,
-					  char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.block_size);
-}
-
-static ssize_t empblk_cfg_block_size_store(struct config_item *item,
-					   const char *page, size_t count)
-{
-	return cfg_u32_store(item, page, count, "block_size",
-			     &to_empblk_cfg(item)->params.block_size,
-			     parse_block_size);
-}
-
 static int parse_placement(const char *page, u32 *val, const char *name)
 {
 	enum empblk_placement p;
@@ -278,68 +258,8 @@ static ssize_t empblk_cfg_placement_store(struct config_item *item,
 					  const char *page, size_t count)
 {
 	return cfg_u32_store(item, page, count, "placement",
-			     &to_empblk_cfg(item)->params.placement,
+			     offsetof(struct empblk_params, placement),
 			     parse_placement);
-}
-
-static ssize_t empblk_cfg_subblock_size_show(struct config_item *item,
-					     char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.subblock_size);
-}
-
-static ssize_t empblk_cfg_subblock_size_store(struct config_item *item,
-					      const char *page, size_t count)
-{
-	return cfg_u32_store(item, page, count, "subblock_size",
-			     &to_empblk_cfg(item)->params.subblock_size,
-			     parse_subblock_size);
-}
-
-static ssize_t empblk_cfg_queue_depth_show(struct config_item *item,
-					   char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.queue_depth);
-}
-
-static ssize_t empblk_cfg_queue_depth_store(struct config_item *item,
-					    const char *page, size_t count)
-{
-	return cfg_u32_store(item, page, count, "queue_depth",
-			     &to_empblk_cfg(item)->params.queue_depth,
-			     parse_queue_depth);
-}
-
-static ssize_t empblk_cfg_poll_queues_show(struct config_item *item,
-					   char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.poll_queues);
-}
-
-static ssize_t empblk_cfg_poll_queues_store(struct config_item *item,
-					    const char *page, size_t count)
-{
-	return cfg_u32_store(item, page, count, "poll_queues",
-			     &to_empblk_cfg(item)->params.poll_queues,
-			     parse_poll_queues);
-}
-
-static ssize_t empblk_cfg_ack_timeout_show(struct config_item *item,
-					   char *page)
-{
-	return cfg_u32_show(item, page,
-			    &to_empblk_cfg(item)->params.ack_timeout);
-}
-
-static ssize_t empblk_cfg_ack_timeout_store(struct config_item *item,
-					    const char *page, size_t count)
-{
-	return cfg_u32_store(item, page, count, "ack_timeout",
-			     &to_empblk_cfg(item)->params.ack_timeout,
-			     parse_ack_timeout);
 }
 
 static ssize_t empblk_cfg_enable_show(struct config_item *item, char *page)
@@ -414,6 +334,17 @@ static ssize_t empblk_cfg_enable_store(struct config_item *item,
 	mutex_unlock(&cfg->lock);
 	return ret ? ret : count;
 }
+
+EMPBLK_CFG_U32_ATTR(block_size, offsetof(struct empblk_params, block_size));
+EMPBLK_CFG_U32_ATTR(subblock_size,
+		    offsetof(struct empblk_params, subblock_size));
+EMPBLK_CFG_U32_ATTR(queue_depth, offsetof(struct empblk_params, queue_depth));
+EMPBLK_CFG_U32_ATTR(poll_queues, offsetof(struct empblk_params, poll_queues));
+EMPBLK_CFG_U32_ATTR(ack_timeout, offsetof(struct empblk_params, ack_timeout));
+EMPBLK_CFG_U32_ATTR(reconnect_delay,
+		    offsetof(struct empblk_params, reconnect_delay));
+EMPBLK_CFG_U32_ATTR(loss_timeout,
+		    offsetof(struct empblk_params, loss_timeout));
 
 CONFIGFS_ATTR(empblk_cfg_, mem_path);
 CONFIGFS_ATTR(empblk_cfg_, size_mb);

@@ -16,12 +16,7 @@ emp_rxe_up eth0 rxe0
 
 case $EMP_ROLE in
 donor)
-	emp_modprobe_target
-	mkdir $T
-	echo "$EMP_SELF_IP" >$T/addr
-	echo 512 >$T/budget_mb
-	echo 1 >$T/enable || emp_fail "cannot enable the port"
-	emp_sync_post target-up
+	emp_target_up $T 512
 	emp_sync_wait small-written 300
 	emp_tap_check "writes absorbed by the cache leave the donor empty" test "$(cat $T/bytes_in_use)" = 0
 	emp_sync_post small-checked

@@ -14,12 +14,7 @@ emp_rxe_up eth0 rxe0
 
 case $EMP_ROLE in
 donor)
-	emp_modprobe_target
-	mkdir $T
-	echo "$EMP_SELF_IP" >$T/addr
-	echo 256 >$T/budget_mb
-	echo 1 >$T/enable || emp_fail "cannot enable the port"
-	emp_sync_post target-up
+	emp_target_up $T 256
 	emp_sync_wait done 900
 	echo 0 >$T/enable
 	rmdir $T

@@ -13,12 +13,7 @@ emp_rxe_up eth0 rxe0
 
 case $EMP_ROLE in
 donor)
-	emp_modprobe_target
-	mkdir $T
-	echo "$EMP_SELF_IP" >$T/addr
-	echo 512 >$T/budget_mb
-	echo 1 >$T/enable || emp_fail "cannot enable the port"
-	emp_sync_post target-up
+	emp_target_up $T 512
 	emp_sync_wait swapped 1400
 	emp_tap_check "the donor held swapped pages ($(cat $T/bytes_in_use) bytes)" test "$(cat $T/bytes_in_use)" -gt 0
 	emp_sync_post checked

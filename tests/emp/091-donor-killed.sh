@@ -15,12 +15,7 @@ emp_rxe_up eth0 rxe0
 
 case $EMP_ROLE in
 donor)
-	emp_modprobe_target
-	mkdir $T
-	echo "$EMP_SELF_IP" >$T/addr
-	echo 128 >$T/budget_mb
-	echo 1 >$T/enable || emp_fail "cannot enable the port"
-	emp_sync_post target-up
+	emp_target_up $T 128
 	emp_sync_wait writing 300
 	emp_tap_check "the client holds memory here" test "$(cat $T/bytes_in_use)" -gt 0
 	sleep 2

@@ -23,12 +23,7 @@ emp_rxe_up eth0 rxe0
 
 case $EMP_ROLE in
 donor)
-	emp_modprobe_target
-	mkdir $T
-	echo "$EMP_SELF_IP" >$T/addr
-	echo 256 >$T/budget_mb
-	echo 1 >$T/enable || emp_fail "cannot enable the port"
-	emp_sync_post target-up
+	emp_target_up $T 256
 	emp_sync_wait swapping 600
 	# cut once swap-outs reach the donor
 	emp_tap_check "swap-outs reach the donor" emp_wait_for "[ \$(cat $T/bytes_in_use) -gt $((8 << 20)) ]" 300 1

@@ -230,6 +230,18 @@ emp_modprobe_target() {
 	modprobe emp_rdma_target "$@" || emp_fail "modprobe emp_rdma_target $* failed"
 }
 
+# emp_target_up PORT_DIR BUDGET_MB: the donor side of a two-guest test:
+# load emp_rdma_target, create the configfs port PORT_DIR listening on this
+# guest's address with BUDGET_MB, enable it and post "target-up".
+emp_target_up() {
+	emp_modprobe_target
+	mkdir "$1" || emp_fail "cannot create port $1"
+	echo "$EMP_SELF_IP" >"$1/addr"
+	echo "$2" >"$1/budget_mb"
+	echo 1 >"$1/enable" || emp_fail "cannot enable the port"
+	emp_sync_post target-up
+}
+
 # emp_require_empctl: fail if the empctl binary was not built.
 emp_require_empctl() {
 	[[ -x $EMPCTL ]] || emp_fail "empctl not built ($EMPCTL missing; run make)"
