@@ -234,7 +234,6 @@ enum empblk_donor_flags {
  * @ka_work: sends a keep-alive when the admin queue was idle for half
  *	the keep-alive timeout
  * @last_rsp: jiffies of the last admin reply
- * @reconnects: connections resumed
  * @chunks: chunk table, by donor-local offset >> EMP_CHUNK_SHIFT
  * @nr_chunks: entries in @chunks
  * @chunks_in_use: allocated entries
@@ -276,7 +275,6 @@ struct empblk_donor {
 	struct delayed_work reconnect_work;
 	struct delayed_work ka_work;
 	unsigned long last_rsp;
-	atomic_t reconnects;
 
 	struct empblk_rchunk *chunks;
 	unsigned long nr_chunks;

@@ -875,7 +875,6 @@ static void empblk_donor_reconnect_work(struct work_struct *work)
 		smp_mb__before_atomic();
 		clear_bit(EMPBLK_DONOR_RECONNECTING, &d->flags);
 		mutex_unlock(&d->admin_lock);
-		atomic_inc(&d->reconnects);
 		empblk_stat_inc(d->dev, EMPBLK_STAT_DONOR_RECONNECTS);
 		pr_info("%s: donor %pISpc reconnected after %u s, its memory as it was\n",
 			empblk_rq_name(d->dev), &d->spec.addr,
