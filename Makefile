@@ -99,10 +99,11 @@ check-debug:
 	tests/run-debug
 
 # The long lane, beside the suite: the whole block x subblock x backend
-# matrix (tests/emp/038-matrix.sh, 24 cells) on both kernels.
+# matrix (tests/emp/038-matrix.sh, 24 cells) and the backend mix at full
+# size (037-mix.sh) on both kernels.
 check-full: all
-	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.1 tests/emp/038-matrix.sh
-	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.12 tests/emp/038-matrix.sh
+	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.1 tests/emp/037-mix.sh tests/emp/038-matrix.sh
+	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.12 tests/emp/037-mix.sh tests/emp/038-matrix.sh
 
 # Static checks: checkpatch --strict over every source file, and sparse
 # (C=2 rechecks every file) with W=1 on each kernel.

@@ -7,7 +7,9 @@
 # emp_fault_sweep makes the allocations on the way through a write of "1"
 # to the device's enable attribute fail in turn (/proc/self/fail-nth,
 # through failslab and fail_page_alloc): all of the first and the last
-# DENSE (default 64), and SAMPLES (default 100) evenly spaced between.
+# DENSE (default 64), and SAMPLES evenly spaced between (default
+# $EMP_TEST_FAULT_SAMPLES, else 100; the debug lane's quick subset in CI
+# sets 20).
 # It prints TAP checks: the sweep ran past the end of the path, enable
 # failed in the write, each failure left nothing behind (enable reads 0,
 # no disk), and each failure past configfs's own buffer for the value
@@ -49,7 +51,7 @@ _emp_fault_try() {
 }
 
 emp_fault_sweep() {
-	local d=$1 dense=${2:-64} samples=${3:-100} name total stride n tried=0
+	local d=$1 dense=${2:-64} samples=${3:-${EMP_TEST_FAULT_SAMPLES:-100}} name total stride n tried=0
 	local failed=0 tolerated=0 en k w first_logged=
 	local -a write_errors=() bad=() silent=() late_silent=()
 	local -A why=()
