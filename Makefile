@@ -53,7 +53,8 @@ empctl:
 	$(MAKE) -C tools/empctl O=$(BUILD)
 
 # Userspace helpers the guest tests run (from the host's root over 9p).
-test-progs: $(BUILD)/tests/memverify $(BUILD)/tests/empprobe $(BUILD)/tests/wrdiscard
+test-progs: $(BUILD)/tests/memverify $(BUILD)/tests/empprobe $(BUILD)/tests/wrdiscard \
+	$(BUILD)/tests/lostscan
 
 # a userspace client of the wire protocol (librdmacm, libibverbs)
 $(BUILD)/tests/empprobe: tests/src/empprobe.c include/emp/emp-proto.h

@@ -130,6 +130,7 @@ enum empblk_stat_item {
 	EMPBLK_STAT_ZERO_PAGE_READS,
 	EMPBLK_STAT_RETRIED_REQUESTS,
 	EMPBLK_STAT_DONOR_RECONNECTS,
+	EMPBLK_STAT_LOST_READS,
 	EMPBLK_NR_STATS,
 };
 
@@ -229,6 +230,8 @@ extern struct workqueue_struct *empblk_conn_wq;
 /* main.c */
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 			blk_status_t sts);
+void empblk_complete_rq_lost(struct empblk_dev *dev, struct request *rq,
+			     blk_status_t sts, const unsigned long *lost);
 int empblk_params_validate(const struct empblk_params *p, const char *name);
 int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
 		      const char *name, const char *attr);

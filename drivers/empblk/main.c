@@ -261,6 +261,44 @@ static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 			blk_status_t sts)
 {
+	empblk_complete_rq_lost(dev, rq, sts, NULL);
+}
+
+/* End each bio of @rq: with an I/O error if it reads a page in @lost. */
+static void empblk_end_bios(struct request *rq, const unsigned long *lost)
+{
+	unsigned int page = 0;
+
+	/* counted (lost_reads) and logged once per backend, not per bio */
+	rq->rq_flags |= RQF_QUIET;
+	while (rq->bio) {
+		/* bios are whole pages: the logical block size is a page */
+		unsigned int bytes = rq->bio->bi_iter.bi_size;
+		unsigned int end = page + (bytes >> PAGE_SHIFT);
+		blk_status_t sts = find_next_bit(lost, end, page) < end ?
+				   BLK_STS_IOERR : BLK_STS_OK;
+
+		page = end;
+		if (!blk_update_request(rq, sts, bytes))
+			break;
+	}
+	__blk_mq_end_request(rq, BLK_STS_OK);
+}
+
+/**
+ * empblk_complete_rq_lost() - end a read some of whose pages were lost
+ * @dev: device
+ * @rq: request
+ * @sts: as for empblk_complete_rq()
+ * @lost: NULL, or bit i set when the i-th page of @rq was lost with a
+ *	failed backend
+ *
+ * With @sts BLK_STS_OK, each bio that reads a lost page fails and the
+ * others succeed: a swap-in merged with a lost neighbour survives it.
+ */
+void empblk_complete_rq_lost(struct empblk_dev *dev, struct request *rq,
+			     blk_status_t sts, const unsigned long *lost)
+{
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct empblk_tier *t = cmd->end_notify;
 
@@ -281,6 +319,11 @@ void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 	}
 	if (sts == BLK_STS_OK)
 		empblk_account(dev, rq);
+	if (sts == BLK_STS_OK && lost) {
+		empblk_stat_inc(dev, EMPBLK_STAT_LOST_READS);
+		empblk_end_bios(rq, lost);
+		return;
+	}
 	blk_mq_end_request(rq, sts);
 }
 

@@ -18,6 +18,13 @@
  * every policy goes on to the next backend; only when none has room does
  * a write fail with ENOSPC.
  *
+ * A failed backend (a donor given up) took its data with it. Its entries
+ * are salvaged (empblk_place_salvage()): every page of each is marked
+ * lost, and the entry moves to an extent of another backend. Reads of a
+ * lost page fail; a write makes the page good again; the rest of the
+ * device is untouched. An entry for which no backend has room stays where
+ * it is, all lost, until a later pass finds room.
+ *
  * Concurrency. Lookups take no lock: an I/O takes a reference on each
  * entry it uses (empblk_place_get()), which keeps the entry where it is
  * until the I/O ends. Mapping and unmapping serialise on the map's mutex
@@ -86,7 +93,9 @@ int empblk_place_init(struct empblk_place *pl, u64 capacity,
 			 lanes;
 	pl->map = kvcalloc(pl->nr_entries, sizeof(*pl->map), GFP_KERNEL);
 	pl->refs = kvcalloc(pl->nr_entries, sizeof(*pl->refs), GFP_KERNEL);
-	if (!pl->map || !pl->refs) {
+	/* allocated now, not when a backend fails and memory may be short */
+	pl->lost = kvcalloc(pl->nr_entries, sizeof(*pl->lost), GFP_KERNEL);
+	if (!pl->map || !pl->refs || !pl->lost) {
 		empblk_place_free(pl);
 		return -ENOMEM;
 	}
@@ -101,8 +110,14 @@ void empblk_place_free(struct empblk_place *pl)
 {
 	unsigned int b;
 
+	u64 e;
+
 	for (b = 0; b < pl->nr_backends; b++)
 		bitmap_free(pl->be[b].in_use);
+	for (e = 0; pl->lost && e < pl->nr_entries; e++)
+		bitmap_free(pl->lost[e]);
+	kvfree(pl->lost);
+	pl->lost = NULL;
 	kvfree(pl->map);
 	kvfree(pl->refs);
 	pl->map = NULL;
@@ -200,7 +215,8 @@ static int empblk_place_pick(const struct empblk_place *pl,
 	for (b = 0; b < pl->nr_backends; b++) {
 		const struct empblk_backend *be = &pl->be[b];
 
-		if ((tried & BIT(b)) || be->full || be->used == be->nr_ext)
+		if ((tried & BIT(b)) || be->full || READ_ONCE(be->failed) ||
+		    be->used == be->nr_ext)
 			continue;
 		if (best < 0 || empblk_place_better(pl, be, &pl->be[best]))
 			best = b;
@@ -228,29 +244,19 @@ static void empblk_place_drop_ext(struct empblk_backend *be, u64 x)
 	be->full = false;
 }
 
-/**
- * empblk_place_map() - map an entry, if it is not mapped yet
- * @pl: the map
- * @e: the entry
- *
- * Asks the backends the policy prefers, in turn, for an extent. May
- * sleep (a donor's extent is an admin exchange).
- *
- * Return: 0 once the entry is mapped; -EBUSY when none did and one of
- * them is reconnecting; -ENOSPC when no backend has room; or the error of
- * the last backend tried.
+/*
+ * An extent of the backend the policy prefers that gives one, claimed:
+ * its entry value; or 0 and *@err: -EBUSY when none did and one of them
+ * is reconnecting, -ENOSPC when no backend has room, or the error of the
+ * last one tried. Under the map's lock; may sleep.
  */
-int empblk_place_map(struct empblk_place *pl, u64 e)
+static u32 empblk_place_claim(struct empblk_place *pl, int *err)
 {
 	unsigned long tried = 0;
 	int b, ret = -ENOSPC;
 	bool busy = false;
 
-	mutex_lock(&pl->lock);
-	if (pl->map[e]) {
-		mutex_unlock(&pl->lock);
-		return 0;
-	}
+	lockdep_assert_held(&pl->lock);
 	while ((b = empblk_place_pick(pl, tried)) >= 0) {
 		struct empblk_backend *be = &pl->be[b];
 		u64 x = empblk_place_take_ext(be);
@@ -258,13 +264,8 @@ int empblk_place_map(struct empblk_place *pl, u64 e)
 		tried |= BIT(b);
 		ret = be->member->ops->claim ?
 		      be->member->ops->claim(be->member, be->idx, x) : 0;
-		if (!ret) {
-			/* the backend holds the extent: publish it */
-			smp_store_release(&pl->map[e],
-					  ((u32)(b + 1) << EMPBLK_PLACE_EXT_BITS) |
-					  (u32)x);
-			break;
-		}
+		if (!ret)
+			return ((u32)(b + 1) << EMPBLK_PLACE_EXT_BITS) | (u32)x;
 		empblk_place_drop_ext(be, x);
 		if (ret == -ENOSPC)
 			be->full = true;
@@ -273,9 +274,61 @@ int empblk_place_map(struct empblk_place *pl, u64 e)
 		else
 			atomic64_inc(&be->errors);
 	}
-	mutex_unlock(&pl->lock);
 	/* none had room now, and one may have once it is back */
-	return ret && busy ? -EBUSY : ret;
+	*err = ret && busy ? -EBUSY : ret;
+	return 0;
+}
+
+/**
+ * empblk_place_map() - map an entry, if it is not mapped yet
+ * @pl: the map
+ * @e: the entry
+ *
+ * Asks the backends the policy prefers, in turn, for an extent. May
+ * sleep (a donor's extent is an admin exchange). The caller holds no
+ * reference on any entry: unmapping and salvaging wait for references
+ * under the map's lock.
+ *
+ * Return: 0 once the entry is mapped; -EBUSY when none did and one of
+ * them is reconnecting; -ENOSPC when no backend has room; or the error of
+ * the last backend tried.
+ */
+int empblk_place_map(struct empblk_place *pl, u64 e)
+{
+	int ret = 0;
+	u32 v;
+
+	mutex_lock(&pl->lock);
+	if (!pl->map[e]) {
+		v = empblk_place_claim(pl, &ret);
+		if (v)
+			/* the backend holds it; pairs with empblk_place_get() */
+			smp_store_release(&pl->map[e], v);
+	}
+	mutex_unlock(&pl->lock);
+	return ret;
+}
+
+/*
+ * Wait for the I/Os holding references on entry @e to end. Under the
+ * map's lock; nothing holding one waits for the lock.
+ */
+static void empblk_place_drain(struct empblk_place *pl, u64 e)
+{
+	/* order the store before reading the references; pairs with get */
+	smp_mb();
+	/* acquire: the I/Os are over before the extent goes back */
+	while (atomic_read_acquire(&pl->refs[e]))
+		usleep_range(50, 200);
+}
+
+/* Give extent @v of an entry no I/O addresses back to its backend. */
+static void empblk_place_release(struct empblk_place *pl, u32 v)
+{
+	struct empblk_backend *be = &pl->be[empblk_place_backend(v)];
+
+	be->member->ops->release(be->member, be->idx, empblk_place_ext(v));
+	empblk_place_drop_ext(be, empblk_place_ext(v));
 }
 
 /**
@@ -288,7 +341,7 @@ int empblk_place_map(struct empblk_place *pl, u64 e)
  */
 void empblk_place_unmap(struct empblk_place *pl, u64 e)
 {
-	struct empblk_backend *be;
+	unsigned long *lb;
 	u32 v;
 
 	mutex_lock(&pl->lock);
@@ -298,13 +351,186 @@ void empblk_place_unmap(struct empblk_place *pl, u64 e)
 		return;
 	}
 	WRITE_ONCE(pl->map[e], 0);
-	/* order the store before reading the references; pairs with get */
-	smp_mb();
-	/* acquire: the I/Os are over before the extent goes back */
-	while (atomic_read_acquire(&pl->refs[e]))
-		usleep_range(50, 200);
-	be = &pl->be[empblk_place_backend(v)];
-	be->member->ops->release(be->member, be->idx, empblk_place_ext(v));
-	empblk_place_drop_ext(be, empblk_place_ext(v));
+	empblk_place_drain(pl, e);
+	if (READ_ONCE(pl->be[empblk_place_backend(v)].failed) && pl->stuck)
+		WRITE_ONCE(pl->stuck, pl->stuck - 1);
+	empblk_place_release(pl, v);
+	/* discarded pages are not lost: nothing reads them any more */
+	lb = pl->lost[e];
+	pl->lost[e] = NULL;
+	if (lb)
+		atomic64_sub(bitmap_weight(lb, EMPBLK_PLACE_EXT_PAGES),
+			     &pl->lost_pages);
 	mutex_unlock(&pl->lock);
+	bitmap_free(lb);
+}
+
+/* the lost-page bitmap of entry @e, or NULL; lockless, under a reference */
+static unsigned long *empblk_place_lost_map(struct empblk_place *pl, u64 e)
+{
+	/* pairs with the release store in empblk_place_lose() */
+	return smp_load_acquire(&pl->lost[e]);
+}
+
+/**
+ * empblk_place_lost() - which pages of an entry were lost
+ * @pl: the map
+ * @e: the entry, referenced by the caller (empblk_place_get())
+ * @eoff: byte offset in the entry's extent, page-aligned
+ * @len: bytes from there, whole pages
+ * @out: a bitmap with a bit per page, from bit @bit on, set for each page
+ *	that was lost
+ * @bit: @out's bit for the page at @eoff
+ *
+ * Any context; no lock.
+ *
+ * Return: how many of the pages went with a failed backend and were not
+ * written since.
+ */
+unsigned int empblk_place_lost(struct empblk_place *pl, u64 e, u64 eoff,
+			       u64 len, unsigned long *out, unsigned int bit)
+{
+	unsigned long *lb = empblk_place_lost_map(pl, e);
+	unsigned long p0 = eoff >> PAGE_SHIFT, end = p0 + (len >> PAGE_SHIFT);
+	unsigned long p;
+	unsigned int n = 0;
+
+	if (!lb)
+		return 0;
+	for (p = find_next_bit(lb, end, p0); p < end;
+	     p = find_next_bit(lb, end, p + 1)) {
+		__set_bit(bit + p - p0, out);
+		n++;
+	}
+	return n;
+}
+
+/**
+ * empblk_place_found() - pages of an entry hold data again
+ * @pl: the map
+ * @e: the entry, referenced by the caller
+ * @v: its value when referenced: where the write went
+ * @eoff: byte offset in the entry's extent, page-aligned
+ * @len: bytes from there, whole pages
+ *
+ * Called once a write of those pages succeeded. If the backend it went
+ * to failed meanwhile, they stay lost. Any context; no lock.
+ */
+void empblk_place_found(struct empblk_place *pl, u64 e, u32 v, u64 eoff,
+			u64 len)
+{
+	unsigned long *lb = empblk_place_lost_map(pl, e);
+	unsigned long p0 = eoff >> PAGE_SHIFT, end = p0 + (len >> PAGE_SHIFT);
+	DECLARE_BITMAP(cleared, EMPBLK_PLACE_EXT_PAGES);
+	unsigned long p;
+	long n = 0;
+
+	if (!lb || READ_ONCE(pl->be[empblk_place_backend(v)].failed))
+		return;
+	bitmap_zero(cleared, EMPBLK_PLACE_EXT_PAGES);
+	for (p = find_next_bit(lb, end, p0); p < end;
+	     p = find_next_bit(lb, end, p + 1))
+		if (test_and_clear_bit(p, lb)) {
+			__set_bit(p, cleared);
+			n++;
+		}
+	if (!n)
+		return;
+	atomic64_sub(n, &pl->lost_pages);
+	/*
+	 * The backend failed after all (its salvage marks every page lost
+	 * before it moves the entry, and waits for our reference): lost
+	 * again. Pairs with the barrier in empblk_stripe_backend_failed().
+	 */
+	smp_mb();
+	if (!READ_ONCE(pl->be[empblk_place_backend(v)].failed))
+		return;
+	n = 0;
+	for_each_set_bit(p, cleared, EMPBLK_PLACE_EXT_PAGES)
+		n += !test_and_set_bit(p, lb);
+	atomic64_add(n, &pl->lost_pages);
+}
+
+/* Mark every page of entry @e lost; false if that state cannot be had. */
+static bool empblk_place_lose(struct empblk_place *pl, u64 e)
+{
+	unsigned long *lb = pl->lost[e];
+	unsigned int p;
+	long n = 0;
+
+	if (!lb) {
+		lb = bitmap_zalloc(EMPBLK_PLACE_EXT_PAGES, GFP_KERNEL);
+		if (!lb)
+			return false;
+		/* pairs with the acquire in empblk_place_lost_map() */
+		smp_store_release(&pl->lost[e], lb);
+	}
+	/* an entry may lose its data twice: count each page once */
+	for (p = 0; p < EMPBLK_PLACE_EXT_PAGES; p++)
+		n += !test_and_set_bit(p, lb);
+	atomic64_add(n, &pl->lost_pages);
+	return true;
+}
+
+/**
+ * empblk_place_salvage() - move the entries of failed backends elsewhere
+ * @pl: the map
+ * @moved: entries moved
+ * @retry: set when an entry stayed for a reason that passes (a backend
+ *	reconnecting, no memory now): call again in a while
+ *
+ * Every page of an entry on a failed backend is marked lost (its data
+ * went with the backend). Once no I/O uses the entry (new I/O to a
+ * failed backend is refused or marked lost at once, so none waits), it
+ * moves to an extent of another backend, chosen by the policy, and the
+ * old extent is released: writes to it then succeed and make their pages
+ * good again. An entry that no backend has room for stays, all lost. Each
+ * entry is moved under the map's lock, not the whole pass. Sleeps; the
+ * caller is in a NOIO scope.
+ *
+ * Return: the entries left on failed backends (also in @pl->stuck).
+ */
+u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry)
+{
+	u64 e, stuck = 0;
+
+	*moved = 0;
+	*retry = false;
+	for (e = 0; e < pl->nr_entries; e++) {
+		u32 v = READ_ONCE(pl->map[e]), nv = 0;
+		int err = -ENOMEM;
+
+		cond_resched();
+		/* a peek without the lock: entries are many, failed ones few */
+		if (!v || !READ_ONCE(pl->be[empblk_place_backend(v)].failed))
+			continue;
+		mutex_lock(&pl->lock);
+		v = pl->map[e];
+		if (!v || !READ_ONCE(pl->be[empblk_place_backend(v)].failed)) {
+			mutex_unlock(&pl->lock);
+			continue;
+		}
+		/*
+		 * Lost first, then wait for I/O on the old extent: a write
+		 * that ended there as the backend failed sees it failed and
+		 * leaves its pages lost (empblk_place_found()), before any
+		 * reader can see the new extent.
+		 */
+		if (empblk_place_lose(pl, e)) {
+			empblk_place_drain(pl, e);
+			nv = empblk_place_claim(pl, &err);
+		}
+		if (nv) {
+			/* after the lost bits; pairs with empblk_place_get() */
+			smp_store_release(&pl->map[e], nv);
+			empblk_place_release(pl, v);
+			(*moved)++;
+		} else {
+			stuck++;
+			*retry |= err != -ENOSPC;
+		}
+		mutex_unlock(&pl->lock);
+	}
+	WRITE_ONCE(pl->stuck, stuck);
+	return stuck;
 }

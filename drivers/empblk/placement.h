@@ -7,6 +7,7 @@
 #define EMPBLK_PLACEMENT_H
 
 #include <linux/atomic.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
 
@@ -17,6 +18,8 @@
 /* an entry: 0 unmapped, else (backend + 1) << 27 | extent on it */
 #define EMPBLK_PLACE_EXT_BITS	27
 #define EMPBLK_PLACE_EXT_MASK	(BIT(EMPBLK_PLACE_EXT_BITS) - 1)
+/* pages of an extent: the bits of an entry's lost-page bitmap */
+#define EMPBLK_PLACE_EXT_PAGES	(EMPBLK_EXT_SIZE >> PAGE_SHIFT)
 
 struct empblk_tier;
 
@@ -46,6 +49,8 @@ extern const char *const empblk_placement_names[EMPBLK_PLACE_NR];
  * @donor: a donor (RDMA), not an SSD
  * @full: its owner refused an extent for lack of space; skipped until
  *	one of its extents is released
+ * @failed: given up for good (a donor lost past its loss_timeout, or
+ *	restarted): nothing new goes to it, and what it held is lost
  * @nr_ext: extents it offers
  * @used: extents holding an entry
  * @hint: where to look for a free extent next
@@ -59,6 +64,7 @@ struct empblk_backend {
 	unsigned int idx;
 	bool donor;
 	bool full;
+	bool failed;
 	u64 nr_ext;
 	u64 used;
 	u64 hint;
@@ -81,6 +87,12 @@ struct empblk_backend {
  *	a release store once its backend holds the extent
  * @refs: per entry, the I/Os using it now (empblk_place_get()); unmapping
  *	waits for them
+ * @lost: per entry, NULL or a bitmap of its pages (EMPBLK_PLACE_EXT_PAGES
+ *	bits) whose data went with a failed backend and were not written
+ *	since; published with a release store, freed when the entry is
+ *	unmapped
+ * @lost_pages: bits set in @lost
+ * @stuck: entries left on failed backends: no other one had room
  * @be: the backends
  */
 struct empblk_place {
@@ -92,6 +104,9 @@ struct empblk_place {
 	u64 nr_entries;
 	u32 *map;
 	atomic_t *refs;
+	unsigned long **lost;
+	atomic64_t lost_pages;
+	u64 stuck;
 	struct empblk_backend be[EMPBLK_MAX_BACKENDS];
 };
 
@@ -123,6 +138,11 @@ u32 empblk_place_get(struct empblk_place *pl, u64 e);
 void empblk_place_put(struct empblk_place *pl, u64 e);
 int empblk_place_map(struct empblk_place *pl, u64 e);
 void empblk_place_unmap(struct empblk_place *pl, u64 e);
+unsigned int empblk_place_lost(struct empblk_place *pl, u64 e, u64 eoff,
+			       u64 len, unsigned long *out, unsigned int bit);
+void empblk_place_found(struct empblk_place *pl, u64 e, u32 v, u64 eoff,
+			u64 len);
+u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry);
 int empblk_placement_parse(const char *buf, enum empblk_placement *p);
 
 #endif /* EMPBLK_PLACEMENT_H */

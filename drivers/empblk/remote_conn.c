@@ -45,7 +45,8 @@ const char *empblk_rq_name(struct empblk_dev *dev)
  * @d: the donor
  * @why: for the log, which has one line per donor
  *
- * Any context. I/O to it fails from now on.
+ * Any context. I/O to it fails from now on; the stripe set moves its
+ * extents to other backends, their data lost.
  */
 void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
 {
@@ -53,8 +54,15 @@ void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
 	 * RECONNECTING stays set if it was: its queues may be gone, and
 	 * pollers and empblk_donor_fail() keep off them.
 	 */
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		return;
+	/*
+	 * Failed before dead: a request that fails for the dead donor finds
+	 * it failed and runs again without it (empblk_stripe_put_rq()).
+	 */
+	empblk_stripe_backend_failed(&d->r->tier, d->idx);
 	if (!test_and_set_bit(EMPBLK_DONOR_DEAD, &d->flags))
-		pr_err("%s: donor %pISpc lost (%s): I/O to it fails until the device is recreated\n",
+		pr_err("%s: donor %pISpc lost (%s): what it held is lost, the device goes on without it\n",
 		       empblk_rq_name(d->dev), &d->spec.addr, why);
 }
 

@@ -257,7 +257,8 @@ static bool empblk_remote_own(struct empblk_tier *t, struct request *rq,
 			      u64 pos, unsigned int *di, u64 *doff)
 {
 	return !empblk_rq_served(rq, pos) &&
-	       empblk_stripe_locate(t, pos, di, doff);
+	       empblk_stripe_locate(t, empblk_stripe_rq_refs(t, rq), pos, di,
+				    doff);
 }
 
 /*
@@ -610,6 +611,7 @@ static int empblk_remote_post_pages(struct empblk_tier *t,
 {
 	struct empblk_remote *r = to_remote(t);
 	struct empblk_rpio *rp = empblk_rpio_init(r, pio);
+	const struct empblk_strefs *refs = empblk_stripe_pio_refs(pio);
 	struct empblk_wbwr *w = NULL;
 	unsigned int i, nwr = 0, last = 0;
 	u64 next_raddr = 0;
@@ -629,7 +631,8 @@ static int empblk_remote_post_pages(struct empblk_tier *t,
 		u64 doff, raddr;
 
 		/* a page never straddles subblocks: both are multiples of 4K */
-		if (!empblk_stripe_locate(t, pio->pos + ((u64)i << PAGE_SHIFT),
+		if (!empblk_stripe_locate(t, refs,
+					  pio->pos + ((u64)i << PAGE_SHIFT),
 					  &di, &doff))
 			continue;
 		d = &r->donors[di];

@@ -277,12 +277,13 @@ struct empblk_sbuild {
  * Whether an SSD holds device offset @pos (the stripe set may have put it
  * on a donor); if so, which one and its sector there.
  */
-static bool empblk_ssd_locate(struct empblk_ssd *s, u64 pos, unsigned int *di,
-			      sector_t *sector)
+static bool empblk_ssd_locate(struct empblk_ssd *s,
+			      const struct empblk_strefs *refs, u64 pos,
+			      unsigned int *di, sector_t *sector)
 {
 	u64 off;
 
-	if (!empblk_stripe_locate(&s->tier, pos, di, &off))
+	if (!empblk_stripe_locate(&s->tier, refs, pos, di, &off))
 		return false;
 	*sector = s->devs[*di].start + (off >> SECTOR_SHIFT);
 	return true;
@@ -340,6 +341,7 @@ static void empblk_ssd_walk(struct empblk_sbuild *b, struct request *rq,
 			    bool add)
 {
 	struct empblk_ssd *s = b->sio->s;
+	const struct empblk_strefs *refs = empblk_stripe_rq_refs(&s->tier, rq);
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 sb = 1ULL << s->sb_shift;
 	struct req_iterator iter;
@@ -358,7 +360,7 @@ static void empblk_ssd_walk(struct empblk_sbuild *b, struct request *rq,
 			sector_t sector;
 
 			if (!empblk_rq_served(rq, pos) &&
-			    empblk_ssd_locate(s, pos, &di, &sector)) {
+			    empblk_ssd_locate(s, refs, pos, &di, &sector)) {
 				if (add)
 					empblk_sbuild_add(b, di, sector,
 							  bvec.bv_page, len,
@@ -508,6 +510,7 @@ static int empblk_ssd_pages(struct empblk_tier *t, struct empblk_pio *pio,
 {
 	struct empblk_ssd *s = to_ssd(t);
 	struct empblk_spio *sp = pio->tier_data;
+	const struct empblk_strefs *refs = empblk_stripe_pio_refs(pio);
 	struct empblk_sbuild b = {
 		.sio = &sp->sio,
 		.opf = opf,
@@ -519,11 +522,13 @@ static int empblk_ssd_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	INIT_WORK(&sp->work, empblk_spio_work);
 	empblk_sio_init(&sp->sio, s, empblk_spio_done);
 	for (i = 0; i < pio->nr_pages; i++)
-		if (empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
+		if (empblk_ssd_locate(s, refs,
+				      pio->pos + ((u64)i << PAGE_SHIFT),
 				      &di, &sector))
 			b.left[di]++;
 	for (i = 0; i < pio->nr_pages; i++)
-		if (empblk_ssd_locate(s, pio->pos + ((u64)i << PAGE_SHIFT),
+		if (empblk_ssd_locate(s, refs,
+				      pio->pos + ((u64)i << PAGE_SHIFT),
 				      &di, &sector))
 			empblk_sbuild_add(&b, di, sector, pio->pages[i],
 					  PAGE_SIZE, 0, true);

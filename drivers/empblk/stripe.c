@@ -23,6 +23,17 @@
  * A discard unmaps the entries it covers whole, giving their extents back
  * (a donor chunk to its donor, an SSD extent discarded on the SSD), and
  * passes the whole subblocks of the rest down to the SSDs.
+ *
+ * A member that gives a backend up for good (a donor lost past its
+ * loss_timeout, or restarted) reports it (empblk_stripe_backend_failed()).
+ * What the backend held is lost, and only that: the salvage worker marks
+ * its entries' pages lost and moves the entries to other backends
+ * (empblk_place_salvage()). A read fails exactly its bios that read a
+ * lost page (empblk_complete_rq_lost()); the others, and every other
+ * request, are served. A write to a lost page goes to the entry's new
+ * extent and makes the page good again; until the worker has moved the
+ * entry, it is requeued. No read ever returns what a failed backend held
+ * in place of data written since, nor zeroes in place of lost data.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -44,12 +55,19 @@
  * @members: the remote tier (if any donor) first, then the SSD tier (if
  *	any SSD): a request goes to them in this order
  * @nr_members: entries in @members
+ * @running: between ->start and ->stop: a failed backend is salvaged
+ * @salvage_pending: bit b: backend b failed and the salvage worker has
+ *	not moved its entries yet
+ * @salvage_work: moves the entries of failed backends (empblk_wq)
  */
 struct empblk_stripe {
 	struct empblk_tier tier;
 	struct empblk_place pl;
 	struct empblk_tier *members[EMPBLK_STRIPE_MAX_MEMBERS];
 	unsigned int nr_members;
+	bool running;
+	unsigned long salvage_pending;
+	struct delayed_work salvage_work;
 };
 
 /**
@@ -57,11 +75,13 @@ struct empblk_stripe {
  * @nr: entries in @e
  * @overflow: one more was needed (a bug: see EMPBLK_STRIPE_MAX_REFS)
  * @e: the entries
+ * @v: the value of each when it was referenced: where the I/O went
  */
 struct empblk_strefs {
 	unsigned int nr;
 	bool overflow;
 	u32 e[EMPBLK_STRIPE_MAX_REFS];
+	u32 v[EMPBLK_STRIPE_MAX_REFS];
 };
 
 /**
@@ -69,11 +89,17 @@ struct empblk_strefs {
  * @pending: members still serving the request, plus one while it is
  *	being handed to them
  * @status: BLK_STS_OK, or the first error a member ended it with
+ * @backends: bit b: it went to backend b
+ * @nlost: pages of a read that were lost (bits in @lost)
+ * @lost: bit i: the request's i-th page was lost with a failed backend
  * @refs: its map entries
  */
 struct empblk_stcmd {
 	atomic_t pending;
 	int status;
+	u32 backends;
+	unsigned int nlost;
+	DECLARE_BITMAP(lost, EMPBLK_MAX_RQ_PAGES);
 	struct empblk_strefs refs;
 };
 
@@ -83,6 +109,7 @@ struct empblk_stcmd {
  * @st: the stripe set
  * @pending: members still writing, plus one while they are started
  * @failed: one of them failed
+ * @write: a write (else a read)
  * @refs: its map entries
  * @sub: the page I/O each member is given; their own state follows this
  *	struct in empblk_pio.tier_data
@@ -92,6 +119,7 @@ struct empblk_stpio {
 	struct empblk_stripe *st;
 	atomic_t pending;
 	bool failed;
+	bool write;
 	struct empblk_strefs refs;
 	struct empblk_pio sub[EMPBLK_STRIPE_MAX_MEMBERS];
 };
@@ -109,13 +137,14 @@ static unsigned int empblk_stripe_member(struct empblk_stripe *st,
 }
 
 /*
- * The entry of device byte @pos, referenced once in @r: its value, or 0
- * when it is not mapped (then no reference is held). *@ep is its index.
+ * The entry of device byte @pos, referenced once in @r: its value when
+ * first referenced, or 0 when it is not mapped (then no reference is
+ * held). *@ep is its index, *@eoff the byte's offset in its extent.
  */
 static u32 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
-			     u64 pos, u64 *ep)
+			     u64 pos, u64 *ep, u64 *eoff)
 {
-	u64 eoff, e = empblk_place_entry(&st->pl, pos, &eoff);
+	u64 e = empblk_place_entry(&st->pl, pos, eoff);
 	unsigned int i;
 	u32 v;
 
@@ -123,15 +152,82 @@ static u32 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
 	/* lanes cycle: the entry, if held, is among the last few */
 	for (i = r->nr; i--; )
 		if (r->e[i] == e)
-			return READ_ONCE(st->pl.map[e]);
+			return r->v[i];
 	if (WARN_ON_ONCE(r->nr == EMPBLK_STRIPE_MAX_REFS)) {
 		r->overflow = true;
 		return 0;
 	}
 	v = empblk_place_get(&st->pl, e);
-	if (v)
+	if (v) {
+		r->v[r->nr] = v;
 		r->e[r->nr++] = e;
+	}
 	return v;
+}
+
+/* Backend @b failed (see empblk_stripe_backend_failed()). */
+static bool empblk_stripe_be_failed(struct empblk_stripe *st, unsigned int b)
+{
+	/* pairs with the release in empblk_stripe_backend_failed() */
+	return smp_load_acquire(&st->pl.be[b].failed);
+}
+
+/* The backend of entry value @v failed. */
+static bool empblk_stripe_failed(struct empblk_stripe *st, u32 v)
+{
+	return empblk_stripe_be_failed(st, empblk_place_backend(v));
+}
+
+/* One of the backends in @mask failed. */
+static bool empblk_stripe_any_failed(struct empblk_stripe *st,
+				     unsigned long mask)
+{
+	unsigned int b;
+
+	for_each_set_bit(b, &mask, EMPBLK_MAX_BACKENDS)
+		if (empblk_stripe_be_failed(st, b))
+			return true;
+	return false;
+}
+
+/* Whether the salvage worker is still to move the entries of @v's backend. */
+static bool empblk_stripe_salvaging(struct empblk_stripe *st, u32 v)
+{
+	return test_bit(empblk_place_backend(v), &st->salvage_pending);
+}
+
+/* Salvage now, unless the device is going away (nothing to save then). */
+static void empblk_stripe_salvage(struct empblk_stripe *st)
+{
+	if (!test_bit(EMPBLK_DEV_REMOVING, &st->tier.dev->flags))
+		mod_delayed_work(empblk_wq, &st->salvage_work, 0);
+}
+
+/*
+ * The pages @rq wrote (not served above) are good again, where they went
+ * to the extent their entry still has (empblk_place_found()). Before the
+ * references go.
+ */
+static void empblk_stripe_found(struct empblk_stripe *st, struct request *rq,
+				struct empblk_strefs *r)
+{
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 end = pos + blk_rq_bytes(rq), sb = 1ULL << st->pl.sb_shift;
+
+	/* nothing lost: the bits are set before the entries they are in move */
+	if (!atomic64_read(&st->pl.lost_pages))
+		return;
+	while (pos < end) {
+		u64 len = empblk_rq_piece(rq, pos, sb), e, eoff;
+		unsigned int i;
+
+		e = empblk_place_entry(&st->pl, pos, &eoff);
+		for (i = 0; i < r->nr; i++)
+			if (r->e[i] == e && !empblk_rq_served(rq, pos))
+				empblk_place_found(&st->pl, e, r->v[i], eoff,
+						   len);
+		pos += len;
+	}
 }
 
 static void empblk_stripe_unref(struct empblk_stripe *st,
@@ -158,12 +254,20 @@ static void empblk_stripe_put_rq(struct empblk_stripe *st,
 				 struct request *rq)
 {
 	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
+	blk_status_t sts;
 
 	if (!atomic_dec_and_test(&sc->pending))
 		return;
+	sts = (__force blk_status_t)READ_ONCE(sc->status);
+	if (sts == BLK_STS_OK && rq_data_dir(rq) == WRITE)
+		empblk_stripe_found(st, rq, &sc->refs);
+	/* failed by a backend that failed meanwhile: again, without it */
+	if (sts != BLK_STS_OK && sts != EMPBLK_STS_RETRY &&
+	    empblk_stripe_any_failed(st, sc->backends))
+		sts = EMPBLK_STS_RETRY;
 	empblk_stripe_unref(st, &sc->refs);
-	empblk_complete_rq(st->tier.dev, rq,
-			   (__force blk_status_t)READ_ONCE(sc->status));
+	empblk_complete_rq_lost(st->tier.dev, rq, sts,
+				sc->nlost ? sc->lost : NULL);
 }
 
 /* A member ends its part of @rq (empblk_tier_ops.end_rq). */
@@ -252,10 +356,43 @@ static void empblk_stripe_fail(struct empblk_stripe *st, struct request *rq,
 }
 
 /*
+ * A piece of @rq, [@pos, +@len), is in an entry (value @v) whose backend
+ * failed, or a read of it finds lost pages. A read notes its pages lost:
+ * its bios that read them fail (none of the rest). A write waits for the
+ * salvage worker to move the entry (requeued), then goes to the new
+ * extent; one that no backend had room for fails. Return: true once the
+ * request is ended (or requeued) here, false to go on with it.
+ */
+static bool empblk_stripe_lost(struct empblk_stripe *st,
+			       struct request *rq, u64 pos, u64 len, u32 v)
+{
+	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
+	struct empblk_dev *dev = st->tier.dev;
+
+	if (rq_data_dir(rq) != WRITE) {
+		bitmap_set(sc->lost, empblk_rq_page(rq, pos), len >> PAGE_SHIFT);
+		sc->nlost += len >> PAGE_SHIFT;
+		return false;
+	}
+	empblk_stripe_unref(st, &sc->refs);
+	if (empblk_stripe_salvaging(st, v)) {
+		empblk_complete_rq(dev, rq, EMPBLK_STS_RETRY);
+		return true;
+	}
+	empblk_stat_inc(dev, EMPBLK_STAT_NOSPACE_ERRORS);
+	pr_err_ratelimited("%s: write at sector %llu fails: its backend failed and no other has room for its extent\n",
+			   dev->disk->disk_name,
+			   (unsigned long long)blk_rq_pos(rq));
+	empblk_complete_rq(dev, rq, BLK_STS_NOSPC);
+	return true;
+}
+
+/*
  * Serve a read or write (empblk_tier_ops.rw): reference its map entries
- * (mapping those a write needs), zero what a read finds unmapped, and
- * hand the rest to the members. Return: 0, or -EAGAIN with nothing done
- * when an entry must be mapped and @may_sleep is false.
+ * (mapping those a write needs), zero what a read finds unmapped, note
+ * what it finds lost, and hand the rest to the members. Return: 0, or
+ * -EAGAIN with nothing done when an entry must be mapped and @may_sleep
+ * is false.
  */
 static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 			    bool may_sleep)
@@ -264,7 +401,7 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 	struct empblk_stcmd *sc = empblk_tier_pdu(t, rq);
 	struct empblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	bool write = rq_data_dir(rq) == WRITE;
-	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 start = (u64)blk_rq_pos(rq) << SECTOR_SHIFT, pos = start;
 	u64 end = pos + blk_rq_bytes(rq), sb = 1ULL << st->pl.sb_shift;
 	DECLARE_BITMAP(holes, EMPBLK_MAX_RQ_PAGES);
 	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
@@ -272,17 +409,20 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 
 	sc->refs.nr = 0;
 	sc->refs.overflow = false;
+	sc->backends = 0;
+	sc->nlost = 0;
+	bitmap_zero(sc->lost, EMPBLK_MAX_RQ_PAGES);
 	bitmap_zero(holes, EMPBLK_MAX_RQ_PAGES);
 	while (pos < end) {
-		u64 len = empblk_rq_piece(rq, pos, sb), e;
-		unsigned int b;
+		u64 len = empblk_rq_piece(rq, pos, sb), e, eoff;
+		unsigned int b, nl;
 		u32 v;
 
 		if (empblk_rq_served(rq, pos)) {
 			pos += len;
 			continue;
 		}
-		v = empblk_stripe_ref(st, &sc->refs, pos, &e);
+		v = empblk_stripe_ref(st, &sc->refs, pos, &e, &eoff);
 		if (unlikely(sc->refs.overflow)) {
 			empblk_stripe_fail(st, rq, -E2BIG);
 			return 0;
@@ -290,26 +430,43 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 		if (!v && write) {
 			int ret;
 
-			if (!may_sleep) {
-				empblk_stripe_unref(st, &sc->refs);
+			/* mapping waits for no reference: hold none */
+			empblk_stripe_unref(st, &sc->refs);
+			if (!may_sleep)
 				return -EAGAIN;
-			}
 			ret = empblk_place_map(&st->pl, e);
 			if (ret) {
 				empblk_stripe_fail(st, rq, ret);
 				return 0;
 			}
-			continue;	/* and reference it */
+			/* and reference everything again */
+			pos = start;
+			mask = 0;
+			sc->backends = 0;
+			memset(bytes, 0, sizeof(bytes));
+			continue;
 		}
 		if (!v) {
 			/* never written: zeroes */
 			bitmap_set(holes, empblk_rq_page(rq, pos),
 				   len >> PAGE_SHIFT);
 			nholes += len >> PAGE_SHIFT;
+		} else if (empblk_stripe_failed(st, v)) {
+			if (empblk_stripe_lost(st, rq, pos, len, v))
+				return 0;
 		} else {
+			/* a read fails the bios that read lost pages, only */
+			nl = write ? 0 : empblk_place_lost(&st->pl, e, eoff, len,
+							   sc->lost,
+							   empblk_rq_page(rq,
+									  pos));
+			sc->nlost += nl;
 			b = empblk_place_backend(v);
-			mask |= BIT(empblk_stripe_member(st, b));
-			bytes[b] += len;
+			if (nl < len >> PAGE_SHIFT) {
+				mask |= BIT(empblk_stripe_member(st, b));
+				sc->backends |= BIT(b);
+				bytes[b] += len - ((u64)nl << PAGE_SHIFT);
+			}
 		}
 		pos += len;
 	}
@@ -319,8 +476,13 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 			  EMPBLK_MAX_RQ_PAGES);
 		empblk_stat_add(t->dev, EMPBLK_STAT_UNWRITTEN_READS, nholes);
 	}
+	if (sc->nlost)
+		bitmap_or(cmd->served, cmd->served, sc->lost,
+			  EMPBLK_MAX_RQ_PAGES);
 	if (!mask) {
-		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
+		empblk_stripe_unref(st, &sc->refs);
+		empblk_complete_rq_lost(t->dev, rq, BLK_STS_OK,
+					sc->nlost ? sc->lost : NULL);
 		return 0;
 	}
 	return empblk_stripe_dispatch(st, rq, mask, bytes, may_sleep);
@@ -335,6 +497,8 @@ static int empblk_stripe_flush(struct empblk_tier *t, struct request *rq,
 	unsigned int i, mask = 0;
 
 	sc->refs.nr = 0;
+	sc->backends = 0;
+	sc->nlost = 0;
 	for (i = 0; i < st->nr_members; i++)
 		if (st->members[i]->ops->flush)
 			mask |= BIT(i);
@@ -403,8 +567,31 @@ static int empblk_stripe_discard(struct empblk_tier *t, struct request *rq,
 		}
 		cond_resched();
 	}
+	/* room for entries left on a failed backend, maybe */
+	if (READ_ONCE(pl->stuck))
+		empblk_stripe_salvage(st);
 	empblk_complete_rq(t->dev, rq, BLK_STS_OK);
 	return 0;
+}
+
+/* The pages a page I/O wrote are good again (empblk_place_found()). */
+static void empblk_stpio_found(struct empblk_stpio *sp)
+{
+	struct empblk_place *pl = &sp->st->pl;
+	unsigned int i, k;
+
+	/* nothing lost: the bits are set before the entries they are in move */
+	if (!atomic64_read(&pl->lost_pages))
+		return;
+	for (i = 0; i < sp->pio->nr_pages; i++) {
+		u64 eoff, e = empblk_place_entry(pl, sp->pio->pos +
+						 ((u64)i << PAGE_SHIFT), &eoff);
+
+		for (k = 0; k < sp->refs.nr; k++)
+			if (sp->refs.e[k] == e)
+				empblk_place_found(pl, e, sp->refs.v[k], eoff,
+						   PAGE_SIZE);
+	}
 }
 
 /* A member is done with its part of a page I/O. */
@@ -412,6 +599,8 @@ static void empblk_stpio_put(struct empblk_stpio *sp)
 {
 	if (!atomic_dec_and_test(&sp->pending))
 		return;
+	if (sp->write && !READ_ONCE(sp->failed))
+		empblk_stpio_found(sp);
 	empblk_stripe_unref(sp->st, &sp->refs);
 	sp->pio->end_io(sp->pio, !READ_ONCE(sp->failed));
 }
@@ -455,6 +644,7 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	char *data = (char *)sp + ALIGN(sizeof(*sp), sizeof(long));
 	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
 	unsigned int i, mask = 0;
+	unsigned long lost = 0;
 	int ret = 0;
 
 	sp->pio = pio;
@@ -462,11 +652,12 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	sp->failed = false;
 	sp->refs.nr = 0;
 	sp->refs.overflow = false;
+	sp->write = write;
 	for (i = 0; i < pio->nr_pages; ) {
-		u64 e;
+		u64 e, eoff;
 		u32 v = empblk_stripe_ref(st, &sp->refs,
 					  pio->pos + ((u64)i << PAGE_SHIFT),
-					  &e);
+					  &e, &eoff);
 
 		if (unlikely(sp->refs.overflow)) {
 			ret = -E2BIG;
@@ -478,10 +669,27 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 			continue;
 		}
 		if (!v) {
+			/* mapping waits for no reference: hold none */
+			empblk_stripe_unref(st, &sp->refs);
 			ret = empblk_place_map(&st->pl, e);
 			if (ret)
-				goto out_unref;
+				return ret;
+			/* and reference everything again */
+			i = 0;
+			mask = 0;
+			memset(bytes, 0, sizeof(bytes));
 			continue;
+		}
+		if (empblk_stripe_failed(st, v)) {
+			/* the cache writes back again once the entry moved */
+			ret = !write ? -EIO : empblk_stripe_salvaging(st, v) ?
+			      -EBUSY : -ENOSPC;
+			goto out_unref;
+		}
+		if (!write && empblk_place_lost(&st->pl, e, eoff, PAGE_SIZE,
+						&lost, 0)) {
+			ret = -EIO;
+			goto out_unref;
 		}
 		mask |= BIT(empblk_stripe_member(st, empblk_place_backend(v)));
 		bytes[empblk_place_backend(v)] += PAGE_SIZE;
@@ -573,6 +781,116 @@ static void empblk_stripe_abort(struct empblk_tier *t, const char *why)
 		empblk_tier_abort(st->members[i], why);
 }
 
+/*
+ * Move the entries of failed backends to the others (NOIO scope: swap
+ * may wait for it), then run the writes held meanwhile. Again in a second
+ * while an entry stays for a reason that passes.
+ */
+static void empblk_stripe_salvage_work(struct work_struct *work)
+{
+	struct empblk_stripe *st = container_of(to_delayed_work(work),
+						struct empblk_stripe,
+						salvage_work);
+	struct empblk_dev *dev = st->tier.dev;
+	u64 moved, stuck, lost = atomic64_read(&st->pl.lost_pages);
+	unsigned long todo = 0;
+	unsigned int noio, b;
+	bool retry;
+
+	/* the backends this pass sees failed: only their writes go on */
+	for (b = 0; b < st->pl.nr_backends; b++)
+		if (test_bit(b, &st->salvage_pending) &&
+		    empblk_stripe_be_failed(st, b))
+			todo |= BIT(b);
+	noio = memalloc_noio_save();
+	stuck = empblk_place_salvage(&st->pl, &moved, &retry);
+	memalloc_noio_restore(noio);
+	lost = atomic64_read(&st->pl.lost_pages) - lost;
+	if (lost || moved)
+		pr_warn("%s: %llu MiB of data lost with a failed backend; %llu extents moved to other backends, %llu left for lack of room; reads of lost pages fail until they are written again\n",
+			dev->disk->disk_name, lost >> (20 - PAGE_SHIFT),
+			moved, stuck);
+	if (retry) {
+		/* writes to what stayed wait (a backend reconnects) */
+		queue_delayed_work(empblk_wq, &st->salvage_work, HZ);
+		return;
+	}
+	/* a write that sees the bit clear finds its entry moved, or stuck */
+	smp_mb__before_atomic();
+	for_each_set_bit(b, &todo, EMPBLK_MAX_BACKENDS)
+		clear_bit(b, &st->salvage_pending);
+	blk_mq_kick_requeue_list(dev->disk->queue);
+}
+
+/**
+ * empblk_stripe_backend_failed() - a member gave one of its backends up
+ * @member: a member of a stripe set
+ * @idx: the backend's index in @member
+ *
+ * Any context. The backend's data are lost: reads of them fail from now
+ * on, and the salvage worker moves its entries to other backends
+ * (empblk_place_salvage()), holding writes to them until it has.
+ */
+void empblk_stripe_backend_failed(struct empblk_tier *member,
+				  unsigned int idx)
+{
+	struct empblk_stripe *st = to_stripe(member->up);
+	unsigned int b;
+
+	for (b = 0; b < st->pl.nr_backends; b++) {
+		struct empblk_backend *be = &st->pl.be[b];
+
+		if (be->member != member || be->idx != idx ||
+		    READ_ONCE(be->failed))
+			continue;
+		set_bit(b, &st->salvage_pending);
+		/*
+		 * Pending before failed: a write that sees it failed waits
+		 * for the salvage. Pairs with empblk_stripe_failed().
+		 */
+		smp_store_release(&be->failed, true);
+	}
+	/* the flag before ->start's check of it; pairs with its smp_mb() */
+	smp_mb();
+	/* ->stop waits for us before it cancels the work */
+	rcu_read_lock();
+	if (READ_ONCE(st->running))
+		empblk_stripe_salvage(st);
+	rcu_read_unlock();
+}
+
+static int empblk_stripe_start(struct empblk_tier *t)
+{
+	struct empblk_stripe *st = to_stripe(t);
+
+	WRITE_ONCE(st->running, true);
+	/* pairs with the smp_mb() in empblk_stripe_backend_failed() */
+	smp_mb();
+	/* a backend that failed while the members started */
+	if (READ_ONCE(st->salvage_pending))
+		empblk_stripe_salvage(st);
+	return 0;
+}
+
+static void empblk_stripe_stop(struct empblk_tier *t)
+{
+	struct empblk_stripe *st = to_stripe(t);
+
+	WRITE_ONCE(st->running, false);
+	synchronize_rcu();
+	cancel_delayed_work_sync(&st->salvage_work);
+}
+
+static void empblk_stripe_usage(struct empblk_tier *t, struct empblk_usage *u)
+{
+	struct empblk_stripe *st = to_stripe(t);
+	unsigned int b;
+
+	for (b = 0; b < st->pl.nr_backends; b++)
+		u->backends_failed += READ_ONCE(st->pl.be[b].failed);
+	u->lost_bytes = (u64)atomic64_read(&st->pl.lost_pages) << PAGE_SHIFT;
+}
+
 static void empblk_stripe_destroy(struct empblk_tier *t)
 {
 	struct empblk_stripe *st = to_stripe(t);
@@ -584,7 +902,10 @@ static void empblk_stripe_destroy(struct empblk_tier *t)
 static const struct empblk_tier_ops empblk_stripe_ops = {
 	.name		= "stripe",
 	.cmd_size	= sizeof(struct empblk_stcmd),
+	.start		= empblk_stripe_start,
+	.stop		= empblk_stripe_stop,
 	.destroy	= empblk_stripe_destroy,
+	.usage		= empblk_stripe_usage,
 	.rw		= empblk_stripe_rw,
 	.discard	= empblk_stripe_discard,
 	.flush		= empblk_stripe_flush,
@@ -598,24 +919,62 @@ static const struct empblk_tier_ops empblk_stripe_ops = {
 };
 
 /**
+ * empblk_stripe_rq_refs() - the map entries a request was given with
+ * @member: a member of a stripe set
+ * @rq: a request the stripe set handed it
+ *
+ * Return: what empblk_stripe_locate() serves @rq's parts by.
+ */
+const struct empblk_strefs *empblk_stripe_rq_refs(struct empblk_tier *member,
+						  struct request *rq)
+{
+	struct empblk_stcmd *sc = empblk_tier_pdu(member->up, rq);
+
+	return &sc->refs;
+}
+
+/**
+ * empblk_stripe_pio_refs() - the map entries a page I/O was given with
+ * @pio: a page I/O the stripe set handed a member
+ *
+ * Return: what empblk_stripe_locate() serves @pio's pages by.
+ */
+const struct empblk_strefs *empblk_stripe_pio_refs(struct empblk_pio *pio)
+{
+	struct empblk_stpio *sp = pio->private;
+
+	return &sp->refs;
+}
+
+/**
  * empblk_stripe_locate() - where a member serves a device byte
  * @member: a member of a stripe set
- * @pos: device byte offset, in an entry the caller holds a reference on
- *	(through the request or page I/O the stripe set gave it)
+ * @refs: the entries of the request or page I/O it serves
+ *	(empblk_stripe_rq_refs(), empblk_stripe_pio_refs())
+ * @pos: device byte offset in it
  * @idx: the backend's index in @member
  * @off: the byte's offset in that backend's space
+ *
+ * By where the entry was when the stripe set handed the I/O over, not
+ * where it is now: a failed backend's entries move under I/O that the
+ * stripe set already sent elsewhere.
  *
  * Return: true if one of @member's backends holds @pos; false if another
  * member's does, or nothing does.
  */
-bool empblk_stripe_locate(struct empblk_tier *member, u64 pos,
+bool empblk_stripe_locate(struct empblk_tier *member,
+			  const struct empblk_strefs *refs, u64 pos,
 			  unsigned int *idx, u64 *off)
 {
 	struct empblk_place *pl = &to_stripe(member->up)->pl;
 	const struct empblk_backend *be;
-	u64 eoff;
-	u32 v = READ_ONCE(pl->map[empblk_place_entry(pl, pos, &eoff)]);
+	u64 eoff, e = empblk_place_entry(pl, pos, &eoff);
+	unsigned int i;
+	u32 v = 0;
 
+	for (i = 0; i < refs->nr && !v; i++)
+		if (refs->e[i] == e)
+			v = refs->v[i];
 	if (!v)
 		return false;
 	be = &pl->be[empblk_place_backend(v)];
@@ -701,6 +1060,7 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 		goto out_destroy_members;
 	st->tier.ops = &empblk_stripe_ops;
 	st->tier.dev = dev;
+	INIT_DELAYED_WORK(&st->salvage_work, empblk_stripe_salvage_work);
 	st->tier.next = remote ? remote : ssd;
 	ret = empblk_place_init(&st->pl, size_mb << 20,
 				ilog2(p->subblock_size),

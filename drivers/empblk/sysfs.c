@@ -81,6 +81,7 @@ EMPBLK_STAT_ATTR(zero_page_writes, ZERO_PAGE_WRITES);
 EMPBLK_STAT_ATTR(zero_page_reads, ZERO_PAGE_READS);
 EMPBLK_STAT_ATTR(retried_requests, RETRIED_REQUESTS);
 EMPBLK_STAT_ATTR(donor_reconnects, DONOR_RECONNECTS);
+EMPBLK_STAT_ATTR(lost_reads, LOST_READS);
 
 /* What the tier stack holds: one field of struct empblk_usage per file. */
 #define EMPBLK_USAGE_ATTR(_name, _field, _fmt)				\
@@ -106,6 +107,8 @@ EMPBLK_USAGE_ATTR(dram_dirty_bytes, dram_dirty, "%llu");
 EMPBLK_USAGE_ATTR(reserve_pages, reserve_pages, "%u");
 EMPBLK_USAGE_ATTR(ssds, ssds, "%u");
 EMPBLK_USAGE_ATTR(zero_pages, zero_pages, "%llu");
+EMPBLK_USAGE_ATTR(backends_failed, backends_failed, "%u");
+EMPBLK_USAGE_ATTR(lost_bytes, lost_bytes, "%llu");
 
 /* the tier stack, top first: "zero cache remote" */
 static ssize_t tiers_show(struct device *d, struct device_attribute *attr,
@@ -211,6 +214,9 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_zero_page_reads.attr.attr,
 	&empblk_stat_attr_retried_requests.attr.attr,
 	&empblk_stat_attr_donor_reconnects.attr.attr,
+	&dev_attr_backends_failed.attr,
+	&dev_attr_lost_bytes.attr,
+	&empblk_stat_attr_lost_reads.attr.attr,
 	NULL,
 };
 
@@ -279,6 +285,14 @@ static ssize_t used_bytes_show(struct kobject *kobj,
 			  READ_ONCE(to_bk(kobj)->be->used) << EMPBLK_EXT_SHIFT);
 }
 
+/* ok, or failed: given up for good, what it held is lost */
+static ssize_t backend_state_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n",
+			  READ_ONCE(to_bk(kobj)->be->failed) ? "failed" : "ok");
+}
+
 /**
  * struct empblk_backend_attr - a sysfs file showing one backend counter
  * @attr: the attribute
@@ -312,12 +326,15 @@ static struct kobj_attribute kind_attr = __ATTR_RO(kind);
 static struct kobj_attribute target_attr = __ATTR_RO(target);
 static struct kobj_attribute size_bytes_attr = __ATTR_RO(size_bytes);
 static struct kobj_attribute used_bytes_attr = __ATTR_RO(used_bytes);
+static struct kobj_attribute state_attr = __ATTR(state, 0444,
+						  backend_state_show, NULL);
 
 static struct attribute *empblk_backend_attrs[] = {
 	&kind_attr.attr,
 	&target_attr.attr,
 	&size_bytes_attr.attr,
 	&used_bytes_attr.attr,
+	&state_attr.attr,
 	&empblk_backend_attr_read_bytes.attr.attr,
 	&empblk_backend_attr_write_bytes.attr.attr,
 	&empblk_backend_attr_errors.attr.attr,

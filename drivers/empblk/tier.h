@@ -54,6 +54,8 @@ struct page;
  * @read_sinks: how RDMA READs land: "local", "registered" or "none"
  * @ssds: SSD entries in the mem_path
  * @zero_pages: pages held as zero pages (a bit each, nothing below)
+ * @backends_failed: backends given up for good
+ * @lost_bytes: data lost with failed backends and not written since
  */
 struct empblk_usage {
 	u64 dram_budget;
@@ -67,6 +69,8 @@ struct empblk_usage {
 	const char *read_sinks;
 	u32 ssds;
 	u64 zero_pages;
+	u32 backends_failed;
+	u64 lost_bytes;
 };
 
 /**
@@ -322,8 +326,15 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 
 /* stripe.c, for its members and sysfs */
 struct empblk_place;
-bool empblk_stripe_locate(struct empblk_tier *member, u64 pos,
+struct empblk_strefs;
+const struct empblk_strefs *empblk_stripe_rq_refs(struct empblk_tier *member,
+						  struct request *rq);
+const struct empblk_strefs *empblk_stripe_pio_refs(struct empblk_pio *pio);
+bool empblk_stripe_locate(struct empblk_tier *member,
+			  const struct empblk_strefs *refs, u64 pos,
 			  unsigned int *idx, u64 *off);
 struct empblk_place *empblk_stripe_place(struct empblk_tier *top);
+void empblk_stripe_backend_failed(struct empblk_tier *member,
+				  unsigned int idx);
 
 #endif /* EMPBLK_TIER_H */

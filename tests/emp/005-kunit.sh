@@ -4,7 +4,10 @@
 # cache takes in, evicts and writes back, and that a block whose writeback
 # failed or was overtaken stays dirty), both with the cases tests/unit
 # runs in userspace, and empblk_dram (dram_kunit.c: the DRAM tier's
-# budget, racing writers, discards and its emergency reserve). The debug
+# budget, racing writers, discards and its emergency reserve), and
+# empblk_place (placement_kunit.c: a failed backend's entries marked lost
+# and moved, pages made good by writes to the new extent only, entries
+# that stay when no backend has room or one is busy). The debug
 # lane builds the module with EMPBLK_KUNIT=y; the suites run when it loads
 # and report in KTAP in the kernel log.
 # kernels: debug
@@ -23,8 +26,9 @@ declare -A cases=(
 		empblk_cache_fill_test empblk_cache_fill_stale_test empblk_cache_fill_limits_test"
 	[empblk_dram]="empblk_dram_budget_test empblk_dram_same_index_test empblk_dram_race_test empblk_dram_discard_test
 		empblk_dram_zero_keep_test empblk_dram_reserve_test"
+	[empblk_place]="empblk_place_salvage_test empblk_place_found_test empblk_place_stuck_test"
 )
-for suite in empblk_spec empblk_cache empblk_dram; do
+for suite in empblk_spec empblk_cache empblk_dram empblk_place; do
 	emp_tap_check "the $suite suite ran (module built with EMPBLK_KUNIT=y)" \
 		grep -q "# Subtest: $suite\$" <<<"$log"
 	for c in ${cases[$suite]}; do

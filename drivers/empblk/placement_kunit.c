@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suite empblk_place: the placement map (placement.c) when a
+ * backend fails: its entries' pages are marked lost and the entries move
+ * to the other backends; writes make pages good again, but not writes that
+ * went to the failed backend; entries no backend has room for stay, and a
+ * backend that is only busy makes the salvage try again. The backends are
+ * a stand-in member tier that counts what it is asked. Built into
+ * empblk.ko only with EMPBLK_KUNIT=y (the debug-kernel lane).
+ */
+#include <kunit/test.h>
+
+#include "empblk.h"
+#include "placement.h"
+
+/*
+ * struct kp_member - the stand-in member: claim answers @claim_ret for
+ * backend @full (0 for every other one), release counts
+ */
+struct kp_member {
+	struct empblk_tier tier;
+	int claim_ret;
+	unsigned int full;
+	unsigned int released[2];
+};
+
+static struct kp_member *to_kp(struct empblk_tier *t)
+{
+	return container_of(t, struct kp_member, tier);
+}
+
+static int kp_claim(struct empblk_tier *t, unsigned int idx, u64 ext)
+{
+	return idx == to_kp(t)->full ? to_kp(t)->claim_ret : 0;
+}
+
+static void kp_release(struct empblk_tier *t, unsigned int idx, u64 ext)
+{
+	to_kp(t)->released[idx]++;
+}
+
+static const struct empblk_tier_ops kp_ops = {
+	.name		= "kunit",
+	.claim		= kp_claim,
+	.release	= kp_release,
+};
+
+/* entries: 2 lanes x 4 rows, 4 MiB devices' worth each backend */
+#define KP_ENTRIES	8
+
+struct kp_ctx {
+	struct kp_member m;
+	struct empblk_place pl;
+};
+
+static int empblk_place_kunit_init(struct kunit *test)
+{
+	struct kp_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->m.tier.ops = &kp_ops;
+	c->m.full = UINT_MAX;
+	KUNIT_ASSERT_EQ(test, empblk_place_init(&c->pl,
+						KP_ENTRIES * EMPBLK_EXT_SIZE,
+						PAGE_SHIFT, 2,
+						EMPBLK_PLACE_DISTRIBUTE), 0);
+	KUNIT_ASSERT_EQ(test, c->pl.nr_entries, (u64)KP_ENTRIES);
+	/* room for every entry on either backend */
+	KUNIT_ASSERT_EQ(test, empblk_place_add_backend(&c->pl, &c->m.tier, 0,
+						       true, KP_ENTRIES *
+						       EMPBLK_EXT_SIZE), 0);
+	KUNIT_ASSERT_EQ(test, empblk_place_add_backend(&c->pl, &c->m.tier, 1,
+						       false, KP_ENTRIES *
+						       EMPBLK_EXT_SIZE), 0);
+	test->priv = c;
+	return 0;
+}
+
+static void empblk_place_kunit_exit(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+
+	empblk_place_free(&c->pl);
+}
+
+/* Map entries 0..@n-1 (distribute: alternately on backends 0 and 1). */
+static void kp_map(struct kunit *test, struct kp_ctx *c, unsigned int n)
+{
+	unsigned int e;
+
+	for (e = 0; e < n; e++)
+		KUNIT_ASSERT_EQ(test, empblk_place_map(&c->pl, e), 0);
+}
+
+static unsigned int kp_lost(struct kp_ctx *c, u64 e, u64 eoff, u64 len)
+{
+	DECLARE_BITMAP(out, EMPBLK_PLACE_EXT_PAGES);
+
+	bitmap_zero(out, EMPBLK_PLACE_EXT_PAGES);
+	return empblk_place_lost(&c->pl, e, eoff, len, out, 0);
+}
+
+static void empblk_place_salvage_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	u32 before[4];
+	unsigned int e, on0 = 0;
+	bool retry;
+	u64 moved;
+
+	kp_map(test, c, 4);
+	for (e = 0; e < 4; e++) {
+		before[e] = c->pl.map[e];
+		on0 += empblk_place_backend(before[e]) == 0;
+	}
+	KUNIT_ASSERT_EQ(test, on0, 2U);
+	c->pl.be[0].failed = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, moved, 2ULL);
+	KUNIT_EXPECT_FALSE(test, retry);
+	KUNIT_EXPECT_EQ(test, c->m.released[0], 2U);
+	KUNIT_EXPECT_EQ(test, c->pl.be[0].used, 0ULL);
+	KUNIT_EXPECT_EQ(test, c->pl.be[1].used, 4ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
+			2LL * EMPBLK_PLACE_EXT_PAGES);
+	for (e = 0; e < 4; e++) {
+		bool was0 = empblk_place_backend(before[e]) == 0;
+
+		/* everything is on backend 1 now; what was on 0 is lost */
+		KUNIT_EXPECT_EQ(test, empblk_place_backend(c->pl.map[e]), 1U);
+		KUNIT_EXPECT_EQ(test, kp_lost(c, e, 0, EMPBLK_EXT_SIZE),
+				was0 ? EMPBLK_PLACE_EXT_PAGES : 0);
+		if (!was0)
+			KUNIT_EXPECT_EQ(test, c->pl.map[e], before[e]);
+	}
+	/* nothing new goes to a failed backend */
+	kp_map(test, c, 6);
+	KUNIT_EXPECT_EQ(test, empblk_place_backend(c->pl.map[4]), 1U);
+	KUNIT_EXPECT_EQ(test, empblk_place_backend(c->pl.map[5]), 1U);
+	/* a second pass finds nothing to do */
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+}
+
+static void empblk_place_found_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	unsigned int e = UINT_MAX, i;
+	u32 old = 0;
+	bool retry;
+	u64 moved;
+
+	kp_map(test, c, 2);
+	for (i = 0; i < 2; i++)
+		if (empblk_place_backend(c->pl.map[i]) == 0) {
+			e = i;
+			old = c->pl.map[i];
+		}
+	KUNIT_ASSERT_NE(test, e, UINT_MAX);
+	c->pl.be[0].failed = true;
+	empblk_place_salvage(&c->pl, &moved, &retry);
+	KUNIT_ASSERT_EQ(test, moved, 1ULL);
+	/* a write that went to the failed backend finds nothing */
+	empblk_place_found(&c->pl, e, old, 0, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, kp_lost(c, e, 0, PAGE_SIZE), 1U);
+	/* one that went to the new extent: those pages, no others */
+	empblk_place_found(&c->pl, e, c->pl.map[e], PAGE_SIZE, 2 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, kp_lost(c, e, 0, EMPBLK_EXT_SIZE),
+			EMPBLK_PLACE_EXT_PAGES - 2);
+	KUNIT_EXPECT_EQ(test, kp_lost(c, e, PAGE_SIZE, 2 * PAGE_SIZE), 0U);
+	KUNIT_EXPECT_EQ(test, kp_lost(c, e, 0, 4 * PAGE_SIZE), 2U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
+			(s64)EMPBLK_PLACE_EXT_PAGES - 2);
+	/* a discard of the whole entry forgets its lost pages */
+	empblk_place_unmap(&c->pl, e);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages), 0LL);
+	KUNIT_EXPECT_EQ(test, kp_lost(c, e, 0, EMPBLK_EXT_SIZE), 0U);
+}
+
+static void empblk_place_stuck_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	bool retry;
+	u64 moved;
+
+	kp_map(test, c, 4);
+	/* the only other backend is busy (reconnecting): try again later */
+	c->m.full = 1;
+	c->m.claim_ret = -EBUSY;
+	c->pl.be[0].failed = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 2ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+	KUNIT_EXPECT_TRUE(test, retry);
+	KUNIT_EXPECT_EQ(test, c->pl.stuck, 2ULL);
+	/* lost all the same, and counted once however often it is tried */
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
+			2LL * EMPBLK_PLACE_EXT_PAGES);
+	/* full for good: stays, no retry */
+	c->m.claim_ret = -ENOSPC;
+	c->pl.be[1].full = false;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 2ULL);
+	KUNIT_EXPECT_FALSE(test, retry);
+	/* room again: moved */
+	c->m.claim_ret = 0;
+	c->pl.be[1].full = false;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, moved, 2ULL);
+	KUNIT_EXPECT_EQ(test, c->pl.stuck, 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
+			2LL * EMPBLK_PLACE_EXT_PAGES);
+}
+
+static struct kunit_case empblk_place_cases[] = {
+	KUNIT_CASE(empblk_place_salvage_test),
+	KUNIT_CASE(empblk_place_found_test),
+	KUNIT_CASE(empblk_place_stuck_test),
+	{}
+};
+
+static struct kunit_suite empblk_place_suite = {
+	.name = "empblk_place",
+	.init = empblk_place_kunit_init,
+	.exit = empblk_place_kunit_exit,
+	.test_cases = empblk_place_cases,
+};
+
+kunit_test_suite(empblk_place_suite);
