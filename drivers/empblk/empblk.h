@@ -232,6 +232,9 @@ void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 			blk_status_t sts);
 void empblk_complete_rq_lost(struct empblk_dev *dev, struct request *rq,
 			     blk_status_t sts, const unsigned long *lost);
+/* remote_dev.c: RDMA devices going away */
+int empblk_remote_init(void);
+void empblk_remote_exit(void);
 int empblk_params_validate(const struct empblk_params *p, const char *name);
 int empblk_size_parse(const char *buf, u32 min, u32 max, u32 *val,
 		      const char *name, const char *attr);

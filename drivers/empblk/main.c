@@ -738,9 +738,13 @@ static int __init empblk_init(void)
 		goto out_destroy_submit_wq;
 	}
 
-	ret = empblk_configfs_init();
+	ret = empblk_remote_init();
 	if (ret)
 		goto out_destroy_conn_wq;
+
+	ret = empblk_configfs_init();
+	if (ret)
+		goto out_remote_exit;
 
 	if (g_mem_path && *g_mem_path) {
 		ret = empblk_configfs_add_param_dev(g_mem_path);
@@ -751,6 +755,8 @@ static int __init empblk_init(void)
 
 out_configfs_exit:
 	empblk_configfs_exit();
+out_remote_exit:
+	empblk_remote_exit();
 out_destroy_conn_wq:
 	destroy_workqueue(empblk_conn_wq);
 out_destroy_submit_wq:
@@ -765,6 +771,7 @@ static void __exit empblk_exit(void)
 	empblk_configfs_exit();
 	/* orphans whose last close raced with unload finish here */
 	destroy_workqueue(empblk_wq);
+	empblk_remote_exit();
 	destroy_workqueue(empblk_conn_wq);
 	destroy_workqueue(empblk_submit_wq);
 	/* pages freed by discard wait for their grace period in our code */

@@ -8,8 +8,9 @@
  * entry holds one lane's subblocks over 2 MiB of backend space. Which
  * backend, and which extent of it, holds an entry is not arithmetic: it
  * is this map, one u32 per entry (a 1 TiB device has 512 Ki entries: 2
- * MiB of map, and as much again of reference counts), so that a later
- * change can move, drain or replicate an extent by rewriting its entry.
+ * MiB of map, as much again of reference counts, and 4 MiB of pointers
+ * to lost-page bitmaps), so that an extent can move (a failed backend's
+ * do), drain or be replicated by rewriting its entry.
  *
  * Entries are mapped on the first write that reaches them, by the
  * device's policy (enum empblk_placement), and unmapped when a discard

@@ -2,8 +2,9 @@
 /*
  * The remote tier's own types: donors, their queues and chunks, and the
  * per-request RDMA state. Shared by remote_conn.c (connections and admin
- * exchanges), remote_chunk.c (chunks and striping) and remote_io.c (the
- * I/O path); nothing else includes it.
+ * exchanges), remote_chunk.c (chunks and striping), remote_io.c (the
+ * I/O path) and remote_dev.c (RDMA devices going away); nothing else
+ * includes it.
  */
 #ifndef EMPBLK_REMOTE_H
 #define EMPBLK_REMOTE_H
@@ -291,6 +292,9 @@ struct empblk_donor {
  * @pio_slots: page I/Os (struct empblk_pio) a layer above may have in
  *	flight at once; 0 without such a layer (no writeback queues)
  * @pio_pages: most pages in one of them
+ * @node: on the list of remote tiers the RDMA device removal walks
+ *	(remote_dev.c)
+ * @gone: @ibdev is going away: nothing maps, posts or polls any more
  */
 struct empblk_remote {
 	struct empblk_tier tier;
@@ -300,6 +304,8 @@ struct empblk_remote {
 	unsigned int sb_shift;
 	unsigned int pio_slots;
 	unsigned int pio_pages;
+	struct list_head node;
+	bool gone;
 };
 
 /**
@@ -356,6 +362,10 @@ void empblk_donor_fail(struct empblk_donor *d, const char *why);
 bool empblk_donor_retry(struct empblk_donor *d);
 void empblk_donor_wc_error(struct empblk_donor *d, enum ib_wc_status status);
 void empblk_remote_fail_all(struct empblk_remote *r, const char *why);
+void empblk_donor_release_rdma(struct empblk_donor *d, const char *why);
+/* remote_dev.c */
+void empblk_remote_track(struct empblk_remote *r);
+void empblk_remote_untrack(struct empblk_remote *r);
 int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 		     struct emp_msg_chunk *out);
 int empblk_admin_exchange(struct empblk_donor *d, u16 type, u32 chunk,

@@ -907,6 +907,22 @@ out:
 	memalloc_noio_restore(noio);
 }
 
+/* Unmap the admin buffers and free the protection domain; no queue is left. */
+static void empblk_donor_put_rdma(struct empblk_donor *d)
+{
+	if (d->rx_dma)
+		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
+				    DMA_FROM_DEVICE);
+	if (d->tx_dma)
+		ib_dma_unmap_single(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
+				    DMA_TO_DEVICE);
+	d->rx_dma = 0;
+	d->tx_dma = 0;
+	if (d->pd)
+		ib_dealloc_pd(d->pd);
+	d->pd = NULL;
+}
+
 /* End the session on the donor and free everything of @d. */
 static void empblk_donor_disconnect(struct empblk_donor *d)
 {
@@ -927,18 +943,37 @@ static void empblk_donor_disconnect(struct empblk_donor *d)
 	cancel_delayed_work_sync(&d->reconnect_work);
 	cancel_delayed_work_sync(&d->ka_work);
 	empblk_donor_destroy_queues(d);
-	if (d->rx_dma)
-		ib_dma_unmap_single(d->ibdev, d->rx_dma, EMP_MSG_SIZE,
-				    DMA_FROM_DEVICE);
-	if (d->tx_dma)
-		ib_dma_unmap_single(d->ibdev, d->tx_dma, EMP_MSG_SIZE,
-				    DMA_TO_DEVICE);
+	empblk_donor_put_rdma(d);
 	kfree(d->rx);
 	kfree(d->tx);
 	kfree(d->ioqs);
 	vfree(d->chunks);
-	if (d->pd)
-		ib_dealloc_pd(d->pd);
+}
+
+/**
+ * empblk_donor_release_rdma() - let go of everything of a donor's RDMA
+ *	device, which is going away
+ * @d: the donor
+ * @why: for the log
+ *
+ * Process context. The donor is given up (what it held is lost: the stripe
+ * set moves its extents); every work request in flight flushes, and its
+ * queues, protection domain and mappings are freed, so that the device's
+ * removal does not wait for us. The device's own teardown later finds
+ * nothing of them left.
+ */
+void empblk_donor_release_rdma(struct empblk_donor *d, const char *why)
+{
+	empblk_donor_stop(d, why);
+	empblk_donor_qps_err(d);
+	/* as a reconnect does: a chunk free may wait for polled transfers */
+	while (!mutex_trylock(&d->admin_lock)) {
+		empblk_donor_reap_polled(d);
+		usleep_range(100, 1000);
+	}
+	empblk_donor_destroy_queues(d);
+	empblk_donor_put_rdma(d);
+	mutex_unlock(&d->admin_lock);
 }
 
 static int empblk_donor_connect(struct empblk_dev *dev,
@@ -1007,6 +1042,7 @@ int empblk_remote_connect(struct empblk_remote *r)
 			goto out_disconnect;
 		}
 	}
+	empblk_remote_track(r);
 	return 0;
 
 out_disconnect:
@@ -1030,6 +1066,7 @@ void empblk_remote_disconnect(struct empblk_remote *r)
 {
 	unsigned int i;
 
+	empblk_remote_untrack(r);
 	for (i = 0; i < r->nr_donors; i++)
 		empblk_donor_disconnect(&r->donors[i]);
 	kfree(r->donors);

@@ -533,10 +533,14 @@ out_unmap_ioerr:
 static int empblk_remote_rw(struct empblk_tier *t, struct request *rq,
 			    bool may_sleep)
 {
-	int ret;
+	int ret = 0;
 
 	rcu_read_lock();
-	ret = empblk_remote_post_rq(t, rq);
+	/* its RDMA device is going away: again, without its donors */
+	if (READ_ONCE(to_remote(t)->gone))
+		empblk_tier_end_rq(t, rq, BLK_STS_IOERR);
+	else
+		ret = empblk_remote_post_rq(t, rq);
 	rcu_read_unlock();
 	return ret;
 }
@@ -710,10 +714,11 @@ out_unmap:
 static int empblk_remote_pages(struct empblk_tier *t, struct empblk_pio *pio,
 			       bool read)
 {
-	int ret;
+	int ret = -ENOTCONN;
 
 	rcu_read_lock();
-	ret = empblk_remote_post_pages(t, pio, read);
+	if (!READ_ONCE(to_remote(t)->gone))
+		ret = empblk_remote_post_pages(t, pio, read);
 	rcu_read_unlock();
 	return ret;
 }
@@ -742,7 +747,7 @@ static int empblk_remote_poll(struct empblk_tier *t, unsigned int hctx_idx)
 	int n = 0;
 
 	rcu_read_lock();
-	for (i = 0; i < r->nr_donors; i++) {
+	for (i = 0; i < r->nr_donors && !READ_ONCE(r->gone); i++) {
 		struct empblk_donor *d = &r->donors[i];
 		struct ib_cq *cq;
 
@@ -907,5 +912,6 @@ struct empblk_tier *empblk_remote_tier_create(struct empblk_dev *dev,
 	r->tier.dev = dev;
 	r->pio_slots = pio_slots;
 	r->pio_pages = pio_pages;
+	INIT_LIST_HEAD(&r->node);
 	return &r->tier;
 }
