@@ -54,12 +54,16 @@ empctl:
 
 # Userspace helpers the guest tests run (from the host's root over 9p).
 test-progs: $(BUILD)/tests/memverify $(BUILD)/tests/empprobe $(BUILD)/tests/wrdiscard \
-	$(BUILD)/tests/lostscan
+	$(BUILD)/tests/lostscan $(BUILD)/tests/xcpu
 
 # a userspace client of the wire protocol (librdmacm, libibverbs)
 $(BUILD)/tests/empprobe: tests/src/empprobe.c include/emp/emp-proto.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lrdmacm -libverbs
+
+$(BUILD)/tests/xcpu: tests/src/xcpu.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -pthread -o $@ $<
 
 $(BUILD)/tests/%: tests/src/%.c
 	@mkdir -p $(dir $@)

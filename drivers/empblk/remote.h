@@ -24,6 +24,8 @@
 #define EMPBLK_REMOTE_MAX_SGES	(2 * EMPBLK_REMOTE_MAX_SEGS + 1)
 /* one SGE per WR in the worst case (a device allowing only one) */
 #define EMPBLK_REMOTE_MAX_WRS	EMPBLK_REMOTE_MAX_SGES
+/* a write over iWARP ends with a fence READ on each donor it went to */
+#define EMPBLK_REMOTE_MAX_FENCES	EMPBLK_MAX_DONORS
 /* pages a request spans, and so the page list of a READ sink MR */
 #define EMPBLK_REMOTE_MAX_PAGES	(EMPBLK_REMOTE_MAX_SEGS + 1)
 
@@ -89,7 +91,9 @@ struct empblk_rmr {
  * @nmr: entries of @rmrs holding an MR
  * @sgl: the request's pages, mapped for the RDMA device
  * @sges: local segments of the work requests
- * @rwrs: the work requests
+ * @fsges: the empty local segments of the fence READs
+ *	(empblk_remote_fence())
+ * @rwrs: the work requests, fences last
  * @rmrs: READ sink registrations, one per donor a read goes to, on donors
  *	that need them (empblk_donor.reg_sinks)
  */
@@ -105,7 +109,8 @@ struct empblk_rcmd {
 	u64 holes;
 	struct scatterlist sgl[EMPBLK_REMOTE_MAX_SEGS];
 	struct ib_sge sges[EMPBLK_REMOTE_MAX_SGES];
-	struct empblk_rwr rwrs[EMPBLK_REMOTE_MAX_WRS];
+	struct ib_sge fsges[EMPBLK_REMOTE_MAX_FENCES];
+	struct empblk_rwr rwrs[EMPBLK_REMOTE_MAX_WRS + EMPBLK_REMOTE_MAX_FENCES];
 	struct empblk_rmr rmrs[EMPBLK_MAX_DONORS];
 };
 
@@ -363,6 +368,9 @@ bool empblk_donor_retry(struct empblk_donor *d);
 void empblk_donor_wc_error(struct empblk_donor *d, enum ib_wc_status status);
 void empblk_remote_fail_all(struct empblk_remote *r, const char *why);
 void empblk_donor_release_rdma(struct empblk_donor *d, const char *why);
+void empblk_remote_fence(struct empblk_donor *d, struct ib_rdma_wr *wr,
+			 struct ib_sge *sge, struct ib_cqe *cqe, u64 raddr,
+			 u32 rkey);
 /* remote_dev.c */
 void empblk_remote_track(struct empblk_remote *r);
 void empblk_remote_untrack(struct empblk_remote *r);

@@ -174,6 +174,41 @@ static bool empblk_donor_flush(struct empblk_donor *d, u64 raddr, u32 rkey)
 }
 
 /**
+ * empblk_remote_fence() - a READ that completes once earlier WRITEs are
+ *	placed
+ * @d: the donor
+ * @wr: the work request to fill, posted after the WRITEs on their queue
+ * @sge: its local segment, empty
+ * @cqe: its completion
+ * @raddr: an address of the donor's that the WRITEs' key covers
+ * @rkey: that key
+ *
+ * Over iWARP a WRITE completes once TCP has it, not once it is in the
+ * donor's memory, so a READ of the same bytes on another queue could
+ * overtake it. The donor serves an RDMA READ only after the WRITEs before
+ * it on the same queue are placed (RDMAP's ordering rules): a zero-length
+ * one, signaled, completes when they are. empblk_donor_flush() does the
+ * same before a chunk free; a remote write over iWARP ends with one per
+ * donor queue it used, and completes with it.
+ */
+void empblk_remote_fence(struct empblk_donor *d, struct ib_rdma_wr *wr,
+			 struct ib_sge *sge, struct ib_cqe *cqe, u64 raddr,
+			 u32 rkey)
+{
+	sge->addr = d->rx_dma;
+	sge->length = 0;
+	sge->lkey = d->pd->local_dma_lkey;
+	memset(wr, 0, sizeof(*wr));
+	wr->wr.wr_cqe = cqe;
+	wr->wr.sg_list = sge;
+	wr->wr.num_sge = 1;
+	wr->wr.opcode = IB_WR_RDMA_READ;
+	wr->wr.send_flags = IB_SEND_SIGNALED;
+	wr->remote_addr = raddr;
+	wr->rkey = rkey;
+}
+
+/**
  * empblk_donor_put_chunk() - give a chunk of a donor back, if it exists
  * @d: the donor
  * @c: the chunk's index in its donor-local space

@@ -777,7 +777,8 @@ static void empblk_donor_destroy_queues(struct empblk_donor *d)
 static int empblk_donor_connect_queues(struct empblk_donor *d, u16 flags)
 {
 	struct empblk_dev *dev = d->dev;
-	u32 send_wr = dev->params.queue_depth * EMPBLK_REMOTE_MAX_WRS;
+	/* and a fence READ per request over iWARP */
+	u32 send_wr = dev->params.queue_depth * (EMPBLK_REMOTE_MAX_WRS + 1);
 	unsigned int i;
 	int ret;
 
@@ -816,8 +817,11 @@ static int empblk_donor_connect_queues(struct empblk_donor *d, u16 flags)
 		}
 	}
 	if (d->r->pio_slots) {
-		/* page I/O: at most one WR per page of each one in flight */
-		u32 wb_wr = d->r->pio_slots * d->r->pio_pages;
+		/*
+		 * Page I/O: at most one WR per page of each one in flight,
+		 * and a fence READ over iWARP.
+		 */
+		u32 wb_wr = d->r->pio_slots * (d->r->pio_pages + 1);
 
 		ret = empblk_rqueue_connect(d, &d->wbq, d->nr_ioqs + 1, wb_wr,
 					    0, d->max_sge, 0);

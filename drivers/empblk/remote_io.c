@@ -303,6 +303,38 @@ static int empblk_remote_sg(struct empblk_tier *t, struct request *rq,
 	return nents;
 }
 
+/*
+ * Over iWARP, end a write's @nwr work requests with a fence READ on each
+ * donor's queue they use (empblk_remote_fence()), after the last WRITE
+ * there. Return: the work requests now.
+ */
+static unsigned int empblk_remote_fence_rq(struct empblk_rcmd *cmd,
+					   unsigned int nwr)
+{
+	unsigned long fenced = 0;
+	unsigned int i, n = nwr;
+
+	for (i = nwr; i--; ) {
+		struct empblk_rwr *w = &cmd->rwrs[i], *f;
+
+		if (fenced & BIT(w->donor))
+			continue;
+		f = &cmd->rwrs[n];
+		f->cmd = cmd;
+		f->rc = NULL;
+		f->inv_mr = NULL;
+		f->donor = w->donor;
+		f->cqe.done = empblk_remote_done;
+		empblk_remote_fence(&cmd->r->donors[w->donor], &f->wr,
+				    &cmd->fsges[n - nwr], &f->cqe,
+				    w->wr.remote_addr, w->wr.rkey);
+		fenced |= BIT(w->donor);
+		n++;
+	}
+	empblk_stat_add(cmd->r->tier.dev, EMPBLK_STAT_WRITE_FENCES, n - nwr);
+	return n;
+}
+
 /* empblk_remote_rw() in its RCU read-side section */
 static int empblk_remote_post_rq(struct empblk_tier *t, struct request *rq)
 {
@@ -466,6 +498,8 @@ next:
 		empblk_remote_finish(cmd);
 		return 0;
 	}
+	if (is_write && r->donors[0].reg_sinks)
+		nwr = empblk_remote_fence_rq(cmd, nwr);
 
 	/* the queues of donors seen live: as built before the flag cleared */
 	smp_rmb();
@@ -578,9 +612,10 @@ static void empblk_wb_done(struct ib_cq *cq, struct ib_wc *wc)
 static size_t empblk_remote_pio_size(struct empblk_tier *t,
 				     unsigned int nr_pages)
 {
-	return sizeof(struct empblk_rpio) +
-	       nr_pages * (sizeof(u64) + sizeof(struct ib_sge) +
-			   sizeof(struct empblk_wbwr));
+	/* a WR and an SGE per page, and per fence */
+	return sizeof(struct empblk_rpio) + nr_pages * sizeof(u64) +
+	       (nr_pages + EMPBLK_REMOTE_MAX_FENCES) *
+	       (sizeof(struct ib_sge) + sizeof(struct empblk_wbwr));
 }
 
 /* Lay out the remote state of @pio in its tier_data. */
@@ -593,9 +628,35 @@ static struct empblk_rpio *empblk_rpio_init(struct empblk_remote *r,
 	rp->r = r;
 	rp->nr_mapped = 0;
 	rp->wrs = (struct empblk_wbwr *)(rp + 1);
-	rp->sges = (struct ib_sge *)(rp->wrs + pio->nr_pages);
-	rp->dma = (u64 *)(rp->sges + pio->nr_pages);
+	rp->sges = (struct ib_sge *)(rp->wrs + pio->nr_pages +
+				     EMPBLK_REMOTE_MAX_FENCES);
+	rp->dma = (u64 *)(rp->sges + pio->nr_pages + EMPBLK_REMOTE_MAX_FENCES);
 	return rp;
+}
+
+/* A page I/O's writes end with fences, as a request's do. */
+static unsigned int empblk_rpio_fence(struct empblk_rpio *rp, unsigned int nwr)
+{
+	unsigned long fenced = 0;
+	unsigned int i, n = nwr;
+
+	for (i = nwr; i--; ) {
+		struct empblk_wbwr *w = &rp->wrs[i], *f;
+
+		if (fenced & BIT(w->donor))
+			continue;
+		f = &rp->wrs[n];
+		f->rp = rp;
+		f->donor = w->donor;
+		f->cqe.done = empblk_wb_done;
+		empblk_remote_fence(&rp->r->donors[w->donor], &f->wr,
+				    &rp->sges[rp->pio->nr_pages + n - nwr],
+				    &f->cqe, w->wr.remote_addr, w->wr.rkey);
+		fenced |= BIT(w->donor);
+		n++;
+	}
+	empblk_stat_add(rp->r->tier.dev, EMPBLK_STAT_WRITE_FENCES, n - nwr);
+	return n;
 }
 
 /*
@@ -685,6 +746,8 @@ static int empblk_remote_post_pages(struct empblk_tier *t,
 	}
 	if (!nwr)
 		return -EINVAL;	/* the stripe set gave a page I/O with none */
+	if (!read && r->donors[0].reg_sinks)
+		nwr = empblk_rpio_fence(rp, nwr);
 	smp_rmb();	/* as in empblk_remote_post_rq() */
 
 	WRITE_ONCE(rp->failed, false);

@@ -82,6 +82,7 @@ EMPBLK_STAT_ATTR(zero_page_reads, ZERO_PAGE_READS);
 EMPBLK_STAT_ATTR(retried_requests, RETRIED_REQUESTS);
 EMPBLK_STAT_ATTR(donor_reconnects, DONOR_RECONNECTS);
 EMPBLK_STAT_ATTR(lost_reads, LOST_READS);
+EMPBLK_STAT_ATTR(write_fences, WRITE_FENCES);
 
 /* What the tier stack holds: one field of struct empblk_usage per file. */
 #define EMPBLK_USAGE_ATTR(_name, _field, _fmt)				\
@@ -217,6 +218,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_backends_failed.attr,
 	&dev_attr_lost_bytes.attr,
 	&empblk_stat_attr_lost_reads.attr.attr,
+	&empblk_stat_attr_write_fences.attr.attr,
 	NULL,
 };
 
