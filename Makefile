@@ -104,11 +104,13 @@ check-debug:
 	tests/run-debug
 
 # The long lane, beside the suite: the whole block x subblock x backend
-# matrix (tests/emp/038-matrix.sh, 24 cells) and the backend mix at full
-# size (037-mix.sh) on both kernels.
+# matrix (tests/emp/038-matrix.sh, 24 cells), and the backend mix
+# (037-mix.sh) and remote fio runs (070-remote-fio.sh) at full size, on
+# both kernels.
+FULL_TESTS := tests/emp/037-mix.sh tests/emp/038-matrix.sh tests/emp/070-remote-fio.sh
 check-full: all
-	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.1 tests/emp/037-mix.sh tests/emp/038-matrix.sh
-	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.12 tests/emp/037-mix.sh tests/emp/038-matrix.sh
+	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.1 $(FULL_TESTS)
+	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.12 $(FULL_TESTS)
 
 # Static checks: checkpatch --strict over every source file, and sparse
 # (C=2 rechecks every file) with W=1 on each kernel.

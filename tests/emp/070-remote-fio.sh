@@ -93,7 +93,12 @@ compute)
 	else
 		emp_tap_check "one donor over RoCE: reads use the local DMA key" test "$(cat $S/read_sinks)" = local
 	fi
-	for run in 4k:4M 64k:16M 1m:16M; do
+	# the suite's sizes; EMP_TEST_MATRIX=full (make check-full) adds more
+	runs1="4k:4M 1m:16M" runs2="4k:4M 256k:24M"
+	if [ "${EMP_TEST_MATRIX:-quick}" = full ]; then
+		runs1="4k:4M 64k:16M 1m:16M" runs2="4k:4M 16k:8M 256k:24M 1m:24M"
+	fi
+	for run in $runs1; do
 		emp_tap_check "one donor: fio randwrite+verify crc32c bs=${run%:*}" fio_verify ${run%:*} ${run#*:}
 	done
 	emp_tap_check "one donor: unwritten space reads zeroes" bash -c "dd if=/dev/empblk0 bs=1M skip=120 count=4 iflag=direct status=none | cmp -n $((4 << 20)) /dev/zero -"
@@ -116,7 +121,7 @@ compute)
 	else
 		emp_tap_check "two donors over RoCE: sinks use the local DMA key" bash -c "[ \$(cat $S/read_sinks) = local ] && [ \$(cat $S/read_sink_registrations) = 0 ]"
 	fi
-	for run in 4k:4M 16k:8M 256k:24M 1m:24M; do
+	for run in $runs2; do
 		emp_tap_check "two donors: fio randwrite+verify crc32c bs=${run%:*}" fio_verify ${run%:*} ${run#*:}
 	done
 	fio --name=spread --filename=/dev/empblk0 --direct=1 --ioengine=libaio --iodepth=16 \
