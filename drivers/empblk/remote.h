@@ -336,8 +336,8 @@ struct empblk_wbwr {
  * @dir: DMA_TO_DEVICE (a write) or DMA_FROM_DEVICE (a read)
  * @nr_mapped: pages DMA mapped (entries of @dma)
  * @dma: DMA address of each page, mapped for the RDMA device
- * @sges: one per page
- * @wrs: at most one per page
+ * @sges: one per page, then one per fence (a donor each)
+ * @wrs: at most one per page, then one fence per donor over iWARP
  *
  * Lives in empblk_pio.tier_data, with room for the arrays after it
  * (empblk_remote_pio_size()).
@@ -367,13 +367,7 @@ void empblk_donor_fail(struct empblk_donor *d, const char *why);
 bool empblk_donor_retry(struct empblk_donor *d);
 void empblk_donor_wc_error(struct empblk_donor *d, enum ib_wc_status status);
 void empblk_remote_fail_all(struct empblk_remote *r, const char *why);
-void empblk_donor_release_rdma(struct empblk_donor *d, const char *why);
-void empblk_remote_fence(struct empblk_donor *d, struct ib_rdma_wr *wr,
-			 struct ib_sge *sge, struct ib_cqe *cqe, u64 raddr,
-			 u32 rkey);
-/* remote_dev.c */
-void empblk_remote_track(struct empblk_remote *r);
-void empblk_remote_untrack(struct empblk_remote *r);
+void empblk_remote_release_rdma(struct empblk_remote *r, const char *why);
 int empblk_admin_rpc(struct empblk_donor *d, u16 type, u32 chunk,
 		     struct emp_msg_chunk *out);
 int empblk_admin_exchange(struct empblk_donor *d, u16 type, u32 chunk,
@@ -386,7 +380,15 @@ int empblk_donor_get_chunk(struct empblk_donor *d, unsigned long c);
 void empblk_donor_put_chunk(struct empblk_donor *d, unsigned long c);
 int empblk_donor_free_stale(struct empblk_donor *d);
 int empblk_rchunk_get(struct empblk_rchunk *rc);
+void empblk_remote_fence(struct empblk_donor *d, struct ib_rdma_wr *wr,
+			 struct ib_sge *sge, struct ib_cqe *cqe, u64 raddr,
+			 u32 rkey);
 int empblk_remote_claim(struct empblk_tier *t, unsigned int idx, u64 ext);
 void empblk_remote_release(struct empblk_tier *t, unsigned int idx, u64 ext);
+
+/* remote_dev.c: RDMA devices going away */
+unsigned long empblk_remote_generation(void);
+int empblk_remote_track(struct empblk_remote *r, unsigned long gen);
+void empblk_remote_untrack(struct empblk_remote *r);
 
 #endif /* EMPBLK_REMOTE_H */

@@ -129,6 +129,9 @@ static bool empblk_donor_flush(struct empblk_donor *d, u64 raddr, u32 rkey)
 	lockdep_assert_held(&d->admin_lock);
 	if (!d->reg_sinks)
 		return true;
+	/* given up: its queues and PD may be gone (an RDMA device removal) */
+	if (test_bit(EMPBLK_DONOR_DEAD, &d->flags))
+		return false;
 	for (posted = 0; posted < nq; posted++) {
 		struct empblk_rqueue *q = posted < d->nr_ioqs ?
 					  &d->ioqs[posted] : &d->wbq;

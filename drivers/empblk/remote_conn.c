@@ -777,14 +777,16 @@ static void empblk_donor_destroy_queues(struct empblk_donor *d)
 static int empblk_donor_connect_queues(struct empblk_donor *d, u16 flags)
 {
 	struct empblk_dev *dev = d->dev;
-	/* and a fence READ per request over iWARP */
-	u32 send_wr = dev->params.queue_depth * (EMPBLK_REMOTE_MAX_WRS + 1);
 	unsigned int i;
+	u32 send_wr;
 	int ret;
 
 	ret = empblk_rqueue_connect(d, &d->admin, 0, 2, 1, 1, flags);
 	if (ret)
 		return ret;
+	/* and a fence READ per request over iWARP (reg_sinks known now) */
+	send_wr = dev->params.queue_depth *
+		  (EMPBLK_REMOTE_MAX_WRS + d->reg_sinks);
 	d->peer_minor = le16_to_cpu(d->admin.rep.ver_minor);
 	d->grace_s = d->peer_minor ? le32_to_cpu(d->admin.rep.grace_s) : 0;
 	if (!d->tx) {
@@ -821,7 +823,7 @@ static int empblk_donor_connect_queues(struct empblk_donor *d, u16 flags)
 		 * Page I/O: at most one WR per page of each one in flight,
 		 * and a fence READ over iWARP.
 		 */
-		u32 wb_wr = d->r->pio_slots * (d->r->pio_pages + 1);
+		u32 wb_wr = d->r->pio_slots * (d->r->pio_pages + d->reg_sinks);
 
 		ret = empblk_rqueue_connect(d, &d->wbq, d->nr_ioqs + 1, wb_wr,
 					    0, d->max_sge, 0);
@@ -954,30 +956,57 @@ static void empblk_donor_disconnect(struct empblk_donor *d)
 	vfree(d->chunks);
 }
 
+/* Drain every queue of @d: each work request posted has completed. */
+static void empblk_donor_drain(struct empblk_donor *d)
+{
+	unsigned int i;
+
+	for (i = 0; d->ioqs && i < d->nr_ioqs; i++)
+		if (d->ioqs[i].cm_id && d->ioqs[i].cm_id->qp)
+			ib_drain_qp(d->ioqs[i].cm_id->qp);
+	if (d->wbq.cm_id && d->wbq.cm_id->qp)
+		ib_drain_qp(d->wbq.cm_id->qp);
+	if (d->admin.cm_id && d->admin.cm_id->qp)
+		ib_drain_qp(d->admin.cm_id->qp);
+}
+
 /**
- * empblk_donor_release_rdma() - let go of everything of a donor's RDMA
- *	device, which is going away
- * @d: the donor
+ * empblk_remote_release_rdma() - let go of everything of a remote tier's
+ *	RDMA device, which is going away
+ * @r: the remote tier, connected
  * @why: for the log
  *
- * Process context. The donor is given up (what it held is lost: the stripe
- * set moves its extents); every work request in flight flushes, and its
- * queues, protection domain and mappings are freed, so that the device's
- * removal does not wait for us. The device's own teardown later finds
- * nothing of them left.
+ * Process context. Every donor is given up (what it held is lost: the
+ * stripe set moves its extents), every work request in flight flushes,
+ * and the queues, protection domains and mappings are freed, so that the
+ * device's removal does not wait for us. In phases over all the donors:
+ * a request may have work requests on several, and holds a READ sink of
+ * one while it waits for another; nothing is destroyed before every
+ * queue has drained. The device's own teardown later finds nothing left.
  */
-void empblk_donor_release_rdma(struct empblk_donor *d, const char *why)
+void empblk_remote_release_rdma(struct empblk_remote *r, const char *why)
 {
-	empblk_donor_stop(d, why);
-	empblk_donor_qps_err(d);
-	/* as a reconnect does: a chunk free may wait for polled transfers */
-	while (!mutex_trylock(&d->admin_lock)) {
-		empblk_donor_reap_polled(d);
-		usleep_range(100, 1000);
+	unsigned int i, k;
+
+	for (i = 0; i < r->nr_donors; i++) {
+		empblk_donor_stop(&r->donors[i], why);
+		empblk_donor_qps_err(&r->donors[i]);
 	}
-	empblk_donor_destroy_queues(d);
-	empblk_donor_put_rdma(d);
-	mutex_unlock(&d->admin_lock);
+	/* as a reconnect does: a chunk free may wait for polled transfers */
+	for (i = 0; i < r->nr_donors; i++)
+		while (!mutex_trylock(&r->donors[i].admin_lock)) {
+			for (k = 0; k < r->nr_donors; k++)
+				empblk_donor_reap_polled(&r->donors[k]);
+			usleep_range(100, 1000);
+		}
+	for (i = 0; i < r->nr_donors; i++)
+		empblk_donor_drain(&r->donors[i]);
+	for (i = 0; i < r->nr_donors; i++) {
+		empblk_donor_destroy_queues(&r->donors[i]);
+		empblk_donor_put_rdma(&r->donors[i]);
+	}
+	for (i = 0; i < r->nr_donors; i++)
+		mutex_unlock(&r->donors[i].admin_lock);
 }
 
 static int empblk_donor_connect(struct empblk_dev *dev,
@@ -1015,6 +1044,7 @@ int empblk_remote_connect(struct empblk_remote *r)
 {
 	struct empblk_dev *dev = r->tier.dev;
 	const struct empblk_spec *spec = &dev->params.spec;
+	unsigned long gen = empblk_remote_generation();
 	unsigned int i;
 	int ret;
 
@@ -1046,8 +1076,12 @@ int empblk_remote_connect(struct empblk_remote *r)
 			goto out_disconnect;
 		}
 	}
-	empblk_remote_track(r);
-	return 0;
+	ret = empblk_remote_track(r, gen);
+	if (!ret)
+		return 0;
+	pr_err("%s: an RDMA device went away while the donors connected; enable again\n",
+	       dev->disk->disk_name);
+	i = r->nr_donors - 1;
 
 out_disconnect:
 	/* donor i is partly connected; tear down it and every earlier one */

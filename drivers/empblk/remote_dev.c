@@ -21,16 +21,46 @@
 /* the connected remote tiers; also serialises removal against teardown */
 static LIST_HEAD(empblk_remotes);
 static DEFINE_MUTEX(empblk_remotes_lock);
+/* RDMA devices removed so far, under the lock */
+static unsigned long empblk_removals;
+
+/**
+ * empblk_remote_generation() - the RDMA device removals so far
+ *
+ * Taken before a remote tier connects, and given to empblk_remote_track().
+ *
+ * Return: a count.
+ */
+unsigned long empblk_remote_generation(void)
+{
+	unsigned long gen;
+
+	mutex_lock(&empblk_remotes_lock);
+	gen = empblk_removals;
+	mutex_unlock(&empblk_remotes_lock);
+	return gen;
+}
 
 /**
  * empblk_remote_track() - a remote tier is connected to its donors
  * @r: the tier, its @ibdev set
+ * @gen: empblk_remote_generation() before it began to connect
+ *
+ * Return: 0, or -ENODEV when an RDMA device went away meanwhile (its
+ * removal may have missed this tier's connections): the caller
+ * disconnects, and may try again.
  */
-void empblk_remote_track(struct empblk_remote *r)
+int empblk_remote_track(struct empblk_remote *r, unsigned long gen)
 {
+	int ret = -ENODEV;
+
 	mutex_lock(&empblk_remotes_lock);
-	list_add_tail(&r->node, &empblk_remotes);
+	if (empblk_removals == gen) {
+		list_add_tail(&r->node, &empblk_remotes);
+		ret = 0;
+	}
 	mutex_unlock(&empblk_remotes_lock);
+	return ret;
 }
 
 /**
@@ -54,18 +84,19 @@ static void empblk_ib_remove_one(struct ib_device *ibdev, void *client_data)
 	unsigned int i;
 
 	mutex_lock(&empblk_remotes_lock);
+	/* a tier connecting now is refused when it would be tracked */
+	empblk_removals++;
 	list_for_each_entry(r, &empblk_remotes, node) {
 		if (r->ibdev != ibdev || r->gone)
 			continue;
-		pr_warn("%s: RDMA device %s is going away: giving up its %u donors\n",
+		pr_warn("%s: RDMA device %s is going away: giving up its donors (%u)\n",
 			r->tier.dev->disk->disk_name, dev_name(&ibdev->dev),
 			r->nr_donors);
 		/* failed first: a request that finds the tier gone runs again */
 		for (i = 0; i < r->nr_donors; i++)
 			empblk_donor_mark_dead(&r->donors[i], why);
 		WRITE_ONCE(r->gone, true);
-		for (i = 0; i < r->nr_donors; i++)
-			empblk_donor_release_rdma(&r->donors[i], why);
+		empblk_remote_release_rdma(r, why);
 	}
 	mutex_unlock(&empblk_remotes_lock);
 }
