@@ -8,8 +8,7 @@
 # to the device's enable attribute fail in turn (/proc/self/fail-nth,
 # through failslab and fail_page_alloc): all of the first and the last
 # DENSE (default 64), and SAMPLES evenly spaced between (default
-# $EMP_TEST_FAULT_SAMPLES, else 100; the debug lane's quick subset in CI
-# sets 20).
+# $EMP_TEST_FAULT_SAMPLES, else 100).
 # It prints TAP checks: the sweep ran past the end of the path, enable
 # failed in the write, each failure left nothing behind (enable reads 0,
 # no disk), and each failure past configfs's own buffer for the value
