@@ -33,17 +33,7 @@ compute)
 	emp_nvme_wait 1
 	emp_modprobe_empblk
 	emp_sync_wait target-up 300
-	S=/sys/block/empblk0/emp
-	B=/sys/block/empblk0/backends
-	SCAN=$EMP_REPO/build/tests/lostscan
-	emp_tap_check "create donor:64|ssd:64, 64 MiB, 64K blocks and subblocks" \
-		"$EMPCTL" create empblk0 --mem-path "$EMP_PEER_IP:64:19675|/dev/nvme0n1:64:0" \
-		--size 64 --block-size 64K --subblock-size 64K ||
-		emp_fail "no device to test"
-	head -c $((64 << 20)) /dev/urandom >/tmp/pat
-	emp_tap_check "64 MiB written" dd if=/tmp/pat of=/dev/empblk0 bs=1M oflag=direct status=none
-	held=$(cat $B/0/used_bytes)
-	emp_tap_check "half on the donor ($held bytes)" test "$held" = $((32 << 20))
+	emp_donor_ssd_device
 	# reads under way while the device goes (their failures are expected)
 	(
 		while :; do

@@ -242,6 +242,27 @@ emp_target_up() {
 	emp_sync_post target-up
 }
 
+# emp_donor_ssd_device [EMPCTL_ARGS...]: the compute side of a test that
+# loses a donor (093, 094): empblk0 over donor:64|/dev/nvme0n1:64 (64 MiB,
+# 64 KiB blocks and subblocks), 64 MiB of random data written and kept in
+# /tmp/pat, half on the donor and half on the SSD. Sets S and B (the
+# device's emp/ and backends/ directories), SCAN (lostscan) and held (the
+# donor's bytes). Fails the test when the device cannot be had.
+emp_donor_ssd_device() {
+	S=/sys/block/empblk0/emp
+	B=/sys/block/empblk0/backends
+	SCAN=$EMP_REPO/build/tests/lostscan
+	emp_tap_check "create donor:64|ssd:64, 64 MiB, 64K blocks and subblocks" \
+		"$EMPCTL" create empblk0 --mem-path "$EMP_PEER_IP:64:19675|/dev/nvme0n1:64:0" \
+		--size 64 --block-size 64K --subblock-size 64K "$@" ||
+		emp_fail "no device to test"
+	head -c $((64 << 20)) /dev/urandom >/tmp/pat
+	emp_tap_check "64 MiB written" dd if=/tmp/pat of=/dev/empblk0 bs=1M oflag=direct status=none
+	held=$(cat $B/0/used_bytes)
+	emp_tap_check "half on the donor ($held bytes), half on the SSD" \
+		bash -c "[ $held = $((32 << 20)) ] && [ \$(cat $B/1/used_bytes) = $((32 << 20)) ]"
+}
+
 # emp_require_empctl: fail if the empctl binary was not built.
 emp_require_empctl() {
 	[[ -x $EMPCTL ]] || emp_fail "empctl not built ($EMPCTL missing; run make)"
