@@ -357,8 +357,9 @@ static void empblk_stripe_fail(struct empblk_stripe *st, struct request *rq,
 
 /*
  * A piece of @rq, [@pos, +@len), is in an entry (value @v) whose backend
- * failed, or a read of it finds lost pages. A read notes its pages lost:
- * its bios that read them fail (none of the rest). A write waits for the
+ * failed. A read notes all its pages lost: its bios that read them fail
+ * (none of the rest; lost pages of live entries are noted by
+ * empblk_place_lost() in empblk_stripe_rw()). A write waits for the
  * salvage worker to move the entry (requeued), then goes to the new
  * extent; one that no backend had room for fails. Return: true once the
  * request is ended (or requeued) here, false to go on with it.
