@@ -107,7 +107,7 @@ check-debug:
 # matrix (tests/emp/038-matrix.sh, 24 cells), and the backend mix
 # (037-mix.sh) and remote fio runs (070-remote-fio.sh) at full size, on
 # both kernels.
-FULL_TESTS := tests/emp/037-mix.sh tests/emp/038-matrix.sh tests/emp/070-remote-fio.sh
+FULL_TESTS := tests/emp/036-ssd.sh tests/emp/037-mix.sh tests/emp/038-matrix.sh tests/emp/070-remote-fio.sh
 check-full: all
 	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.1 $(FULL_TESTS)
 	EMP_TEST_MATRIX=full tests/run --no-build --kernel 6.12 $(FULL_TESTS)

@@ -55,9 +55,9 @@ compute)
 	# every 4K swap-in, the suite's longest run under TCG
 	# (and fastest-first's swap: past the donor's 16 MiB either way)
 	if [ "${EMP_TEST_MATRIX:-quick}" = full ]; then
-		FIO_MB=192 WS_MB=96 ITERS=20000 FF_WS_MB=96 FF_ITERS=20000
+		FIO4K_MB=64 FIO_MB=192 WS_MB=96 ITERS=20000 FF_WS_MB=96 FF_ITERS=20000
 	else
-		FIO_MB=96 WS_MB=48 ITERS=8000 FF_WS_MB=64 FF_ITERS=10000
+		FIO4K_MB=32 FIO_MB=48 WS_MB=32 ITERS=4000 FF_WS_MB=48 FF_ITERS=5000
 	fi
 	D0="$EMP_PEER_IP:128:19675"
 	D1="$EMP_PEER_IP:128:19676"
@@ -84,7 +84,7 @@ compute)
 	emp_tap_check "backend 1 is the SSD" bash -c "[ \$(cat $B/1/kind) = ssd ] && [ \$(cat $B/1/target) = $N0 ]"
 	"$EMPCTL" show empblk0 | sed 's/^/# /'
 	emp_tap_check "empctl show -j lists both backends" bash -c "\"$EMPCTL\" -j show empblk0 | jq -e '.backends | length == 2 and .[0].kind == \"donor\" and .[1].kind == \"ssd\"' >/dev/null"
-	emp_tap_check "fio randwrite+verify bs=4k over 4x the cache" emp_fio_verify 64M 4k randwrite
+	emp_tap_check "fio randwrite+verify bs=4k over $((FIO4K_MB / 16))x the cache" emp_fio_verify ${FIO4K_MB}M 4k randwrite
 	emp_tap_check "fio randrw+verify bs=128k (requests span both backends)" emp_fio_verify ${FIO_MB}M 128k randrw --verify_backlog=16
 	emp_tap_check "both backends hold data (donor $(used 0), SSD $(used 1))" bash -c "[ $(used 0) -gt 0 ] && [ $(used 1) -gt 0 ]"
 	emp_tap_check "in proportion to their sizes: within one extent" bash -c "d=\$(( $(used 0) - $(used 1) )); [ \${d#-} -le $((2 * MiB)) ]"

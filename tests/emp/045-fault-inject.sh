@@ -9,9 +9,10 @@
 # succeeds because the failed allocation had a fallback. Afterwards the
 # same device enables and keeps what is written to it. KASAN, lockdep and
 # kmemleak (the harness scans after the test) watch every error ladder on
-# the way. Needs CONFIG_FAULT_INJECTION (the debug kernel); skipped on
-# Debian's kernels, which have none.
+# the way. Needs CONFIG_FAULT_INJECTION: runs on the debug kernel only
+# (Debian's kernels have none).
 # guests: 1
+# kernels: debug
 # timeout: 900
 . "$EMP_REPO/tests/lib/guest.sh"
 . "$EMP_REPO/tests/lib/fault.sh"

@@ -8,9 +8,10 @@
 # costs a connect and a disconnect on the debug kernel. Each failure tears
 # down what was already connected and logs why; the donor ends every
 # session it was given and holds no memory afterwards; the device then
-# connects and keeps what is written to it. Needs CONFIG_FAULT_INJECTION
-# (the debug kernel); skipped on Debian's kernels.
+# connects and keeps what is written to it. Needs CONFIG_FAULT_INJECTION:
+# runs on the debug kernel only (Debian's kernels have none).
 # guests: 2
+# kernels: debug
 # timeout: 1500
 . "$EMP_REPO/tests/lib/guest.sh"
 . "$EMP_REPO/tests/lib/fault.sh"

@@ -12,7 +12,9 @@
 # It prints TAP checks: the sweep ran past the end of the path, enable
 # failed in the write, each failure left nothing behind (enable reads 0,
 # no disk), and each failure past configfs's own buffer for the value
-# logged a reason ("empblk: empblkN: ..."). It leaves the device disabled.
+# logged a reason ("empblk: empblkN: ...": a point that failed silently
+# is tried again, since the numbering moves by a point or two between
+# writes). It leaves the device disabled.
 # Only builtins run while fail-nth is set and in the loop (no fork, no
 # command substitution): every fault point counted is on the path of the
 # write, and on the debug kernel a fork costs a large part of a second.
@@ -51,7 +53,7 @@ _emp_fault_try() {
 
 emp_fault_sweep() {
 	local d=$1 dense=${2:-64} samples=${3:-${EMP_TEST_FAULT_SAMPLES:-100}} name total stride n tried=0
-	local failed=0 tolerated=0 en k w first_logged=
+	local failed=0 tolerated=0 en k w first_logged='' excused=''
 	local -a write_errors=() bad=() silent=() late_silent=()
 	local -A why=()
 	name=${d##*/}
@@ -113,6 +115,39 @@ emp_fault_sweep() {
 	done
 	for k in "${write_errors[@]}"; do [[ -n ${why[$k]:-} ]] && echo "${why[$k]}"; done |
 		sed 's/-\?[0-9]\+$/N/' | sort | uniq -c | sort -rn | head -n 10 | sed 's/^/# reason: /'
-	emp_tap_check "each failure in empblk logged a reason (silent before empblk ran: ${silent[*]:-none}; after: ${late_silent[*]:-none})" \
+	# The numbering moves by a point or two from one write to the next
+	# (a slab cache that needs a fresh page counts one more allocation),
+	# so a failure just past the first logged one may have hit configfs's
+	# buffer after all. Such a point is tried again: it is silent in
+	# empblk only if no try of it logs a reason.
+	_emp_fault_retry_silent "$d" "${late_silent[@]}"
+	emp_tap_check "each failure in empblk logged a reason (silent before empblk ran: ${silent[*]:-none}; after: ${late_silent[*]:-none}${excused:+; logged when tried again: $excused})" \
 		test ${#late_silent[@]} = 0 -a -n "$first_logged"
+}
+
+# _emp_fault_retry_silent DIR N...: try each fault point N up to three
+# more times; those that fail in the write with a reason logged are
+# dropped from late_silent and listed in excused.
+_emp_fault_retry_silent() {
+	local d=$1 k i
+	local -a still=()
+	excused=
+	shift
+	(($#)) || return 0
+	for k; do
+		for i in 1 2 3; do
+			echo "emp-fi: n=r$k.$i" >/dev/kmsg
+			_emp_fault_try "$d" "$k"
+			((_fi_rc == 0)) && echo 0 >"$d/enable"
+		done
+	done
+	echo "emp-fi: n=end" >/dev/kmsg
+	dmesg | awk -v tag="empblk: ${d##*/}: " '
+		/emp-fi: n=/ { sub(/.*emp-fi: n=/, ""); cur = $1; next }
+		index($0, tag) && cur ~ /^r/ { sub(/\..*/, "", cur); print substr(cur, 2) }' |
+		sort -u >/tmp/fi.retried
+	for k; do
+		if grep -qx "$k" /tmp/fi.retried; then excused+="${excused:+ }$k"; else still+=("$k"); fi
+	done
+	late_silent=("${still[@]}")
 }

@@ -461,14 +461,15 @@ emp_fio_verify() {
 		>/tmp/fio.out 2>&1 || { sed 's/^/# /' /tmp/fio.out; return 1; }
 }
 
-# emp_swap_verify STATS_DIR WS_MB ITERS [SEED]: the swap workload. memverify
-# fills a WS_MB working set with a pattern, revisits random pages ITERS
-# times and checks every word, in a fresh cgroup whose memory.max is half
+# emp_swap_verify STATS_DIR WS_MB ITERS [SEED [UNTIL]]: the swap workload.
+# memverify fills a WS_MB working set with a pattern, revisits random pages
+# ITERS times (with UNTIL, and then until the file UNTIL exists) and
+# checks every word, in a fresh cgroup whose memory.max is half
 # the working set, so that its cold pages go to whatever swap is on. TAP
 # checks: 0 mismatched words, no OOM kill, and pages swapped out and in
 # by the device whose emp/ directory is STATS_DIR (its writes and reads).
 emp_swap_verify() {
-	local s=$1 ws=$2 iters=$3 seed=${4:-4242} rc w r
+	local s=$1 ws=$2 iters=$3 seed=${4:-4242} until=${5:-} rc w r
 	local cg=/sys/fs/cgroup/emp-swap-verify
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 	mkdir -p $cg
@@ -476,7 +477,7 @@ emp_swap_verify() {
 	echo max >$cg/memory.swap.max 2>/dev/null
 	w=$(cat "$s/writes")
 	r=$(cat "$s/reads")
-	sh -c "echo \$\$ > $cg/cgroup.procs && exec $EMP_REPO/build/tests/memverify $ws $iters $seed" >/tmp/mv.out 2>&1
+	sh -c "echo \$\$ > $cg/cgroup.procs && exec $EMP_REPO/build/tests/memverify $ws $iters $seed $until" >/tmp/mv.out 2>&1
 	rc=$?
 	sed 's/^/# /' /tmp/mv.out
 	w=$(($(cat "$s/writes") - w))

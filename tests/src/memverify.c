@@ -5,7 +5,9 @@
  * verify every word at the end. Run in a memory-limited cgroup it forces
  * pages through swap and back; any word that comes back wrong is counted.
  *
- * usage: memverify MIB REVISITS [SEED]
+ * usage: memverify MIB REVISITS [SEED [UNTIL]]
+ * With UNTIL, revisits go on past REVISITS until a file of that name
+ * exists (a test's way to span an event of its own, such as an outage).
  * Exit 0 if no word mismatched, 1 on mismatches, 2 on usage or setup error.
  */
 #include <inttypes.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAGE		4096UL
 #define WORDS		(PAGE / sizeof(uint64_t))
@@ -60,18 +63,20 @@ static size_t check(const uint64_t *p, uint64_t seed, size_t page,
 
 int main(int argc, char **argv)
 {
-	size_t mib, pages, revisits, bad = 0;
+	size_t mib, pages, revisits, bad = 0, i;
+	const char *until;
 	uint64_t seed, rng;
 	uint8_t *gen;
 	uint64_t *mem;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: memverify MIB REVISITS [SEED]\n");
+		fprintf(stderr, "usage: memverify MIB REVISITS [SEED [UNTIL]]\n");
 		return 2;
 	}
 	mib = strtoul(argv[1], NULL, 0);
 	revisits = strtoul(argv[2], NULL, 0);
 	seed = argc > 3 ? strtoull(argv[3], NULL, 0) : (uint64_t)time(NULL);
+	until = argc > 4 ? argv[4] : NULL;
 	pages = mib * 256;
 	if (!pages)
 		return 2;
@@ -90,7 +95,8 @@ int main(int argc, char **argv)
 		fill(mem + pg * WORDS, seed, pg, 0);
 
 	rng = seed | 1;
-	for (size_t i = 0; i < revisits; i++) {
+	for (i = 0; i < revisits ||
+		    (until && (i % 64 || access(until, F_OK))); i++) {
 		size_t pg;
 
 		rng = mix(rng + i);
@@ -104,6 +110,6 @@ int main(int argc, char **argv)
 		bad += check(mem + pg * WORDS, seed, pg, gen[pg]);
 
 	printf("memverify: %zu MiB, %zu revisits, seed %" PRIu64 ": %zu mismatched words\n",
-	       mib, revisits, seed, bad);
+	       mib, i, seed, bad);
 	return bad ? 1 : 0;
 }
