@@ -5,7 +5,7 @@
  *   /sys/kernel/config/empblk/features     what this version understands
  *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
  *       mem_path size_mb block_size subblock_size queue_depth poll_queues
- *       ack_timeout placement reconnect_delay loss_timeout enable
+ *       ack_timeout placement reconnect_delay loss_timeout replicas enable
  *
  * "enable" is the commit point. Every other attribute is immutable while
  * the device is enabled (EBUSY). All values are validated as they are
@@ -228,6 +228,17 @@ static int parse_loss_timeout(const char *page, u32 *val, const char *name)
 	return 0;
 }
 
+static int parse_replicas(const char *page, u32 *val, const char *name)
+{
+	if (kstrtou32(page, 10, val) || !*val || *val > EMPBLK_MAX_REPLICAS) {
+		pr_err("%s: replicas \"%.*s\" must be 1..%u (copies of each extent, on different donors or SSDs)\n",
+		       name, empblk_quote_len(page), page,
+		       EMPBLK_MAX_REPLICAS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_placement(const char *page, u32 *val, const char *name)
 {
 	enum empblk_placement p;
@@ -345,6 +356,7 @@ EMPBLK_CFG_U32_ATTR(reconnect_delay,
 		    offsetof(struct empblk_params, reconnect_delay));
 EMPBLK_CFG_U32_ATTR(loss_timeout,
 		    offsetof(struct empblk_params, loss_timeout));
+EMPBLK_CFG_U32_ATTR(replicas, offsetof(struct empblk_params, replicas));
 
 CONFIGFS_ATTR(empblk_cfg_, mem_path);
 CONFIGFS_ATTR(empblk_cfg_, size_mb);
@@ -357,6 +369,7 @@ CONFIGFS_ATTR(empblk_cfg_, ack_timeout);
 CONFIGFS_ATTR(empblk_cfg_, placement);
 CONFIGFS_ATTR(empblk_cfg_, reconnect_delay);
 CONFIGFS_ATTR(empblk_cfg_, loss_timeout);
+CONFIGFS_ATTR(empblk_cfg_, replicas);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,
@@ -369,6 +382,7 @@ static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_reconnect_delay,
 	&empblk_cfg_attr_loss_timeout,
 	&empblk_cfg_attr_placement,
+	&empblk_cfg_attr_replicas,
 	&empblk_cfg_attr_enable,
 	NULL,
 };
@@ -424,6 +438,7 @@ static struct empblk_cfg *empblk_cfg_alloc(const char *name)
 	cfg->params.ack_timeout = empblk_default_ack_timeout;
 	cfg->params.reconnect_delay = EMPBLK_DEFAULT_RECONNECT_DELAY;
 	cfg->params.loss_timeout = EMPBLK_DEFAULT_LOSS_TIMEOUT;
+	cfg->params.replicas = 1;
 	config_group_init_type_name(&cfg->group, name, &empblk_cfg_type);
 	return cfg;
 }
@@ -454,7 +469,7 @@ static ssize_t empblk_group_features_show(struct config_item *item,
 					  char *page)
 {
 	return sysfs_emit(page,
-			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement reconnect_delay loss_timeout enable\n");
+			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement reconnect_delay loss_timeout replicas enable\n");
 }
 
 CONFIGFS_ATTR_RO(empblk_group_, features);

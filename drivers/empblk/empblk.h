@@ -49,6 +49,7 @@
 #define EMPBLK_DEFAULT_LOSS_TIMEOUT	600
 #define EMPBLK_MAX_RECONNECT_DELAY	3600
 #define EMPBLK_MAX_LOSS_TIMEOUT		86400
+#define EMPBLK_MAX_REPLICAS		2
 /* keep-alive timeout (s) asked of donors: an admin message every half */
 #define EMPBLK_KATO_S			10
 
@@ -78,6 +79,8 @@
  * @reconnect_delay: seconds between attempts to reconnect a lost donor
  * @loss_timeout: seconds a lost donor may take to come back, its I/O held
  *	meanwhile, before it is given up and its I/O fails; 0: at once
+ * @replicas: copies of every extent, each on a different backend (1 or
+ *	EMPBLK_MAX_REPLICAS)
  */
 struct empblk_params {
 	struct empblk_spec spec;
@@ -91,6 +94,7 @@ struct empblk_params {
 	u32 placement;
 	u32 reconnect_delay;
 	u32 loss_timeout;
+	u32 replicas;
 };
 
 /*

@@ -543,7 +543,7 @@ struct empblk_dev *empblk_dev_create(const struct empblk_params *p,
 		/* accept flushes so later write-back tiers can honour them */
 		.write_cache		= true,
 	};
-	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
+	u64 size_mb = empblk_capacity_mb(p);
 	struct empblk_dev *dev;
 	struct gendisk *disk;
 	unsigned int cmd_size;

@@ -7,10 +7,14 @@
  * it deals consecutive subblocks to consecutive lanes, so that one map
  * entry holds one lane's subblocks over 2 MiB of backend space. Which
  * backend, and which extent of it, holds an entry is not arithmetic: it
- * is this map, one u32 per entry (a 1 TiB device has 512 Ki entries: 2
- * MiB of map, as much again of reference counts, and 4 MiB of pointers
- * to lost-page bitmaps), so that an extent can move (a failed backend's
- * do), drain or be replicated by rewriting its entry.
+ * is this map, one u64 per entry (a 1 TiB device has 512 Ki entries: 4
+ * MiB of map, 2 MiB of reference counts, and 4 MiB of pointers to
+ * lost-page bitmaps), so that an extent can move (a failed backend's do),
+ * drain or be replicated by rewriting its entry.
+ *
+ * With replicas, an entry has two copies (EMPBLK_MAX_COPIES), each on an
+ * extent of a different backend, both in its u64: an I/O sees both of
+ * them or neither change.
  *
  * Entries are mapped on the first write that reaches them, by the
  * device's policy (enum empblk_placement), and unmapped when a discard
@@ -19,12 +23,14 @@
  * every policy goes on to the next backend; only when none has room does
  * a write fail with ENOSPC.
  *
- * A failed backend (a donor given up) took its data with it. Its entries
- * are salvaged (empblk_place_salvage()): every page of each is marked
- * lost, and the entry moves to an extent of another backend. Reads of a
- * lost page fail; a write makes the page good again; the rest of the
- * device is untouched. An entry for which no backend has room stays where
- * it is, all lost, until a later pass finds room.
+ * A failed backend (a donor given up) took its copies with it. An entry
+ * that still has a copy on a live backend is degraded: I/O goes on to the
+ * live copy alone. An entry that had no other copy is salvaged
+ * (empblk_place_salvage()): every page of it is marked lost, and the
+ * entry moves to extents of other backends. Reads of a lost page fail; a
+ * write makes the page good again; the rest of the device is untouched.
+ * An entry for which no backend has room stays where it is, all lost,
+ * until a later pass finds room.
  *
  * Concurrency. Lookups take no lock: an I/O takes a reference on each
  * entry it uses (empblk_place_get()), which keeps the entry where it is
@@ -73,30 +79,35 @@ int empblk_placement_parse(const char *buf, enum empblk_placement *p)
  * @capacity: the device's size in bytes
  * @sb_shift: log2 of the subblock size
  * @lanes: lanes of the layout, one per backend
+ * @copies: copies of each entry (1 or EMPBLK_MAX_COPIES)
  * @policy: where new extents go
  *
  * The map has an entry for every extent of every row of lanes the
  * device's space touches. Backends are added next, with
  * empblk_place_add_backend().
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -EINVAL for a bad @copies, or -ENOMEM.
  */
 int empblk_place_init(struct empblk_place *pl, u64 capacity,
 		      unsigned int sb_shift, unsigned int lanes,
-		      enum empblk_placement policy)
+		      unsigned int copies, enum empblk_placement policy)
 {
 	memset(pl, 0, sizeof(*pl));
+	if (WARN_ON_ONCE(!copies || copies > EMPBLK_MAX_COPIES))
+		return -EINVAL;
 	mutex_init(&pl->lock);
 	pl->policy = policy;
 	pl->sb_shift = sb_shift;
 	pl->lanes = lanes;
+	pl->copies = copies;
 	pl->nr_entries = DIV_ROUND_UP_ULL(capacity, lanes * EMPBLK_EXT_SIZE) *
 			 lanes;
 	pl->map = kvcalloc(pl->nr_entries, sizeof(*pl->map), GFP_KERNEL);
 	pl->refs = kvcalloc(pl->nr_entries, sizeof(*pl->refs), GFP_KERNEL);
 	/* allocated now, not when a backend fails and memory may be short */
 	pl->lost = kvcalloc(pl->nr_entries, sizeof(*pl->lost), GFP_KERNEL);
-	if (!pl->map || !pl->refs || !pl->lost) {
+	pl->degraded_map = bitmap_zalloc(pl->nr_entries, GFP_KERNEL);
+	if (!pl->map || !pl->refs || !pl->lost || !pl->degraded_map) {
 		empblk_place_free(pl);
 		return -ENOMEM;
 	}
@@ -119,6 +130,8 @@ void empblk_place_free(struct empblk_place *pl)
 		bitmap_free(pl->lost[e]);
 	kvfree(pl->lost);
 	pl->lost = NULL;
+	bitmap_free(pl->degraded_map);
+	pl->degraded_map = NULL;
 	kvfree(pl->map);
 	kvfree(pl->refs);
 	pl->map = NULL;
@@ -161,13 +174,13 @@ int empblk_place_add_backend(struct empblk_place *pl,
  * @pl: the map
  * @e: the entry
  *
- * Return: the entry (see EMPBLK_PLACE_EXT_BITS), stable until
+ * Return: the entry's copies (see EMPBLK_PLACE_EXT_BITS), stable until
  * empblk_place_put(); or 0 when it is not mapped, and no reference is
  * held.
  */
-u32 empblk_place_get(struct empblk_place *pl, u64 e)
+u64 empblk_place_get(struct empblk_place *pl, u64 e)
 {
-	u32 v;
+	u64 v;
 
 	atomic_inc(&pl->refs[e]);
 	/* order the increment before the load; pairs with unmap's smp_mb() */
@@ -177,6 +190,29 @@ u32 empblk_place_get(struct empblk_place *pl, u64 e)
 	if (!v)
 		atomic_dec(&pl->refs[e]);
 	return v;
+}
+
+/**
+ * empblk_place_live() - the copies of an entry on live backends
+ * @pl: the map
+ * @ev: the entry's value (empblk_place_get())
+ *
+ * Any context; no lock.
+ *
+ * Return: bit c set for each copy c that is on a backend not failed.
+ */
+unsigned int empblk_place_live(const struct empblk_place *pl, u64 ev)
+{
+	unsigned int c, live = 0;
+
+	for (c = 0; c < pl->copies; c++) {
+		u32 v = empblk_place_copy(ev, c);
+
+		/* pairs with the release in empblk_stripe_backend_failed() */
+		if (v && !smp_load_acquire(&pl->be[empblk_place_backend(v)].failed))
+			live |= BIT(c);
+	}
+	return live;
 }
 
 /**
@@ -193,11 +229,18 @@ void empblk_place_put(struct empblk_place *pl, u64 e)
 	atomic_dec(&pl->refs[e]);
 }
 
-/* Whether @a is a better home for the next extent than @b, by the policy. */
+/*
+ * Whether @a is a better home for the next extent than @b: by the policy
+ * for an entry's first copy; for the others (@roomiest), the one with
+ * the most free extents, which keeps room for the copies of every entry
+ * the capacity promises (empblk_capacity_mb()).
+ */
 static bool empblk_place_better(const struct empblk_place *pl,
 				const struct empblk_backend *a,
-				const struct empblk_backend *b)
+				const struct empblk_backend *b, bool roomiest)
 {
+	if (roomiest)
+		return a->nr_ext - a->used > b->nr_ext - b->used;
 	if (pl->policy == EMPBLK_PLACE_SEQUENTIAL)
 		return false;	/* the first one found stays */
 	if (pl->policy == EMPBLK_PLACE_FASTEST_FIRST && a->donor != b->donor)
@@ -206,9 +249,9 @@ static bool empblk_place_better(const struct empblk_place *pl,
 	return (a->used + 1) * b->nr_ext < (b->used + 1) * a->nr_ext;
 }
 
-/* The next backend to try, by the policy, or -1 when none is left. */
+/* The next backend to try (see empblk_place_better()), or -1 if none. */
 static int empblk_place_pick(const struct empblk_place *pl,
-			     unsigned long tried)
+			     unsigned long tried, bool roomiest)
 {
 	int best = -1;
 	unsigned int b;
@@ -219,7 +262,8 @@ static int empblk_place_pick(const struct empblk_place *pl,
 		if ((tried & BIT(b)) || be->full || READ_ONCE(be->failed) ||
 		    be->used == be->nr_ext)
 			continue;
-		if (best < 0 || empblk_place_better(pl, be, &pl->be[best]))
+		if (best < 0 ||
+		    empblk_place_better(pl, be, &pl->be[best], roomiest))
 			best = b;
 	}
 	return best;
@@ -246,19 +290,21 @@ static void empblk_place_drop_ext(struct empblk_backend *be, u64 x)
 }
 
 /*
- * An extent of the backend the policy prefers that gives one, claimed:
- * its entry value; or 0 and *@err: -EBUSY when none did and one of them
- * is reconnecting, -ENOSPC when no backend has room, or the error of the
+ * An extent of the backend the policy prefers (@avoid: any but those; see
+ * empblk_place_better() for @roomiest) that gives one, claimed: its copy
+ * value; or 0 and *@err: -EBUSY when none did and one of them is
+ * reconnecting, -ENOSPC when no backend has room, or the error of the
  * last one tried. Under the map's lock; may sleep.
  */
-static u32 empblk_place_claim(struct empblk_place *pl, int *err)
+static u32 empblk_place_claim(struct empblk_place *pl, int *err,
+			      unsigned long avoid, bool roomiest)
 {
-	unsigned long tried = 0;
+	unsigned long tried = avoid;
 	int b, ret = -ENOSPC;
 	bool busy = false;
 
 	lockdep_assert_held(&pl->lock);
-	while ((b = empblk_place_pick(pl, tried)) >= 0) {
+	while ((b = empblk_place_pick(pl, tried, roomiest)) >= 0) {
 		struct empblk_backend *be = &pl->be[b];
 		u64 x = empblk_place_take_ext(be);
 
@@ -280,31 +326,90 @@ static u32 empblk_place_claim(struct empblk_place *pl, int *err)
 	return 0;
 }
 
+/* Give extent @v of an entry no I/O addresses back to its backend. */
+static void empblk_place_release(struct empblk_place *pl, u32 v)
+{
+	struct empblk_backend *be = &pl->be[empblk_place_backend(v)];
+
+	be->member->ops->release(be->member, be->idx, empblk_place_ext(v));
+	empblk_place_drop_ext(be, empblk_place_ext(v));
+}
+
+/* Give every copy of entry value @ev back (no I/O addresses them). */
+static void empblk_place_release_all(struct empblk_place *pl, u64 ev)
+{
+	unsigned int c;
+
+	for (c = 0; c < pl->copies; c++)
+		if (empblk_place_copy(ev, c))
+			empblk_place_release(pl, empblk_place_copy(ev, c));
+}
+
+/*
+ * An extent for each copy of entry @e, each on a different backend: the
+ * first where the policy prefers, the others where there is most room.
+ * Return: the entry's value; or 0 and *@err (see empblk_place_claim())
+ * when the first copy finds no extent, or a later one none while a
+ * backend is reconnecting (-EBUSY: the write waits for it), with nothing
+ * claimed. A later copy that finds none otherwise is left out, and the
+ * entry is degraded from the start (backends failed or are full, and too
+ * few are left): a write does not fail for want of a second copy. Under
+ * the map's lock; may sleep.
+ */
+static u64 empblk_place_claim_copies(struct empblk_place *pl, u64 e, int *err)
+{
+	unsigned long avoid = 0;
+	unsigned int c;
+	u64 ev = 0;
+	int ret;
+
+	for (c = 0; c < pl->copies; c++) {
+		u32 v = empblk_place_claim(pl, c ? &ret : err, avoid, c);
+
+		if (!v && !c)
+			return 0;
+		if (!v && ret == -EBUSY) {
+			empblk_place_release_all(pl, ev);
+			*err = ret;
+			return 0;
+		}
+		if (!v) {
+			if (!__test_and_set_bit(e, pl->degraded_map))
+				WRITE_ONCE(pl->degraded, pl->degraded + 1);
+			break;
+		}
+		ev |= (u64)v << (32 * c);
+		avoid |= BIT(empblk_place_backend(v));
+	}
+	return ev;
+}
+
 /**
  * empblk_place_map() - map an entry, if it is not mapped yet
  * @pl: the map
  * @e: the entry
  *
- * Asks the backends the policy prefers, in turn, for an extent. May
- * sleep (a donor's extent is an admin exchange). The caller holds no
- * reference on any entry: unmapping and salvaging wait for references
- * under the map's lock.
+ * Asks the backends, in turn, for an extent for each copy, each copy on
+ * a different backend (empblk_place_claim_copies()). May sleep (a donor's
+ * extent is an admin exchange). The caller holds no reference on any
+ * entry: unmapping and salvaging wait for references under the map's
+ * lock.
  *
- * Return: 0 once the entry is mapped; -EBUSY when none did and one of
- * them is reconnecting; -ENOSPC when no backend has room; or the error of
- * the last backend tried.
+ * Return: 0 once the entry is mapped; -EBUSY when no backend gave its
+ * first copy an extent and one is reconnecting; -ENOSPC when none has
+ * room for it; or the error of the last backend tried.
  */
 int empblk_place_map(struct empblk_place *pl, u64 e)
 {
 	int ret = 0;
-	u32 v;
+	u64 ev;
 
 	mutex_lock(&pl->lock);
 	if (!pl->map[e]) {
-		v = empblk_place_claim(pl, &ret);
-		if (v)
-			/* the backend holds it; pairs with empblk_place_get() */
-			smp_store_release(&pl->map[e], v);
+		ev = empblk_place_claim_copies(pl, e, &ret);
+		if (ev)
+			/* the backends hold it; pairs with empblk_place_get() */
+			smp_store_release(&pl->map[e], ev);
 	}
 	mutex_unlock(&pl->lock);
 	return ret;
@@ -323,13 +428,11 @@ static void empblk_place_drain(struct empblk_place *pl, u64 e)
 		usleep_range(50, 200);
 }
 
-/* Give extent @v of an entry no I/O addresses back to its backend. */
-static void empblk_place_release(struct empblk_place *pl, u32 v)
+/* Entry @e is no longer degraded (unmapped, or moved). Under the lock. */
+static void empblk_place_undegrade(struct empblk_place *pl, u64 e)
 {
-	struct empblk_backend *be = &pl->be[empblk_place_backend(v)];
-
-	be->member->ops->release(be->member, be->idx, empblk_place_ext(v));
-	empblk_place_drop_ext(be, empblk_place_ext(v));
+	if (__test_and_clear_bit(e, pl->degraded_map))
+		WRITE_ONCE(pl->degraded, pl->degraded - 1);
 }
 
 /**
@@ -343,19 +446,20 @@ static void empblk_place_release(struct empblk_place *pl, u32 v)
 void empblk_place_unmap(struct empblk_place *pl, u64 e)
 {
 	unsigned long *lb;
-	u32 v;
+	u64 ev;
 
 	mutex_lock(&pl->lock);
-	v = pl->map[e];
-	if (!v) {
+	ev = pl->map[e];
+	if (!ev) {
 		mutex_unlock(&pl->lock);
 		return;
 	}
 	WRITE_ONCE(pl->map[e], 0);
 	empblk_place_drain(pl, e);
-	if (READ_ONCE(pl->be[empblk_place_backend(v)].failed) && pl->stuck)
+	if (!empblk_place_live(pl, ev) && pl->stuck)
 		WRITE_ONCE(pl->stuck, pl->stuck - 1);
-	empblk_place_release(pl, v);
+	empblk_place_undegrade(pl, e);
+	empblk_place_release_all(pl, ev);
 	/* discarded pages are not lost: nothing reads them any more */
 	lb = pl->lost[e];
 	pl->lost[e] = NULL;
@@ -410,14 +514,14 @@ unsigned int empblk_place_lost(struct empblk_place *pl, u64 e, u64 eoff,
  * empblk_place_found() - pages of an entry hold data again
  * @pl: the map
  * @e: the entry, referenced by the caller
- * @v: its value when referenced: where the write went
+ * @ev: its value when referenced: where the write went (its live copies)
  * @eoff: byte offset in the entry's extent, page-aligned
  * @len: bytes from there, whole pages
  *
- * Called once a write of those pages succeeded. If the backend it went
+ * Called once a write of those pages succeeded. If every backend it went
  * to failed meanwhile, they stay lost. Any context; no lock.
  */
-void empblk_place_found(struct empblk_place *pl, u64 e, u32 v, u64 eoff,
+void empblk_place_found(struct empblk_place *pl, u64 e, u64 ev, u64 eoff,
 			u64 len)
 {
 	unsigned long *lb = empblk_place_lost_map(pl, e);
@@ -426,7 +530,7 @@ void empblk_place_found(struct empblk_place *pl, u64 e, u32 v, u64 eoff,
 	unsigned long p;
 	long n = 0;
 
-	if (!lb || READ_ONCE(pl->be[empblk_place_backend(v)].failed))
+	if (!lb || !empblk_place_live(pl, ev))
 		return;
 	bitmap_zero(cleared, EMPBLK_PLACE_EXT_PAGES);
 	for (p = find_next_bit(lb, end, p0); p < end;
@@ -439,12 +543,12 @@ void empblk_place_found(struct empblk_place *pl, u64 e, u32 v, u64 eoff,
 		return;
 	atomic64_sub(n, &pl->lost_pages);
 	/*
-	 * The backend failed after all (its salvage marks every page lost
+	 * The backends failed after all (the salvage marks every page lost
 	 * before it moves the entry, and waits for our reference): lost
 	 * again. Pairs with the barrier in empblk_stripe_backend_failed().
 	 */
 	smp_mb();
-	if (!READ_ONCE(pl->be[empblk_place_backend(v)].failed))
+	if (empblk_place_live(pl, ev))
 		return;
 	n = 0;
 	for_each_set_bit(p, cleared, EMPBLK_PLACE_EXT_PAGES)
@@ -474,20 +578,22 @@ static bool empblk_place_lose(struct empblk_place *pl, u64 e)
 }
 
 /**
- * empblk_place_salvage() - move the entries of failed backends elsewhere
+ * empblk_place_salvage() - deal with the entries of failed backends
  * @pl: the map
  * @moved: entries moved
  * @retry: set when an entry stayed for a reason that passes (a backend
  *	reconnecting, no memory now): call again in a while
  *
- * Every page of an entry on a failed backend is marked lost (its data
- * went with the backend). Once no I/O uses the entry (new I/O to a
- * failed backend is refused or marked lost at once, so none waits), it
- * moves to an extent of another backend, chosen by the policy, and the
- * old extent is released: writes to it then succeed and make their pages
- * good again. An entry that no backend has room for stays, all lost. Each
- * entry is moved under the map's lock, not the whole pass. Sleeps; the
- * caller is in a NOIO scope.
+ * An entry with a copy on a failed backend and another on a live one is
+ * degraded (counted in @pl->degraded): nothing of it is lost, and its I/O
+ * goes on to the live copy. Every page of an entry whose copies were all
+ * on failed backends is marked lost (its data went with them). Once no
+ * I/O uses the entry (new I/O to a failed backend is refused or marked
+ * lost at once, so none waits), it moves to extents of other backends,
+ * chosen by the policy, and the old extents are released: writes to it
+ * then succeed and make their pages good again. An entry that no backend
+ * has room for stays, all lost. Each entry is dealt with under the map's
+ * lock, not the whole pass. Sleeps; the caller is in a NOIO scope.
  *
  * Return: the entries left on failed backends (also in @pl->stuck).
  */
@@ -498,33 +604,44 @@ u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry)
 	*moved = 0;
 	*retry = false;
 	for (e = 0; e < pl->nr_entries; e++) {
-		u32 v = READ_ONCE(pl->map[e]), nv = 0;
+		u64 ev = READ_ONCE(pl->map[e]), nv = 0;
+		unsigned int live;
 		int err = -ENOMEM;
 
 		cond_resched();
 		/* a peek without the lock: entries are many, failed ones few */
-		if (!v || !READ_ONCE(pl->be[empblk_place_backend(v)].failed))
+		if (!ev || empblk_place_live(pl, ev) == GENMASK(pl->copies - 1, 0))
 			continue;
 		mutex_lock(&pl->lock);
-		v = pl->map[e];
-		if (!v || !READ_ONCE(pl->be[empblk_place_backend(v)].failed)) {
+		ev = pl->map[e];
+		live = ev ? empblk_place_live(pl, ev) : 0;
+		if (!ev || live == GENMASK(pl->copies - 1, 0)) {
 			mutex_unlock(&pl->lock);
 			continue;
 		}
+		if (live) {
+			/* a copy is left: degraded, nothing lost */
+			if (!__test_and_set_bit(e, pl->degraded_map))
+				WRITE_ONCE(pl->degraded, pl->degraded + 1);
+			mutex_unlock(&pl->lock);
+			continue;
+		}
+		/* no copy left: lost, not degraded */
+		empblk_place_undegrade(pl, e);
 		/*
-		 * Lost first, then wait for I/O on the old extent: a write
+		 * Lost first, then wait for I/O on the old extents: a write
 		 * that ended there as the backend failed sees it failed and
 		 * leaves its pages lost (empblk_place_found()), before any
-		 * reader can see the new extent.
+		 * reader can see the new extents.
 		 */
 		if (empblk_place_lose(pl, e)) {
 			empblk_place_drain(pl, e);
-			nv = empblk_place_claim(pl, &err);
+			nv = empblk_place_claim_copies(pl, e, &err);
 		}
 		if (nv) {
 			/* after the lost bits; pairs with empblk_place_get() */
 			smp_store_release(&pl->map[e], nv);
-			empblk_place_release(pl, v);
+			empblk_place_release_all(pl, ev);
 			(*moved)++;
 		} else {
 			stuck++;

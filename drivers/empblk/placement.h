@@ -15,7 +15,12 @@
 
 #define EMPBLK_MAX_BACKENDS	(EMPBLK_MAX_DONORS + EMPBLK_MAX_SSDS)
 
-/* an entry: 0 unmapped, else (backend + 1) << 27 | extent on it */
+/*
+ * A copy of an entry: 0 none, else (backend + 1) << 27 | extent on it. An
+ * entry is its copies in one u64, copy c in bits 32c..32c+31: 0 when not
+ * mapped, and published whole, so that no I/O sees half of a move.
+ */
+#define EMPBLK_MAX_COPIES	2
 #define EMPBLK_PLACE_EXT_BITS	27
 #define EMPBLK_PLACE_EXT_MASK	(BIT(EMPBLK_PLACE_EXT_BITS) - 1)
 /* pages of an extent: the bits of an entry's lost-page bitmap */
@@ -50,7 +55,7 @@ extern const char *const empblk_placement_names[EMPBLK_PLACE_NR];
  * @full: its owner refused an extent for lack of space; skipped until
  *	one of its extents is released
  * @failed: given up for good (a donor lost past its loss_timeout, or
- *	restarted): nothing new goes to it, and what it held is lost
+ *	restarted): nothing new goes to it, and its copies are gone
  * @nr_ext: extents it offers
  * @used: extents holding an entry
  * @hint: where to look for a free extent next
@@ -81,18 +86,23 @@ struct empblk_backend {
  * @policy: enum empblk_placement
  * @sb_shift: log2 of the subblock size
  * @lanes: lanes of the layout: one per backend
+ * @copies: copies of each entry, each on a different backend (the
+ *	device's replicas)
  * @nr_backends: entries in @be: donors first, then SSDs, in mem_path order
  * @nr_entries: entries in @map
- * @map: per entry, where it is (see EMPBLK_PLACE_EXT_BITS); published with
- *	a release store once its backend holds the extent
+ * @map: per entry, where its copies are (see EMPBLK_PLACE_EXT_BITS);
+ *	published with a release store once the backends hold the extents
  * @refs: per entry, the I/Os using it now (empblk_place_get()); unmapping
  *	waits for them
  * @lost: per entry, NULL or a bitmap of its pages (EMPBLK_PLACE_EXT_PAGES
- *	bits) whose data went with a failed backend and were not written
- *	since; published with a release store, freed when the entry is
- *	unmapped
+ *	bits) whose data went with failed backends (every copy) and were
+ *	not written since; published with a release store, freed when the
+ *	entry is unmapped
  * @lost_pages: bits set in @lost
  * @stuck: entries left on failed backends: no other one had room
+ * @degraded_map: per entry, a bit set while it has a copy on a live
+ *	backend and fewer such copies than @copies (under @lock)
+ * @degraded: bits set in @degraded_map
  * @be: the backends
  */
 struct empblk_place {
@@ -100,13 +110,16 @@ struct empblk_place {
 	enum empblk_placement policy;
 	unsigned int sb_shift;
 	unsigned int lanes;
+	unsigned int copies;
 	unsigned int nr_backends;
 	u64 nr_entries;
-	u32 *map;
+	u64 *map;
 	atomic_t *refs;
 	unsigned long **lost;
 	atomic64_t lost_pages;
 	u64 stuck;
+	unsigned long *degraded_map;
+	u64 degraded;
 	struct empblk_backend be[EMPBLK_MAX_BACKENDS];
 };
 
@@ -120,6 +133,12 @@ static inline u64 empblk_place_ext(u32 v)
 	return v & EMPBLK_PLACE_EXT_MASK;
 }
 
+/* copy @c of entry value @ev (0: none) */
+static inline u32 empblk_place_copy(u64 ev, unsigned int c)
+{
+	return (u32)(ev >> (32 * c));
+}
+
 /* the entry of device byte @pos, and the byte's offset in its extent */
 static inline u64 empblk_place_entry(const struct empblk_place *pl, u64 pos,
 				     u64 *eoff)
@@ -129,18 +148,19 @@ static inline u64 empblk_place_entry(const struct empblk_place *pl, u64 pos,
 
 int empblk_place_init(struct empblk_place *pl, u64 capacity,
 		      unsigned int sb_shift, unsigned int lanes,
-		      enum empblk_placement policy);
+		      unsigned int copies, enum empblk_placement policy);
 void empblk_place_free(struct empblk_place *pl);
 int empblk_place_add_backend(struct empblk_place *pl,
 			     struct empblk_tier *member, unsigned int idx,
 			     bool donor, u64 bytes);
-u32 empblk_place_get(struct empblk_place *pl, u64 e);
+u64 empblk_place_get(struct empblk_place *pl, u64 e);
+unsigned int empblk_place_live(const struct empblk_place *pl, u64 ev);
 void empblk_place_put(struct empblk_place *pl, u64 e);
 int empblk_place_map(struct empblk_place *pl, u64 e);
 void empblk_place_unmap(struct empblk_place *pl, u64 e);
 unsigned int empblk_place_lost(struct empblk_place *pl, u64 e, u64 eoff,
 			       u64 len, unsigned long *out, unsigned int bit);
-void empblk_place_found(struct empblk_place *pl, u64 e, u32 v, u64 eoff,
+void empblk_place_found(struct empblk_place *pl, u64 e, u64 ev, u64 eoff,
 			u64 len);
 u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry);
 int empblk_placement_parse(const char *buf, enum empblk_placement *p);

@@ -4,7 +4,10 @@
  * backend fails: its entries' pages are marked lost and the entries move
  * to the other backends; writes make pages good again, but not writes that
  * went to the failed backend; entries no backend has room for stay, and a
- * backend that is only busy makes the salvage try again. The backends are
+ * backend that is only busy makes the salvage try again. With two copies,
+ * each entry's are on different backends, and a failed backend leaves
+ * them degraded, nothing lost, until the other fails too; with one live
+ * backend left, a new entry gets one copy, degraded. The backends are
  * a stand-in member tier that counts what it is asked. Built into
  * empblk.ko only with EMPBLK_KUNIT=y (the debug-kernel lane).
  */
@@ -21,7 +24,7 @@ struct kp_member {
 	struct empblk_tier tier;
 	int claim_ret;
 	unsigned int full;
-	unsigned int released[2];
+	unsigned int released[3];
 };
 
 static struct kp_member *to_kp(struct empblk_tier *t)
@@ -62,7 +65,7 @@ static int empblk_place_kunit_init(struct kunit *test)
 	c->m.full = UINT_MAX;
 	KUNIT_ASSERT_EQ(test, empblk_place_init(&c->pl,
 						KP_ENTRIES * EMPBLK_EXT_SIZE,
-						PAGE_SHIFT, 2,
+						PAGE_SHIFT, 2, 1,
 						EMPBLK_PLACE_DISTRIBUTE), 0);
 	KUNIT_ASSERT_EQ(test, c->pl.nr_entries, (u64)KP_ENTRIES);
 	/* room for every entry on either backend */
@@ -92,6 +95,21 @@ static void kp_map(struct kunit *test, struct kp_ctx *c, unsigned int n)
 		KUNIT_ASSERT_EQ(test, empblk_place_map(&c->pl, e), 0);
 }
 
+/* the backend of an entry's first copy */
+static unsigned int kp_backend(u64 ev)
+{
+	return empblk_place_backend(empblk_place_copy(ev, 0));
+}
+
+/* lost pages of entry @e of @pl */
+static unsigned int kp_lost_in(struct empblk_place *pl, u64 e)
+{
+	DECLARE_BITMAP(out, EMPBLK_PLACE_EXT_PAGES);
+
+	bitmap_zero(out, EMPBLK_PLACE_EXT_PAGES);
+	return empblk_place_lost(pl, e, 0, EMPBLK_EXT_SIZE, out, 0);
+}
+
 static unsigned int kp_lost(struct kp_ctx *c, u64 e, u64 eoff, u64 len)
 {
 	DECLARE_BITMAP(out, EMPBLK_PLACE_EXT_PAGES);
@@ -103,7 +121,7 @@ static unsigned int kp_lost(struct kp_ctx *c, u64 e, u64 eoff, u64 len)
 static void empblk_place_salvage_test(struct kunit *test)
 {
 	struct kp_ctx *c = test->priv;
-	u32 before[4];
+	u64 before[4];
 	unsigned int e, on0 = 0;
 	bool retry;
 	u64 moved;
@@ -111,7 +129,7 @@ static void empblk_place_salvage_test(struct kunit *test)
 	kp_map(test, c, 4);
 	for (e = 0; e < 4; e++) {
 		before[e] = c->pl.map[e];
-		on0 += empblk_place_backend(before[e]) == 0;
+		on0 += kp_backend(before[e]) == 0;
 	}
 	KUNIT_ASSERT_EQ(test, on0, 2U);
 	c->pl.be[0].failed = true;
@@ -124,10 +142,10 @@ static void empblk_place_salvage_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
 			2LL * EMPBLK_PLACE_EXT_PAGES);
 	for (e = 0; e < 4; e++) {
-		bool was0 = empblk_place_backend(before[e]) == 0;
+		bool was0 = kp_backend(before[e]) == 0;
 
 		/* everything is on backend 1 now; what was on 0 is lost */
-		KUNIT_EXPECT_EQ(test, empblk_place_backend(c->pl.map[e]), 1U);
+		KUNIT_EXPECT_EQ(test, kp_backend(c->pl.map[e]), 1U);
 		KUNIT_EXPECT_EQ(test, kp_lost(c, e, 0, EMPBLK_EXT_SIZE),
 				was0 ? EMPBLK_PLACE_EXT_PAGES : 0);
 		if (!was0)
@@ -135,8 +153,8 @@ static void empblk_place_salvage_test(struct kunit *test)
 	}
 	/* nothing new goes to a failed backend */
 	kp_map(test, c, 6);
-	KUNIT_EXPECT_EQ(test, empblk_place_backend(c->pl.map[4]), 1U);
-	KUNIT_EXPECT_EQ(test, empblk_place_backend(c->pl.map[5]), 1U);
+	KUNIT_EXPECT_EQ(test, kp_backend(c->pl.map[4]), 1U);
+	KUNIT_EXPECT_EQ(test, kp_backend(c->pl.map[5]), 1U);
 	/* a second pass finds nothing to do */
 	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
@@ -146,13 +164,13 @@ static void empblk_place_found_test(struct kunit *test)
 {
 	struct kp_ctx *c = test->priv;
 	unsigned int e = UINT_MAX, i;
-	u32 old = 0;
+	u64 old = 0;
 	bool retry;
 	u64 moved;
 
 	kp_map(test, c, 2);
 	for (i = 0; i < 2; i++)
-		if (empblk_place_backend(c->pl.map[i]) == 0) {
+		if (kp_backend(c->pl.map[i]) == 0) {
 			e = i;
 			old = c->pl.map[i];
 		}
@@ -211,8 +229,97 @@ static void empblk_place_stuck_test(struct kunit *test)
 			2LL * EMPBLK_PLACE_EXT_PAGES);
 }
 
+/* A map of two copies per entry over three backends, in @test's memory. */
+static struct empblk_place *kp_replicated(struct kunit *test,
+					  struct kp_ctx *c)
+{
+	struct empblk_place *pl = kunit_kzalloc(test, sizeof(*pl), GFP_KERNEL);
+	unsigned int b;
+
+	KUNIT_ASSERT_NOT_NULL(test, pl);
+	KUNIT_ASSERT_EQ(test, empblk_place_init(pl, KP_ENTRIES * EMPBLK_EXT_SIZE,
+						PAGE_SHIFT, 2, 2,
+						EMPBLK_PLACE_DISTRIBUTE), 0);
+	for (b = 0; b < 3; b++)
+		KUNIT_ASSERT_EQ(test, empblk_place_add_backend(pl, &c->m.tier, b,
+							       true, 2 *
+							       EMPBLK_EXT_SIZE),
+				0);
+	return pl;
+}
+
+static void empblk_place_replicas_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	struct empblk_place *pl = kp_replicated(test, c);
+	unsigned int e, b0, b1, spare;
+	bool retry;
+	u64 moved;
+
+	/* three backends of two extents: room for three entries' copies */
+	for (e = 0; e < 3; e++) {
+		KUNIT_ASSERT_EQ(test, empblk_place_map(pl, e), 0);
+		b0 = empblk_place_backend(empblk_place_copy(pl->map[e], 0));
+		b1 = empblk_place_backend(empblk_place_copy(pl->map[e], 1));
+		KUNIT_EXPECT_NE(test, b0, b1);
+		KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[e]), 3U);
+	}
+	KUNIT_EXPECT_EQ(test, empblk_place_map(pl, 3), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, pl->be[0].used + pl->be[1].used + pl->be[2].used,
+			6ULL);
+	/* entry 0's first backend fails: what it held there is degraded */
+	b0 = empblk_place_backend(empblk_place_copy(pl->map[0], 0));
+	b1 = empblk_place_backend(empblk_place_copy(pl->map[0], 1));
+	spare = 3 - b0 - b1;
+	pl->be[b0].failed = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages), 0LL);
+	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 2U);
+	/*
+	 * And its other one: entry 0 is lost, and stays (the one backend
+	 * left is full); the other two (every pair of backends holds one
+	 * entry) keep a copy there, degraded.
+	 */
+	pl->be[b1].failed = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry), 1ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+	KUNIT_EXPECT_FALSE(test, retry);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages),
+			(s64)EMPBLK_PLACE_EXT_PAGES);
+	KUNIT_EXPECT_EQ(test, kp_lost_in(pl, 0), EMPBLK_PLACE_EXT_PAGES);
+	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 0U);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 2ULL);
+	for (e = 1; e < 3; e++) {
+		KUNIT_EXPECT_EQ(test, kp_lost_in(pl, e), 0U);
+		KUNIT_EXPECT_NE(test, empblk_place_live(pl, pl->map[e]), 0U);
+	}
+	/* a discard of everything gives every extent back */
+	for (e = 0; e < 3; e++)
+		empblk_place_unmap(pl, e);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages), 0LL);
+	KUNIT_EXPECT_EQ(test, pl->stuck, 0ULL);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 0ULL);
+	KUNIT_EXPECT_EQ(test, pl->be[0].used + pl->be[1].used + pl->be[2].used,
+			0ULL);
+	KUNIT_EXPECT_EQ(test, pl->be[spare].used, 0ULL);
+	/* one live backend: a new entry gets one copy, degraded, no ENOSPC */
+	KUNIT_EXPECT_EQ(test, empblk_place_map(pl, 0), 0);
+	KUNIT_EXPECT_EQ(test,
+			empblk_place_backend(empblk_place_copy(pl->map[0], 0)),
+			spare);
+	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[0], 1), 0U);
+	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 1U);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 1ULL);
+	empblk_place_unmap(pl, 0);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 0ULL);
+	empblk_place_free(pl);
+}
+
 static struct kunit_case empblk_place_cases[] = {
 	KUNIT_CASE(empblk_place_salvage_test),
+	KUNIT_CASE(empblk_place_replicas_test),
 	KUNIT_CASE(empblk_place_found_test),
 	KUNIT_CASE(empblk_place_stuck_test),
 	{}

@@ -62,7 +62,7 @@ void empblk_donor_mark_dead(struct empblk_donor *d, const char *why)
 	 */
 	empblk_stripe_backend_failed(&d->r->tier, d->idx);
 	if (!test_and_set_bit(EMPBLK_DONOR_DEAD, &d->flags))
-		pr_err("%s: donor %pISpc lost (%s): what it held is lost, the device goes on without it\n",
+		pr_err("%s: donor %pISpc lost (%s): given up, the device goes on without it\n",
 		       empblk_rq_name(d->dev), &d->spec.addr, why);
 }
 

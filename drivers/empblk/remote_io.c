@@ -676,7 +676,7 @@ static int empblk_remote_post_pages(struct empblk_tier *t,
 {
 	struct empblk_remote *r = to_remote(t);
 	struct empblk_rpio *rp = empblk_rpio_init(r, pio);
-	const struct empblk_strefs *refs = empblk_stripe_pio_refs(pio);
+	const struct empblk_stuse *refs = empblk_stripe_pio_refs(pio);
 	struct empblk_wbwr *w = NULL;
 	unsigned int i, nwr = 0, last = 0;
 	u64 next_raddr = 0;

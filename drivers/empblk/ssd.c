@@ -278,7 +278,7 @@ struct empblk_sbuild {
  * on a donor); if so, which one and its sector there.
  */
 static bool empblk_ssd_locate(struct empblk_ssd *s,
-			      const struct empblk_strefs *refs, u64 pos,
+			      const struct empblk_stuse *refs, u64 pos,
 			      unsigned int *di, sector_t *sector)
 {
 	u64 off;
@@ -341,7 +341,7 @@ static void empblk_ssd_walk(struct empblk_sbuild *b, struct request *rq,
 			    bool add)
 {
 	struct empblk_ssd *s = b->sio->s;
-	const struct empblk_strefs *refs = empblk_stripe_rq_refs(&s->tier, rq);
+	const struct empblk_stuse *refs = empblk_stripe_rq_refs(&s->tier, rq);
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 sb = 1ULL << s->sb_shift;
 	struct req_iterator iter;
@@ -510,7 +510,7 @@ static int empblk_ssd_pages(struct empblk_tier *t, struct empblk_pio *pio,
 {
 	struct empblk_ssd *s = to_ssd(t);
 	struct empblk_spio *sp = pio->tier_data;
-	const struct empblk_strefs *refs = empblk_stripe_pio_refs(pio);
+	const struct empblk_stuse *refs = empblk_stripe_pio_refs(pio);
 	struct empblk_sbuild b = {
 		.sio = &sp->sio,
 		.opf = opf,

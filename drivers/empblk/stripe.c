@@ -20,14 +20,23 @@
  * device's worker redoes it. A read of an entry no write reached returns
  * zeroes without I/O.
  *
+ * With replicas, each entry has a copy on each of two backends. A read
+ * goes to one live copy (a donor's before an SSD's); one that fails on a
+ * backend still live runs again on the other copy. A write goes to every
+ * live copy, in passes: a member serves one request at a time, so the
+ * second copies go once the first are written, from empblk_wq. A page
+ * I/O (the DRAM cache's) goes to every copy at once. A backend that fails
+ * leaves its entries degraded, served by their other copy: nothing is
+ * lost while one copy of each entry lives.
+ *
  * A discard unmaps the entries it covers whole, giving their extents back
  * (a donor chunk to its donor, an SSD extent discarded on the SSD), and
  * passes the whole subblocks of the rest down to the SSDs.
  *
  * A member that gives a backend up for good (a donor lost past its
  * loss_timeout, or restarted) reports it (empblk_stripe_backend_failed()).
- * What the backend held is lost, and only that: the salvage worker marks
- * its entries' pages lost and moves the entries to other backends
+ * What the backend held alone is lost, and only that: the salvage worker
+ * marks those entries' pages lost and moves the entries to other backends
  * (empblk_place_salvage()). A read fails exactly its bios that read a
  * lost page (empblk_complete_rq_lost()); the others, and every other
  * request, are served. A write to a lost page goes to the entry's new
@@ -59,6 +68,7 @@
  * @salvage_pending: bit b: backend b failed and the salvage worker has
  *	not moved its entries yet
  * @salvage_work: moves the entries of failed backends (empblk_wq)
+ * @announced: the health last announced by a uevent ("ok" at first)
  */
 struct empblk_stripe {
 	struct empblk_tier tier;
@@ -68,6 +78,7 @@ struct empblk_stripe {
 	bool running;
 	unsigned long salvage_pending;
 	struct delayed_work salvage_work;
+	const char *announced;
 };
 
 /**
@@ -75,31 +86,59 @@ struct empblk_stripe {
  * @nr: entries in @e
  * @overflow: one more was needed (a bug: see EMPBLK_STRIPE_MAX_REFS)
  * @e: the entries
- * @v: the value of each when it was referenced: where the I/O went
+ * @v: the value of each when it was referenced: where its copies are
+ * @use: per pass, the copy of each entry the members serve then (0: none)
  */
 struct empblk_strefs {
 	unsigned int nr;
 	bool overflow;
 	u32 e[EMPBLK_STRIPE_MAX_REFS];
-	u32 v[EMPBLK_STRIPE_MAX_REFS];
+	u64 v[EMPBLK_STRIPE_MAX_REFS];
+	u32 use[EMPBLK_MAX_COPIES][EMPBLK_STRIPE_MAX_REFS];
+};
+
+/**
+ * struct empblk_stuse - what the members serve of an I/O now
+ * @refs: its entries
+ * @pass: the pass: the copies in @refs->use[@pass]
+ */
+struct empblk_stuse {
+	const struct empblk_strefs *refs;
+	unsigned int pass;
 };
 
 /**
  * struct empblk_stcmd - the stripe set's per-request state
+ * @st: the stripe set
+ * @rq: the request
  * @pending: members still serving the request, plus one while it is
  *	being handed to them
  * @status: BLK_STS_OK, or the first error a member ended it with
  * @backends: bit b: it went to backend b
+ * @passes: passes the request takes: the most live copies of an entry
+ * @masks: per pass, bit i: it goes to member i then
+ * @avoid: bit b: a read failed on backend b before; kept when requeued
+ * @tries: reads run again on other copies so far; kept when requeued
  * @nlost: pages of a read that were lost (bits in @lost)
  * @lost: bit i: the request's i-th page was lost with a failed backend
+ * @use: what the members serve in this pass
+ * @pass_work: hands the next pass to the members
  * @refs: its map entries
  */
 struct empblk_stcmd {
+	struct empblk_stripe *st;
+	struct request *rq;
 	atomic_t pending;
 	int status;
 	u32 backends;
+	unsigned int passes;
+	u32 masks[EMPBLK_MAX_COPIES];
+	u32 avoid;
+	unsigned int tries;
 	unsigned int nlost;
 	DECLARE_BITMAP(lost, EMPBLK_MAX_RQ_PAGES);
+	struct empblk_stuse use;
+	struct work_struct pass_work;
 	struct empblk_strefs refs;
 };
 
@@ -111,8 +150,9 @@ struct empblk_stcmd {
  * @failed: one of them failed
  * @write: a write (else a read)
  * @refs: its map entries
- * @sub: the page I/O each member is given; their own state follows this
- *	struct in empblk_pio.tier_data
+ * @use: per pass (copy), what the members serve of it
+ * @sub: per pass, the page I/O each member is given; their own state
+ *	follows this struct in empblk_pio.tier_data
  */
 struct empblk_stpio {
 	struct empblk_pio *pio;
@@ -121,7 +161,8 @@ struct empblk_stpio {
 	bool failed;
 	bool write;
 	struct empblk_strefs refs;
-	struct empblk_pio sub[EMPBLK_STRIPE_MAX_MEMBERS];
+	struct empblk_stuse use[EMPBLK_MAX_COPIES];
+	struct empblk_pio sub[EMPBLK_MAX_COPIES][EMPBLK_STRIPE_MAX_MEMBERS];
 };
 
 static struct empblk_stripe *to_stripe(struct empblk_tier *t)
@@ -139,30 +180,56 @@ static unsigned int empblk_stripe_member(struct empblk_stripe *st,
 /*
  * The entry of device byte @pos, referenced once in @r: its value when
  * first referenced, or 0 when it is not mapped (then no reference is
- * held). *@ep is its index, *@eoff the byte's offset in its extent.
+ * held). *@ep is its index, *@eoff the byte's offset in its extent, *@ri
+ * its index in @r.
  */
-static u32 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
-			     u64 pos, u64 *ep, u64 *eoff)
+static u64 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
+			     u64 pos, u64 *ep, u64 *eoff, unsigned int *ri)
 {
-	u64 e = empblk_place_entry(&st->pl, pos, eoff);
-	unsigned int i;
-	u32 v;
+	u64 e = empblk_place_entry(&st->pl, pos, eoff), ev;
+	unsigned int i, p;
 
 	*ep = e;
 	/* lanes cycle: the entry, if held, is among the last few */
 	for (i = r->nr; i--; )
-		if (r->e[i] == e)
+		if (r->e[i] == e) {
+			*ri = i;
 			return r->v[i];
+		}
 	if (WARN_ON_ONCE(r->nr == EMPBLK_STRIPE_MAX_REFS)) {
 		r->overflow = true;
 		return 0;
 	}
-	v = empblk_place_get(&st->pl, e);
-	if (v) {
-		r->v[r->nr] = v;
+	ev = empblk_place_get(&st->pl, e);
+	if (ev) {
+		for (p = 0; p < EMPBLK_MAX_COPIES; p++)
+			r->use[p][r->nr] = 0;
+		*ri = r->nr;
+		r->v[r->nr] = ev;
 		r->e[r->nr++] = e;
 	}
-	return v;
+	return ev;
+}
+
+/*
+ * The copy of entry value @ev a read goes to: a live one (@live), not on
+ * a backend in @avoid if it can, a donor's before an SSD's.
+ */
+static u32 empblk_stripe_read_copy(struct empblk_stripe *st, u64 ev,
+				   unsigned long live, u32 avoid)
+{
+	unsigned int c, best = 0, score, best_score = 0;
+
+	for_each_set_bit(c, &live, EMPBLK_MAX_COPIES) {
+		unsigned int b = empblk_place_backend(empblk_place_copy(ev, c));
+
+		score = 1 + !(avoid & BIT(b)) * 2 + st->pl.be[b].donor;
+		if (score > best_score) {
+			best = c;
+			best_score = score;
+		}
+	}
+	return empblk_place_copy(ev, best);
 }
 
 /* Backend @b failed (see empblk_stripe_backend_failed()). */
@@ -170,12 +237,6 @@ static bool empblk_stripe_be_failed(struct empblk_stripe *st, unsigned int b)
 {
 	/* pairs with the release in empblk_stripe_backend_failed() */
 	return smp_load_acquire(&st->pl.be[b].failed);
-}
-
-/* The backend of entry value @v failed. */
-static bool empblk_stripe_failed(struct empblk_stripe *st, u32 v)
-{
-	return empblk_stripe_be_failed(st, empblk_place_backend(v));
 }
 
 /* One of the backends in @mask failed. */
@@ -190,10 +251,18 @@ static bool empblk_stripe_any_failed(struct empblk_stripe *st,
 	return false;
 }
 
-/* Whether the salvage worker is still to move the entries of @v's backend. */
-static bool empblk_stripe_salvaging(struct empblk_stripe *st, u32 v)
+/* Whether the salvage worker is still to move entry value @ev's extents. */
+static bool empblk_stripe_salvaging(struct empblk_stripe *st, u64 ev)
 {
-	return test_bit(empblk_place_backend(v), &st->salvage_pending);
+	unsigned int c;
+
+	for (c = 0; c < st->pl.copies; c++) {
+		u32 v = empblk_place_copy(ev, c);
+
+		if (v && test_bit(empblk_place_backend(v), &st->salvage_pending))
+			return true;
+	}
+	return false;
 }
 
 /* Salvage now, unless the device is going away (nothing to save then). */
@@ -259,12 +328,26 @@ static void empblk_stripe_put_rq(struct empblk_stripe *st,
 	if (!atomic_dec_and_test(&sc->pending))
 		return;
 	sts = (__force blk_status_t)READ_ONCE(sc->status);
+	if (sts == BLK_STS_OK && sc->use.pass + 1 < sc->passes) {
+		/* the next copies; members may sleep there, not here */
+		sc->use.pass++;
+		queue_work(empblk_wq, &sc->pass_work);
+		return;
+	}
 	if (sts == BLK_STS_OK && rq_data_dir(rq) == WRITE)
 		empblk_stripe_found(st, rq, &sc->refs);
-	/* failed by a backend that failed meanwhile: again, without it */
-	if (sts != BLK_STS_OK && sts != EMPBLK_STS_RETRY &&
-	    empblk_stripe_any_failed(st, sc->backends))
-		sts = EMPBLK_STS_RETRY;
+	if (sts != BLK_STS_OK && sts != EMPBLK_STS_RETRY) {
+		if (empblk_stripe_any_failed(st, sc->backends)) {
+			/* failed by a backend that failed meanwhile: again */
+			sts = EMPBLK_STS_RETRY;
+		} else if (rq_data_dir(rq) != WRITE &&
+			   sc->tries + 1 < st->pl.copies) {
+			/* a read: again, from other copies */
+			sc->avoid |= sc->backends;
+			sc->tries++;
+			sts = EMPBLK_STS_RETRY;
+		}
+	}
 	empblk_stripe_unref(st, &sc->refs);
 	empblk_complete_rq_lost(st->tier.dev, rq, sts,
 				sc->nlost ? sc->lost : NULL);
@@ -282,18 +365,20 @@ static void empblk_stripe_end_rq(struct empblk_tier *t, struct request *rq,
 }
 
 /*
- * Hand @rq to the members in @mask: a read or write, with the bytes it
- * takes of each backend in @bytes (counted once it is under way), or a
- * flush (@bytes NULL). The first member may refuse it with -EBUSY,
- * untouched (no DMA mapping or READ sink free now): then it is requeued.
- * Return: 0.
+ * Hand pass @sc->use.pass of @rq to its members: a read or write, with
+ * the bytes it takes of each backend in @bytes (counted once it is under
+ * way; NULL: counted already, or a flush). The first member may refuse it
+ * with -EBUSY, untouched (no DMA mapping or READ sink free now): then the
+ * request is requeued (a write is written again from its first copy: the
+ * same data). Return: 0.
  */
 static int empblk_stripe_dispatch(struct empblk_stripe *st,
-				  struct request *rq, unsigned int mask,
-				  const u32 *bytes, bool may_sleep)
+				  struct request *rq, const u32 *bytes,
+				  bool may_sleep)
 {
 	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
-	bool started = false;
+	bool flush = req_op(rq) == REQ_OP_FLUSH, started = false;
+	u32 mask = sc->masks[sc->use.pass];
 	unsigned int i;
 
 	atomic_set(&sc->pending, 1);
@@ -305,8 +390,8 @@ static int empblk_stripe_dispatch(struct empblk_stripe *st,
 		if (!(mask & BIT(i)))
 			continue;
 		atomic_inc(&sc->pending);
-		ret = bytes ? m->ops->rw(m, rq, may_sleep) :
-			      m->ops->flush(m, rq, may_sleep);
+		ret = flush ? m->ops->flush(m, rq, may_sleep) :
+			      m->ops->rw(m, rq, may_sleep);
 		if (ret == -EBUSY && !started) {
 			/* back-pressure: nothing is under way */
 			empblk_stripe_unref(st, &sc->refs);
@@ -322,6 +407,17 @@ static int empblk_stripe_dispatch(struct empblk_stripe *st,
 		empblk_stripe_account(st, rq_data_dir(rq) == WRITE, bytes);
 	empblk_stripe_put_rq(st, rq);
 	return 0;
+}
+
+/* The next pass of a request (the second copies of a write). */
+static void empblk_stripe_pass_work(struct work_struct *work)
+{
+	struct empblk_stcmd *sc = container_of(work, struct empblk_stcmd,
+					       pass_work);
+	unsigned int noio = memalloc_noio_save();
+
+	empblk_stripe_dispatch(sc->st, sc->rq, NULL, true);
+	memalloc_noio_restore(noio);
 }
 
 /* End @rq, which no member has seen, with @err. */
@@ -356,16 +452,16 @@ static void empblk_stripe_fail(struct empblk_stripe *st, struct request *rq,
 }
 
 /*
- * A piece of @rq, [@pos, +@len), is in an entry (value @v) whose backend
- * failed. A read notes all its pages lost: its bios that read them fail
- * (none of the rest; lost pages of live entries are noted by
- * empblk_place_lost() in empblk_stripe_rw()). A write waits for the
+ * A piece of @rq, [@pos, +@len), is in an entry (value @ev) whose
+ * backends all failed. A read notes all its pages lost: its bios that
+ * read them fail (none of the rest; lost pages of live entries are noted
+ * by empblk_place_lost() in empblk_stripe_rw()). A write waits for the
  * salvage worker to move the entry (requeued), then goes to the new
- * extent; one that no backend had room for fails. Return: true once the
+ * extents; one that no backend had room for fails. Return: true once the
  * request is ended (or requeued) here, false to go on with it.
  */
 static bool empblk_stripe_lost(struct empblk_stripe *st,
-			       struct request *rq, u64 pos, u64 len, u32 v)
+			       struct request *rq, u64 pos, u64 len, u64 ev)
 {
 	struct empblk_stcmd *sc = empblk_tier_pdu(&st->tier, rq);
 	struct empblk_dev *dev = st->tier.dev;
@@ -376,7 +472,7 @@ static bool empblk_stripe_lost(struct empblk_stripe *st,
 		return false;
 	}
 	empblk_stripe_unref(st, &sc->refs);
-	if (empblk_stripe_salvaging(st, v)) {
+	if (empblk_stripe_salvaging(st, ev)) {
 		empblk_complete_rq(dev, rq, EMPBLK_STS_RETRY);
 		return true;
 	}
@@ -386,6 +482,43 @@ static bool empblk_stripe_lost(struct empblk_stripe *st,
 			   (unsigned long long)blk_rq_pos(rq));
 	empblk_complete_rq(dev, rq, BLK_STS_NOSPC);
 	return true;
+}
+
+/*
+ * Where a piece of @rq, [@pos, +@len) in entry @ri of @sc->refs (value @ev,
+ * live copies @live) goes: a read to one copy, a write to each, a pass
+ * per copy. Notes the members and backends in @sc, the bytes in @bytes.
+ */
+static void empblk_stripe_route(struct empblk_stripe *st,
+				struct empblk_stcmd *sc, unsigned int ri,
+				u64 ev, unsigned long live, u64 len,
+				u32 *bytes)
+{
+	unsigned int c, p = 0;
+
+	for_each_set_bit(c, &live, EMPBLK_MAX_COPIES) {
+		u32 v = rq_data_dir(sc->rq) == WRITE ? empblk_place_copy(ev, c) :
+			empblk_stripe_read_copy(st, ev, live, sc->avoid);
+		unsigned int b = empblk_place_backend(v);
+
+		sc->refs.use[p][ri] = v;
+		sc->masks[p] |= BIT(empblk_stripe_member(st, b));
+		sc->backends |= BIT(b);
+		bytes[b] += len;
+		if (++p > sc->passes)
+			sc->passes = p;
+		if (rq_data_dir(sc->rq) != WRITE)
+			break;
+	}
+}
+
+/* Forget where @rq was to go: its entries are referenced again. */
+static void empblk_stripe_unroute(struct empblk_stcmd *sc, u32 *bytes)
+{
+	sc->backends = 0;
+	sc->passes = 1;
+	memset(sc->masks, 0, sizeof(sc->masks));
+	memset(bytes, 0, EMPBLK_MAX_BACKENDS * sizeof(*bytes));
 }
 
 /*
@@ -406,29 +539,40 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 	u64 end = pos + blk_rq_bytes(rq), sb = 1ULL << st->pl.sb_shift;
 	DECLARE_BITMAP(holes, EMPBLK_MAX_RQ_PAGES);
 	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
-	unsigned int mask = 0, nholes = 0;
+	unsigned int nholes = 0;
 
+	if (!(rq->rq_flags & RQF_DONTPREP)) {
+		/* a new request, not one run again: no copy failed it yet */
+		rq->rq_flags |= RQF_DONTPREP;
+		sc->avoid = 0;
+		sc->tries = 0;
+	}
+	sc->st = st;
+	sc->rq = rq;
+	sc->use.refs = &sc->refs;
+	sc->use.pass = 0;
+	INIT_WORK(&sc->pass_work, empblk_stripe_pass_work);
 	sc->refs.nr = 0;
 	sc->refs.overflow = false;
-	sc->backends = 0;
 	sc->nlost = 0;
+	empblk_stripe_unroute(sc, bytes);
 	bitmap_zero(sc->lost, EMPBLK_MAX_RQ_PAGES);
 	bitmap_zero(holes, EMPBLK_MAX_RQ_PAGES);
 	while (pos < end) {
-		u64 len = empblk_rq_piece(rq, pos, sb), e, eoff;
-		unsigned int b, nl;
-		u32 v;
+		u64 len = empblk_rq_piece(rq, pos, sb), e, eoff, ev;
+		unsigned int nl, ri;
+		unsigned long live;
 
 		if (empblk_rq_served(rq, pos)) {
 			pos += len;
 			continue;
 		}
-		v = empblk_stripe_ref(st, &sc->refs, pos, &e, &eoff);
+		ev = empblk_stripe_ref(st, &sc->refs, pos, &e, &eoff, &ri);
 		if (unlikely(sc->refs.overflow)) {
 			empblk_stripe_fail(st, rq, -E2BIG);
 			return 0;
 		}
-		if (!v && write) {
+		if (!ev && write) {
 			int ret;
 
 			/* mapping waits for no reference: hold none */
@@ -442,18 +586,17 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 			}
 			/* and reference everything again */
 			pos = start;
-			mask = 0;
-			sc->backends = 0;
-			memset(bytes, 0, sizeof(bytes));
+			empblk_stripe_unroute(sc, bytes);
 			continue;
 		}
-		if (!v) {
+		live = ev ? empblk_place_live(&st->pl, ev) : 0;
+		if (!ev) {
 			/* never written: zeroes */
 			bitmap_set(holes, empblk_rq_page(rq, pos),
 				   len >> PAGE_SHIFT);
 			nholes += len >> PAGE_SHIFT;
-		} else if (empblk_stripe_failed(st, v)) {
-			if (empblk_stripe_lost(st, rq, pos, len, v))
+		} else if (!live) {
+			if (empblk_stripe_lost(st, rq, pos, len, ev))
 				return 0;
 		} else {
 			/* a read fails the bios that read lost pages, only */
@@ -462,12 +605,10 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 							   empblk_rq_page(rq,
 									  pos));
 			sc->nlost += nl;
-			b = empblk_place_backend(v);
-			if (nl < len >> PAGE_SHIFT) {
-				mask |= BIT(empblk_stripe_member(st, b));
-				sc->backends |= BIT(b);
-				bytes[b] += len - ((u64)nl << PAGE_SHIFT);
-			}
+			if (nl < len >> PAGE_SHIFT)
+				empblk_stripe_route(st, sc, ri, ev, live,
+						    len - ((u64)nl << PAGE_SHIFT),
+						    bytes);
 		}
 		pos += len;
 	}
@@ -480,13 +621,13 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 	if (sc->nlost)
 		bitmap_or(cmd->served, cmd->served, sc->lost,
 			  EMPBLK_MAX_RQ_PAGES);
-	if (!mask) {
+	if (!sc->masks[0]) {
 		empblk_stripe_unref(st, &sc->refs);
 		empblk_complete_rq_lost(t->dev, rq, BLK_STS_OK,
 					sc->nlost ? sc->lost : NULL);
 		return 0;
 	}
-	return empblk_stripe_dispatch(st, rq, mask, bytes, may_sleep);
+	return empblk_stripe_dispatch(st, rq, bytes, may_sleep);
 }
 
 /* A flush (empblk_tier_ops.flush): of every member that has volatile state */
@@ -495,36 +636,47 @@ static int empblk_stripe_flush(struct empblk_tier *t, struct request *rq,
 {
 	struct empblk_stripe *st = to_stripe(t);
 	struct empblk_stcmd *sc = empblk_tier_pdu(t, rq);
-	unsigned int i, mask = 0;
+	unsigned int i;
 
+	sc->st = st;
+	sc->rq = rq;
+	sc->use.refs = &sc->refs;
+	sc->use.pass = 0;
+	sc->passes = 1;
 	sc->refs.nr = 0;
 	sc->backends = 0;
 	sc->nlost = 0;
+	sc->masks[0] = 0;
 	for (i = 0; i < st->nr_members; i++)
 		if (st->members[i]->ops->flush)
-			mask |= BIT(i);
-	if (!mask) {
+			sc->masks[0] |= BIT(i);
+	if (!sc->masks[0]) {
 		empblk_complete_rq(t->dev, rq, BLK_STS_OK);
 		return 0;
 	}
-	return empblk_stripe_dispatch(st, rq, mask, NULL, may_sleep);
+	return empblk_stripe_dispatch(st, rq, NULL, may_sleep);
 }
 
-/* Pass the discard of subblocks [@k0, @k1) of entry @e to its backend. */
+/* Pass the discard of subblocks [@k0, @k1) of entry @e to its backends. */
 static void empblk_stripe_trim(struct empblk_stripe *st, u64 e, u64 k0,
 			       u64 k1)
 {
-	struct empblk_backend *be;
-	u32 v = empblk_place_get(&st->pl, e);
+	u64 ev = empblk_place_get(&st->pl, e);
+	unsigned int c;
 
-	if (!v)
+	if (!ev)
 		return;
-	be = &st->pl.be[empblk_place_backend(v)];
-	if (be->member->ops->trim)
-		be->member->ops->trim(be->member, be->idx,
-				      (empblk_place_ext(v) << EMPBLK_EXT_SHIFT) +
-				      (k0 << st->pl.sb_shift),
-				      (k1 - k0) << st->pl.sb_shift);
+	for (c = 0; c < st->pl.copies; c++) {
+		u32 v = empblk_place_copy(ev, c);
+		struct empblk_backend *be = &st->pl.be[empblk_place_backend(v)];
+
+		if (v && be->member->ops->trim)
+			be->member->ops->trim(be->member, be->idx,
+					      (empblk_place_ext(v) <<
+					       EMPBLK_EXT_SHIFT) +
+					      (k0 << st->pl.sb_shift),
+					      (k1 - k0) << st->pl.sb_shift);
+	}
 	empblk_place_put(&st->pl, e);
 }
 
@@ -615,27 +767,105 @@ static void empblk_stpio_end(struct empblk_pio *sub, bool ok)
 	empblk_stpio_put(sp);
 }
 
-/* The state of a page I/O: struct empblk_stpio, then each member's. */
+/* The state of a page I/O: struct empblk_stpio, then each member's, per copy. */
 static size_t empblk_stripe_pio_size(struct empblk_tier *t,
 				     unsigned int nr_pages)
 {
 	struct empblk_stripe *st = to_stripe(t);
-	size_t n = ALIGN(sizeof(struct empblk_stpio), sizeof(long));
+	size_t n = 0;
 	unsigned int i;
 
 	for (i = 0; i < st->nr_members; i++)
 		n += ALIGN(st->members[i]->ops->pio_size(st->members[i],
 							 nr_pages),
 			   sizeof(long));
-	return n;
+	return ALIGN(sizeof(struct empblk_stpio), sizeof(long)) +
+	       n * st->pl.copies;
+}
+
+/*
+ * Reference the entries of a page I/O's pages, mapping those a write
+ * needs (which may sleep) and zeroing the pages of those a read finds
+ * unmapped; note which copy each pass serves (a read: one live copy; a
+ * write: each live copy, a pass each), the members each pass goes to in
+ * @masks and the bytes per backend in @bytes. Return: 0, or a negative
+ * errno with no reference held.
+ */
+static int empblk_stpio_route(struct empblk_stpio *sp, u32 *masks,
+			      u32 *bytes)
+{
+	struct empblk_stripe *st = sp->st;
+	struct empblk_pio *pio = sp->pio;
+	unsigned long lost = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < pio->nr_pages; ) {
+		u64 e, eoff, ev;
+		unsigned long live;
+		unsigned int ri, c, p = 0;
+
+		ev = empblk_stripe_ref(st, &sp->refs,
+				       pio->pos + ((u64)i << PAGE_SHIFT),
+				       &e, &eoff, &ri);
+		if (unlikely(sp->refs.overflow)) {
+			ret = -E2BIG;
+			goto out_unref;
+		}
+		if (!ev && !sp->write) {
+			/* never written */
+			memzero_page(pio->pages[i++], 0, PAGE_SIZE);
+			continue;
+		}
+		if (!ev) {
+			/* mapping waits for no reference: hold none */
+			empblk_stripe_unref(st, &sp->refs);
+			ret = empblk_place_map(&st->pl, e);
+			if (ret)
+				return ret;
+			/* and reference everything again */
+			i = 0;
+			memset(masks, 0, EMPBLK_MAX_COPIES * sizeof(*masks));
+			memset(bytes, 0, EMPBLK_MAX_BACKENDS * sizeof(*bytes));
+			continue;
+		}
+		live = empblk_place_live(&st->pl, ev);
+		if (!live) {
+			/* the cache writes back again once the entry moved */
+			ret = !sp->write ? -EIO :
+			      empblk_stripe_salvaging(st, ev) ? -EBUSY : -ENOSPC;
+			goto out_unref;
+		}
+		if (!sp->write && empblk_place_lost(&st->pl, e, eoff, PAGE_SIZE,
+						    &lost, 0)) {
+			ret = -EIO;
+			goto out_unref;
+		}
+		for_each_set_bit(c, &live, EMPBLK_MAX_COPIES) {
+			u32 v = sp->write ? empblk_place_copy(ev, c) :
+				empblk_stripe_read_copy(st, ev, live, 0);
+			unsigned int b = empblk_place_backend(v);
+
+			sp->refs.use[p][ri] = v;
+			masks[p++] |= BIT(empblk_stripe_member(st, b));
+			bytes[b] += PAGE_SIZE;
+			if (!sp->write)
+				break;
+		}
+		i++;
+	}
+	return 0;
+
+out_unref:
+	empblk_stripe_unref(st, &sp->refs);
+	return ret;
 }
 
 /*
  * Read or write a layer's pages (empblk_tier_ops.read_pages and
- * .write_pages): reference their entries, mapping those a write needs
- * (which may sleep) and zeroing the pages of those a read finds
- * unmapped, then give each member holding some of them the page I/O; the
- * last one to finish reports, or this, when none has any.
+ * .write_pages): route them (empblk_stpio_route()), then give each member
+ * holding some of them, in each pass, the page I/O; the last one to
+ * finish reports, or this, when none has any.
  */
 static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 			       bool write)
@@ -644,8 +874,8 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	struct empblk_stpio *sp = pio->tier_data;
 	char *data = (char *)sp + ALIGN(sizeof(*sp), sizeof(long));
 	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
-	unsigned int i, mask = 0;
-	unsigned long lost = 0;
+	u32 masks[EMPBLK_MAX_COPIES] = { };
+	unsigned int i, p;
 	int ret = 0;
 
 	sp->pio = pio;
@@ -654,73 +884,40 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	sp->refs.nr = 0;
 	sp->refs.overflow = false;
 	sp->write = write;
-	for (i = 0; i < pio->nr_pages; ) {
-		u64 e, eoff;
-		u32 v = empblk_stripe_ref(st, &sp->refs,
-					  pio->pos + ((u64)i << PAGE_SHIFT),
-					  &e, &eoff);
-
-		if (unlikely(sp->refs.overflow)) {
-			ret = -E2BIG;
-			goto out_unref;
-		}
-		if (!v && !write) {
-			/* never written */
-			memzero_page(pio->pages[i++], 0, PAGE_SIZE);
-			continue;
-		}
-		if (!v) {
-			/* mapping waits for no reference: hold none */
-			empblk_stripe_unref(st, &sp->refs);
-			ret = empblk_place_map(&st->pl, e);
-			if (ret)
-				return ret;
-			/* and reference everything again */
-			i = 0;
-			mask = 0;
-			memset(bytes, 0, sizeof(bytes));
-			continue;
-		}
-		if (empblk_stripe_failed(st, v)) {
-			/* the cache writes back again once the entry moved */
-			ret = !write ? -EIO : empblk_stripe_salvaging(st, v) ?
-			      -EBUSY : -ENOSPC;
-			goto out_unref;
-		}
-		if (!write && empblk_place_lost(&st->pl, e, eoff, PAGE_SIZE,
-						&lost, 0)) {
-			ret = -EIO;
-			goto out_unref;
-		}
-		mask |= BIT(empblk_stripe_member(st, empblk_place_backend(v)));
-		bytes[empblk_place_backend(v)] += PAGE_SIZE;
-		i++;
-	}
+	ret = empblk_stpio_route(sp, masks, bytes);
+	if (ret)
+		return ret;
 
 	atomic_set(&sp->pending, 1);
-	for (i = 0; i < st->nr_members; i++) {
-		struct empblk_tier *m = st->members[i];
-		struct empblk_pio *sub = &sp->sub[i];
+	for (p = 0; p < st->pl.copies; p++) {
+		sp->use[p].refs = &sp->refs;
+		sp->use[p].pass = p;
+		for (i = 0; i < st->nr_members; i++) {
+			struct empblk_tier *m = st->members[i];
+			struct empblk_pio *sub = &sp->sub[p][i];
 
-		sub->pos = pio->pos;
-		sub->pages = pio->pages;
-		sub->nr_pages = pio->nr_pages;
-		sub->end_io = empblk_stpio_end;
-		sub->private = sp;
-		sub->tier_data = data;
-		data += ALIGN(m->ops->pio_size(m, pio->nr_pages), sizeof(long));
-		if (!(mask & BIT(i)))
-			continue;
-		atomic_inc(&sp->pending);
-		ret = write ? m->ops->write_pages(m, sub) :
-			      m->ops->read_pages(m, sub);
-		if (ret) {
-			WRITE_ONCE(sp->failed, true);
-			atomic_dec(&sp->pending);
-		}
-		if (ret == -EOPNOTSUPP && atomic_read(&sp->pending) == 1) {
-			/* the first member cannot: say so, start no other */
-			goto out_unref;
+			sub->pos = pio->pos;
+			sub->pages = pio->pages;
+			sub->nr_pages = pio->nr_pages;
+			sub->end_io = empblk_stpio_end;
+			sub->private = sp;
+			sub->tier_data = data;
+			data += ALIGN(m->ops->pio_size(m, pio->nr_pages),
+				      sizeof(long));
+			if (!(masks[p] & BIT(i)))
+				continue;
+			atomic_inc(&sp->pending);
+			ret = write ? m->ops->write_pages(m, sub) :
+				      m->ops->read_pages(m, sub);
+			if (ret) {
+				WRITE_ONCE(sp->failed, true);
+				atomic_dec(&sp->pending);
+			}
+			if (ret == -EOPNOTSUPP &&
+			    atomic_read(&sp->pending) == 1) {
+				/* the first member cannot: say so, start no other */
+				goto out_unref;
+			}
 		}
 	}
 	empblk_stripe_account(st, write, bytes);
@@ -783,6 +980,29 @@ static void empblk_stripe_abort(struct empblk_tier *t, const char *why)
 }
 
 /*
+ * Tell user space (a change uevent, EMPBLK_HEALTH=ok|degraded|lost) when
+ * the device's health is other than it last said.
+ */
+static void empblk_stripe_announce(struct empblk_stripe *st)
+{
+	struct empblk_dev *dev = st->tier.dev;
+	struct empblk_usage u;
+	const char *health;
+	char env[32];
+	char *envp[2];
+
+	empblk_tiers_usage(dev->tier, &u);
+	health = empblk_health(&u);
+	if (health == st->announced)
+		return;
+	st->announced = health;
+	snprintf(env, sizeof(env), "EMPBLK_HEALTH=%s", health);
+	envp[0] = env;
+	envp[1] = NULL;
+	kobject_uevent_env(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE, envp);
+}
+
+/*
  * Move the entries of failed backends to the others (NOIO scope: swap
  * may wait for it), then run the writes held meanwhile. Again in a second
  * while an entry stays for a reason that passes.
@@ -793,7 +1013,9 @@ static void empblk_stripe_salvage_work(struct work_struct *work)
 						struct empblk_stripe,
 						salvage_work);
 	struct empblk_dev *dev = st->tier.dev;
-	u64 moved, stuck, lost = atomic64_read(&st->pl.lost_pages);
+	s64 lost = atomic64_read(&st->pl.lost_pages);
+	s64 degraded = READ_ONCE(st->pl.degraded);
+	u64 moved, stuck;
 	unsigned long todo = 0;
 	unsigned int noio, b;
 	bool retry;
@@ -805,12 +1027,20 @@ static void empblk_stripe_salvage_work(struct work_struct *work)
 			todo |= BIT(b);
 	noio = memalloc_noio_save();
 	stuck = empblk_place_salvage(&st->pl, &moved, &retry);
-	memalloc_noio_restore(noio);
+	/* each fewer if writes or discards took some meanwhile */
 	lost = atomic64_read(&st->pl.lost_pages) - lost;
-	if (lost || moved)
-		pr_warn("%s: %llu MiB of data lost with a failed backend; %llu extents moved to other backends, %llu left for lack of room; reads of lost pages fail until they are written again\n",
-			dev->disk->disk_name, lost >> (20 - PAGE_SHIFT),
+	if (lost > 0 || moved)
+		pr_warn("%s: %lld MiB of data lost with a failed backend; %llu extents moved to other backends, %llu left for lack of room; reads of lost pages fail until they are written again\n",
+			dev->disk->disk_name, max(lost, 0LL) >> (20 - PAGE_SHIFT),
 			moved, stuck);
+	degraded = (s64)READ_ONCE(st->pl.degraded) - degraded;
+	if (degraded > 0)
+		pr_warn("%s: %lld MiB lost a copy with a failed backend; served from the other copy, nothing lost\n",
+			dev->disk->disk_name,
+			degraded << (EMPBLK_EXT_SHIFT - 20));
+	/* its allocations, too, must not wait for the writes held here */
+	empblk_stripe_announce(st);
+	memalloc_noio_restore(noio);
 	if (retry) {
 		/* writes to what stayed wait (a backend reconnects) */
 		queue_delayed_work(empblk_wq, &st->salvage_work, HZ);
@@ -890,6 +1120,7 @@ static void empblk_stripe_usage(struct empblk_tier *t, struct empblk_usage *u)
 	for (b = 0; b < st->pl.nr_backends; b++)
 		u->backends_failed += READ_ONCE(st->pl.be[b].failed);
 	u->lost_bytes = (u64)atomic64_read(&st->pl.lost_pages) << PAGE_SHIFT;
+	u->degraded_bytes = READ_ONCE(st->pl.degraded) << EMPBLK_EXT_SHIFT;
 }
 
 static void empblk_stripe_destroy(struct empblk_tier *t)
@@ -920,62 +1151,66 @@ static const struct empblk_tier_ops empblk_stripe_ops = {
 };
 
 /**
- * empblk_stripe_rq_refs() - the map entries a request was given with
+ * empblk_stripe_rq_refs() - what a member is to serve of a request
  * @member: a member of a stripe set
  * @rq: a request the stripe set handed it
  *
  * Return: what empblk_stripe_locate() serves @rq's parts by.
  */
-const struct empblk_strefs *empblk_stripe_rq_refs(struct empblk_tier *member,
-						  struct request *rq)
+const struct empblk_stuse *empblk_stripe_rq_refs(struct empblk_tier *member,
+						 struct request *rq)
 {
 	struct empblk_stcmd *sc = empblk_tier_pdu(member->up, rq);
 
-	return &sc->refs;
+	return &sc->use;
 }
 
 /**
- * empblk_stripe_pio_refs() - the map entries a page I/O was given with
+ * empblk_stripe_pio_refs() - what a member is to serve of a page I/O
  * @pio: a page I/O the stripe set handed a member
  *
  * Return: what empblk_stripe_locate() serves @pio's pages by.
  */
-const struct empblk_strefs *empblk_stripe_pio_refs(struct empblk_pio *pio)
+const struct empblk_stuse *empblk_stripe_pio_refs(struct empblk_pio *pio)
 {
 	struct empblk_stpio *sp = pio->private;
+	unsigned int p = (pio - &sp->sub[0][0]) / EMPBLK_STRIPE_MAX_MEMBERS;
 
-	return &sp->refs;
+	return &sp->use[p];
 }
 
 /**
  * empblk_stripe_locate() - where a member serves a device byte
  * @member: a member of a stripe set
- * @refs: the entries of the request or page I/O it serves
+ * @use: what it serves of the request or page I/O
  *	(empblk_stripe_rq_refs(), empblk_stripe_pio_refs())
  * @pos: device byte offset in it
  * @idx: the backend's index in @member
  * @off: the byte's offset in that backend's space
  *
- * By where the entry was when the stripe set handed the I/O over, not
- * where it is now: a failed backend's entries move under I/O that the
- * stripe set already sent elsewhere.
+ * By where the entry's copy was when the stripe set handed the I/O over,
+ * not where it is now: a failed backend's entries move under I/O that
+ * the stripe set already sent elsewhere.
  *
- * Return: true if one of @member's backends holds @pos; false if another
- * member's does, or nothing does.
+ * Return: true if one of @member's backends holds @pos in this pass;
+ * false if another member's does, or nothing does.
  */
 bool empblk_stripe_locate(struct empblk_tier *member,
-			  const struct empblk_strefs *refs, u64 pos,
+			  const struct empblk_stuse *use, u64 pos,
 			  unsigned int *idx, u64 *off)
 {
 	struct empblk_place *pl = &to_stripe(member->up)->pl;
+	const struct empblk_strefs *refs = use->refs;
 	const struct empblk_backend *be;
 	u64 eoff, e = empblk_place_entry(pl, pos, &eoff);
 	unsigned int i;
 	u32 v = 0;
 
-	for (i = 0; i < refs->nr && !v; i++)
-		if (refs->e[i] == e)
-			v = refs->v[i];
+	for (i = 0; i < refs->nr; i++)
+		if (refs->e[i] == e) {
+			v = refs->use[use->pass][i];
+			break;
+		}
 	if (!v)
 		return false;
 	be = &pl->be[empblk_place_backend(v)];
@@ -1051,7 +1286,7 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 					      struct empblk_tier *ssd)
 {
 	const struct empblk_params *p = &dev->params;
-	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
+	u64 size_mb = empblk_capacity_mb(p);
 	struct empblk_stripe *st = kzalloc(sizeof(*st), GFP_KERNEL);
 	int ret = -ENOMEM;
 
@@ -1061,12 +1296,13 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 		goto out_destroy_members;
 	st->tier.ops = &empblk_stripe_ops;
 	st->tier.dev = dev;
+	st->announced = "ok";
 	INIT_DELAYED_WORK(&st->salvage_work, empblk_stripe_salvage_work);
 	st->tier.next = remote ? remote : ssd;
 	ret = empblk_place_init(&st->pl, size_mb << 20,
 				ilog2(p->subblock_size),
 				p->spec.nr_donors + p->spec.nr_ssds,
-				p->placement);
+				p->replicas, p->placement);
 	if (ret)
 		goto out_free;
 	if (remote)

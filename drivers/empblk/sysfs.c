@@ -110,6 +110,18 @@ EMPBLK_USAGE_ATTR(ssds, ssds, "%u");
 EMPBLK_USAGE_ATTR(zero_pages, zero_pages, "%llu");
 EMPBLK_USAGE_ATTR(backends_failed, backends_failed, "%u");
 EMPBLK_USAGE_ATTR(lost_bytes, lost_bytes, "%llu");
+EMPBLK_USAGE_ATTR(degraded_bytes, degraded_bytes, "%llu");
+
+/* "ok", "degraded" or "lost": see empblk_health() */
+static ssize_t health_show(struct device *d, struct device_attribute *attr,
+			   char *buf)
+{
+	struct empblk_usage u;
+
+	empblk_tiers_usage(to_empblk_dev(d)->tier, &u);
+	return sysfs_emit(buf, "%s\n", empblk_health(&u));
+}
+static DEVICE_ATTR_RO(health);
 
 /* the tier stack, top first: "zero cache remote" */
 static ssize_t tiers_show(struct device *d, struct device_attribute *attr,
@@ -165,6 +177,13 @@ static ssize_t placement_show(struct device *d,
 }
 static DEVICE_ATTR_RO(placement);
 
+static ssize_t replicas_show(struct device *d, struct device_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%u\n", to_empblk_dev(d)->params.replicas);
+}
+static DEVICE_ATTR_RO(replicas);
+
 static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_state.attr,
 	&dev_attr_mem_path.attr,
@@ -172,6 +191,8 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_block_size.attr,
 	&dev_attr_subblock_size.attr,
 	&dev_attr_placement.attr,
+	&dev_attr_replicas.attr,
+	&dev_attr_health.attr,
 	&dev_attr_dram_budget_bytes.attr,
 	&dev_attr_dram_used_bytes.attr,
 	&dev_attr_dram_dirty_bytes.attr,
@@ -217,6 +238,7 @@ static struct attribute *empblk_emp_attrs[] = {
 	&empblk_stat_attr_donor_reconnects.attr.attr,
 	&dev_attr_backends_failed.attr,
 	&dev_attr_lost_bytes.attr,
+	&dev_attr_degraded_bytes.attr,
 	&empblk_stat_attr_lost_reads.attr.attr,
 	&empblk_stat_attr_write_fences.attr.attr,
 	NULL,

@@ -94,6 +94,43 @@ void empblk_tier_end_rq(struct empblk_tier *t, struct request *rq,
 		empblk_complete_rq(t->dev, rq, sts);
 }
 
+/*
+ * What the backends give with p->replicas copies of each extent, each on
+ * a different backend, in MiB: at most half of their extents (with two),
+ * and no more than the others have beside the largest; in whole rows of
+ * lanes. Without replicas, the mem_path's total.
+ */
+static u64 empblk_tiers_give_mb(const struct empblk_params *p)
+{
+	const struct empblk_spec *s = &p->spec;
+	unsigned int i, lanes = s->nr_donors + s->nr_ssds;
+	u64 ext = 0, most = 0, n;
+
+	if (p->replicas < 2 || lanes < 2)
+		return s->total_mb;
+	for (i = 0; i < lanes; i++) {
+		u64 mb = i < s->nr_donors ? s->donors[i].mb :
+			 s->ssds[i - s->nr_donors].mb;
+
+		n = mb >> (EMPBLK_EXT_SHIFT - 20);
+		ext += n;
+		most = max(most, n);
+	}
+	n = min(ext / p->replicas, ext - most);
+	return (n - n % lanes) << (EMPBLK_EXT_SHIFT - 20);
+}
+
+/**
+ * empblk_capacity_mb() - a device's size
+ * @p: its parameters, valid (empblk_tiers_validate())
+ *
+ * Return: size_mb when set, else what its tiers give, in MiB.
+ */
+u64 empblk_capacity_mb(const struct empblk_params *p)
+{
+	return p->size_mb ? p->size_mb : empblk_tiers_give_mb(p);
+}
+
 /**
  * empblk_tiers_validate() - check what the tiers need of a configuration
  * @p: parameters about to be enabled
@@ -103,9 +140,18 @@ void empblk_tier_end_rq(struct empblk_tier *t, struct request *rq,
  */
 int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 {
-	if (empblk_has_stripes(p) && p->size_mb > p->spec.total_mb) {
-		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors and SSDs give\n",
-		       name, p->size_mb, p->spec.total_mb);
+	unsigned int backends = p->spec.nr_donors + p->spec.nr_ssds;
+	u64 given = empblk_tiers_give_mb(p);
+
+	if (p->replicas > 1 && backends < p->replicas) {
+		pr_err("%s: replicas %u needs at least %u backends (donors and SSDs); mem_path has %u\n",
+		       name, p->replicas, p->replicas, backends);
+		return -EINVAL;
+	}
+	if (empblk_has_stripes(p) && p->size_mb > given) {
+		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors and SSDs give%s\n",
+		       name, p->size_mb, given,
+		       p->replicas > 1 ? " with replicas" : "");
 		return -EINVAL;
 	}
 	if (p->spec.nr_ssds && p->poll_queues) {
@@ -127,7 +173,8 @@ static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 		return empblk_dram_tier_create(dev, p->spec.dram_mb);
 	/* the cache's writebacks and fetches */
 	if (empblk_wants_cache(p)) {
-		slots = 2 * empblk_cache_nr_wb(p->block_size);
+		/* a page I/O goes to each copy at once */
+		slots = 2 * empblk_cache_nr_wb(p->block_size) * p->replicas;
 		pio_pages = empblk_cache_pio_pages(p->block_size);
 	}
 	if (p->spec.nr_donors) {
@@ -155,8 +202,7 @@ static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 /* ... with the zero-page layer on top */
 static struct empblk_tier *empblk_tiers_build(struct empblk_dev *dev)
 {
-	const struct empblk_params *p = &dev->params;
-	u64 size_mb = p->size_mb ? p->size_mb : p->spec.total_mb;
+	u64 size_mb = empblk_capacity_mb(&dev->params);
 	struct empblk_tier *below = empblk_tiers_build_below(dev), *top;
 
 	if (IS_ERR(below))
@@ -257,6 +303,23 @@ void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u)
 	for (; t; t = t->next)
 		if (t->ops->usage)
 			t->ops->usage(t, u);
+}
+
+/**
+ * empblk_health() - a device's health, by what its tiers hold
+ * @u: their usage (empblk_tiers_usage())
+ *
+ * Return: "lost" while data that went with failed backends were not
+ * written since; else "degraded" while a backend is failed or an extent
+ * is short of a copy; else "ok".
+ */
+const char *empblk_health(const struct empblk_usage *u)
+{
+	if (u->lost_bytes)
+		return "lost";
+	if (u->backends_failed || u->degraded_bytes)
+		return "degraded";
+	return "ok";
 }
 
 /**

@@ -56,6 +56,7 @@ struct page;
  * @zero_pages: pages held as zero pages (a bit each, nothing below)
  * @backends_failed: backends given up for good
  * @lost_bytes: data lost with failed backends and not written since
+ * @degraded_bytes: device space with a copy lost and another left
  */
 struct empblk_usage {
 	u64 dram_budget;
@@ -71,6 +72,7 @@ struct empblk_usage {
 	u64 zero_pages;
 	u32 backends_failed;
 	u64 lost_bytes;
+	u64 degraded_bytes;
 };
 
 /**
@@ -286,6 +288,7 @@ void empblk_tier_end_rq(struct empblk_tier *t, struct request *rq,
 void empblk_rq_zero_range(struct request *rq, u64 off, u64 len);
 void empblk_rq_zero_pages(struct request *rq, const unsigned long *pages);
 int empblk_tiers_validate(const struct empblk_params *p, const char *name);
+u64 empblk_capacity_mb(const struct empblk_params *p);
 struct empblk_tier *empblk_tiers_create(struct empblk_dev *dev,
 					struct empblk_limits *lim,
 					unsigned int *cmd_size);
@@ -293,6 +296,7 @@ int empblk_tiers_start(struct empblk_tier *t);
 void empblk_tiers_stop(struct empblk_tier *t);
 void empblk_tiers_destroy(struct empblk_tier *t);
 void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u);
+const char *empblk_health(const struct empblk_usage *u);
 int empblk_tier_poll(struct empblk_tier *t, unsigned int hctx_idx);
 int empblk_tier_flush(struct empblk_tier *t, struct request *rq,
 		      bool may_sleep);
@@ -326,12 +330,12 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 
 /* stripe.c, for its members and sysfs */
 struct empblk_place;
-struct empblk_strefs;
-const struct empblk_strefs *empblk_stripe_rq_refs(struct empblk_tier *member,
-						  struct request *rq);
-const struct empblk_strefs *empblk_stripe_pio_refs(struct empblk_pio *pio);
+struct empblk_stuse;
+const struct empblk_stuse *empblk_stripe_rq_refs(struct empblk_tier *member,
+						 struct request *rq);
+const struct empblk_stuse *empblk_stripe_pio_refs(struct empblk_pio *pio);
 bool empblk_stripe_locate(struct empblk_tier *member,
-			  const struct empblk_strefs *refs, u64 pos,
+			  const struct empblk_stuse *use, u64 pos,
 			  unsigned int *idx, u64 *off);
 struct empblk_place *empblk_stripe_place(struct empblk_tier *top);
 void empblk_stripe_backend_failed(struct empblk_tier *member,

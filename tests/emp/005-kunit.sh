@@ -7,7 +7,8 @@
 # budget, racing writers, discards and its emergency reserve), and
 # empblk_place (placement_kunit.c: a failed backend's entries marked lost
 # and moved, pages made good by writes to the new extent only, entries
-# that stay when no backend has room or one is busy). The debug
+# that stay when no backend has room or one is busy, two copies per entry
+# degraded by one failed backend and lost only with both). The debug
 # lane builds the module with EMPBLK_KUNIT=y; the suites run when it loads
 # and report in KTAP in the kernel log.
 # kernels: debug
@@ -26,7 +27,7 @@ declare -A cases=(
 		empblk_cache_fill_test empblk_cache_fill_stale_test empblk_cache_fill_limits_test"
 	[empblk_dram]="empblk_dram_budget_test empblk_dram_same_index_test empblk_dram_race_test empblk_dram_discard_test
 		empblk_dram_zero_keep_test empblk_dram_reserve_test"
-	[empblk_place]="empblk_place_salvage_test empblk_place_found_test empblk_place_stuck_test"
+	[empblk_place]="empblk_place_salvage_test empblk_place_replicas_test empblk_place_found_test empblk_place_stuck_test"
 )
 for suite in empblk_spec empblk_cache empblk_dram empblk_place; do
 	emp_tap_check "the $suite suite ran (module built with EMPBLK_KUNIT=y)" \

@@ -76,21 +76,11 @@ compute)
 		echo $((EPOCHSECONDS - start)) >/tmp/empblk1.failed
 	) &
 	reader=$!
-	# the workload runs on until the donor has reconnected and 2000 more
-	# pages were swapped in from the device after that (or 900 s passed:
-	# the checks below then fail)
-	rm -f /tmp/mv.until
-	(
-		start=$EPOCHSECONDS
-		while [ "$(cat $S/donor_reconnects)" = 0 ] && ((EPOCHSECONDS - start < 900)); do sleep 1; done
-		r=$(cat $S/reads)
-		while (($(cat $S/reads) - r < 2000)) && ((EPOCHSECONDS - start < 900)); do sleep 1; done
-		touch /tmp/mv.until
-	) &
-	until_reconnected=$!
+	# the workload runs on until the donor has reconnected, and after
+	emp_swap_until $S "[ \$(cat $S/donor_reconnects) != 0 ]" /tmp/mv.until
 	emp_sync_post swapping
 	emp_swap_verify $S 64 $((4000 / F)) 4242 /tmp/mv.until
-	wait $reader $until_reconnected
+	wait $reader $emp_until_pid
 	took=$(cat /tmp/empblk1.failed)
 	emp_tap_check "swapoff" swapoff /dev/empblk0
 	emp_tap_check "no I/O error on empblk0" bash -c "[ \$(cat $S/remote_errors) = 0 ] && ! dmesg | grep -q 'empblk0: .*fails'"

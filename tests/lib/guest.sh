@@ -242,6 +242,19 @@ emp_target_up() {
 	emp_sync_post target-up
 }
 
+# emp_target_restart PORT_DIR BUDGET_MB: a new incarnation of the donor's
+# target under its clients: the port removed, emp_rdma_target unloaded (a
+# TAP check) and loaded again, and the port enabled again on the same
+# address and the default port, empty, with a budget of BUDGET_MB.
+emp_target_restart() {
+	echo 0 >"$1/enable" && rmdir "$1" || emp_fail "cannot remove the port"
+	emp_tap_check "rmmod emp_rdma_target" rmmod emp_rdma_target
+	emp_modprobe_target
+	mkdir "$1" && echo "$EMP_SELF_IP" >"$1/addr" && echo "$2" >"$1/budget_mb" &&
+		echo 1 >"$1/enable" || emp_fail "cannot enable the port again"
+	emp_log "the target is back, empty"
+}
+
 # emp_donor_ssd_device [EMPCTL_ARGS...]: the compute side of a test that
 # loses a donor (093, 094): empblk0 over donor:64|/dev/nvme0n1:64 (64 MiB,
 # 64 KiB blocks and subblocks), 64 MiB of random data written and kept in
@@ -468,6 +481,25 @@ emp_fio_verify() {
 # the working set, so that its cold pages go to whatever swap is on. TAP
 # checks: 0 mismatched words, no OOM kill, and pages swapped out and in
 # by the device whose emp/ directory is STATS_DIR (its writes and reads).
+# emp_swap_until STATS_DIR COND FILE: in the background, once the shell
+# condition COND holds and the device whose emp/ directory is STATS_DIR
+# has read 2000 requests more, create FILE: emp_swap_verify's UNTIL, for a
+# workload that must span an event and go on after it. After 900 s FILE
+# is created all the same (the test's own checks of the event fail then).
+# Sets emp_until_pid.
+emp_swap_until() {
+	local s=$1 cond=$2 file=$3
+	rm -f "$file"
+	(
+		start=$EPOCHSECONDS
+		until eval "$cond" || ((EPOCHSECONDS - start >= 900)); do sleep 1; done
+		r=$(cat "$s/reads")
+		while (($(cat "$s/reads") - r < 2000)) && ((EPOCHSECONDS - start < 900)); do sleep 1; done
+		touch "$file"
+	) &
+	emp_until_pid=$!
+}
+
 emp_swap_verify() {
 	local s=$1 ws=$2 iters=$3 seed=${4:-4242} until=${5:-} rc w r
 	local cg=/sys/fs/cgroup/emp-swap-verify

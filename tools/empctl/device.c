@@ -168,6 +168,12 @@ static const char *dev_state(const struct dev *d)
 	return state ? state : "unknown";
 }
 
+/* sysfs's health (ok, degraded, lost), or NULL when it has none */
+static const char *dev_health(const struct dev *d)
+{
+	return attrs_get(&d->stats, "health");
+}
+
 static const char *dev_mem_path(const struct dev *d)
 {
 	const char *spec = attrs_get(&d->cfg, "mem_path");
@@ -231,6 +237,7 @@ static const struct setting {
 	{ "placement",     "placement",     true },
 	{ "reconnect-delay", "reconnect_delay", true },
 	{ "loss-timeout",  "loss_timeout",  true },
+	{ "replicas",      "replicas",      true },
 	{ NULL,            "enable",        false },
 };
 
@@ -488,7 +495,11 @@ static int show_human(const struct dev *d)
 	char capacity[32];
 	size_t i;
 
-	printf("%s (%s)\nConfig:\n", d->name, dev_state(d));
+	if (dev_health(d) && strcmp(dev_health(d), "ok") != 0)
+		printf("%s (%s, %s)\nConfig:\n", d->name, dev_state(d),
+		       dev_health(d));
+	else
+		printf("%s (%s)\nConfig:\n", d->name, dev_state(d));
 	if (d->has_cfg)
 		print_attrs(&d->cfg, width);
 	else
@@ -582,7 +593,10 @@ static int list_scan(bool *present)
 	return 0;
 }
 
-enum { COL_NAME, COL_STATE, COL_MEM_PATH, COL_CAPACITY, COL_DRAM, NCOLS };
+enum {
+	COL_NAME, COL_STATE, COL_HEALTH, COL_MEM_PATH, COL_CAPACITY, COL_DRAM,
+	NCOLS
+};
 
 struct row {
 	const char *cell[NCOLS];
@@ -598,6 +612,7 @@ static void row_fill(struct row *row, const struct dev *d)
 
 	row->cell[COL_NAME] = d->name;
 	row->cell[COL_STATE] = dev_state(d);
+	row->cell[COL_HEALTH] = dev_health(d) ? dev_health(d) : "-";
 	row->cell[COL_MEM_PATH] = spec && spec[0] ? spec : "-";
 	if (d->has_capacity)
 		fmt_bytes(d->capacity, row->capacity, sizeof(row->capacity));
@@ -623,7 +638,7 @@ static void print_row(const char *const *cell, const int *width)
 static int list_human(struct dev *const *devs, size_t n)
 {
 	static const char *const head[NCOLS] = {
-		"NAME", "STATE", "MEM_PATH", "CAPACITY", "DRAM_USED"
+		"NAME", "STATE", "HEALTH", "MEM_PATH", "CAPACITY", "DRAM_USED"
 	};
 	int width[NCOLS], i, len;
 	struct row *rows;
@@ -669,6 +684,11 @@ static int list_json(struct dev *const *devs, size_t n)
 		json_string(&j, devs[k]->name);
 		json_key(&j, "state");
 		json_string(&j, dev_state(devs[k]));
+		json_key(&j, "health");
+		if (dev_health(devs[k]))
+			json_string(&j, dev_health(devs[k]));
+		else
+			json_null(&j);
 		json_key(&j, "mem_path");
 		if (spec)
 			json_string(&j, spec);

@@ -164,7 +164,8 @@ static const struct cmd cmds[] = {
 	  "NAME --mem-path SPEC [--block-size SIZE] [--subblock-size SIZE]\n"
 	  "                     [--size SIZE] [--queue-depth N] [--poll-queues N]\n"
 	  "                     [--ack-timeout N] [--placement POLICY]\n"
-	  "                     [--reconnect-delay S] [--loss-timeout S]",
+	  "                     [--reconnect-delay S] [--loss-timeout S]\n"
+	  "                     [--replicas N]",
 	  "Create device NAME (empblk<N>), configure it and enable it.",
 	  MEM_PATH_HELP
 	  "  --block-size SIZE      cache and fetch unit, e.g. 64K\n"
@@ -185,13 +186,17 @@ static const struct cmd cmds[] = {
 	  "  --loss-timeout S       seconds a lost donor may take to come back,\n"
 	  "                         its I/O held, before its I/O fails,\n"
 	  "                         0..86400 (default 600; 0: at once)\n"
+	  "  --replicas N           copies of the data, each on a different\n"
+	  "                         donor or SSD: 1 (default) or 2; the\n"
+	  "                         device then serves with one backend lost\n"
 	  "  -h, --help             show this help\n"
 	  "Unset options keep the module defaults. On any error the device\n"
 	  "is removed again.\n" },
 	{ "destroy", cmd_destroy, "NAME",
 	  "Disable device NAME and remove it.", NULL },
 	{ "list", cmd_list, "",
-	  "List all devices: name, state, mem_path, capacity, DRAM used.",
+	  "List all devices: name, state, health, mem_path, capacity, DRAM\n"
+	  "used.",
 	  NULL },
 	{ "show", cmd_show, "NAME",
 	  "Show the configuration, state and statistics of device NAME.",

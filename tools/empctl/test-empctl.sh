@@ -102,11 +102,11 @@ make_tree() {
 		reads=5 writes=7 discards=0 write_zeroes=0 flushes=1 \
 		read_bytes=20480 write_bytes=28672 unwritten_reads=2 \
 		nospace_errors=0 alloc_deferred=0 alloc_failures=0 \
-		reserve_pages=64
+		reserve_pages=64 health=ok
 	ln -s ../devices/empblk0 "$BLK/empblk0"
 	mkattrs "$BLK/empblk3" size=2097152
 	mkattrs "$BLK/empblk3/emp" state=orphaned mem_path=dram:1024 \
-		dram_used_bytes=1536
+		dram_used_bytes=1536 health=degraded
 	mkattrs "$BLK/sda" size=100
 	mkdir -p "$TGT/ports"
 	echo "addr port device budget_mb enable" >"$TGT/features"
@@ -303,13 +303,13 @@ t_list_human() {
 	names=$(printf '%s\n' "$out" | awk 'NR > 1 { printf "%s ", $1 }')
 	[ "$names" = "empblk0 empblk2 empblk3 empblk10 " ] ||
 		fail "wrong rows or order: $names" || return 1
-	[[ $(sed -n 1p "$T/out") =~ ^NAME\ +STATE\ +MEM_PATH\ +CAPACITY\ +DRAM_USED$ ]] ||
+	[[ $(sed -n 1p "$T/out") =~ ^NAME\ +STATE\ +HEALTH\ +MEM_PATH\ +CAPACITY\ +DRAM_USED$ ]] ||
 		fail "bad header" || return 1
-	[[ $(grep '^empblk0 ' "$T/out") =~ ^empblk0\ +enabled\ +dram:512\ +512\ MiB\ +12\ MiB$ ]] ||
+	[[ $(grep '^empblk0 ' "$T/out") =~ ^empblk0\ +enabled\ +ok\ +dram:512\ +512\ MiB\ +12\ MiB$ ]] ||
 		fail "bad empblk0 row" || return 1
-	[[ $(grep '^empblk3 ' "$T/out") =~ ^empblk3\ +orphaned\ +dram:1024\ +1\ GiB\ +1\.5\ KiB$ ]] ||
+	[[ $(grep '^empblk3 ' "$T/out") =~ ^empblk3\ +orphaned\ +degraded\ +dram:1024\ +1\ GiB\ +1\.5\ KiB$ ]] ||
 		fail "bad empblk3 row" || return 1
-	[[ $(grep '^empblk10 ' "$T/out") =~ ^empblk10\ +disabled\ +-\ +-\ +-$ ]] ||
+	[[ $(grep '^empblk10 ' "$T/out") =~ ^empblk10\ +disabled\ +-\ +-\ +-\ +-$ ]] ||
 		fail "bad empblk10 row"
 }
 
@@ -324,10 +324,10 @@ t_list_json() {
 	run -j list && expect_rc 0 || return 1
 	jq_is 'length' '4' &&
 	jq_is '[.[].name]' '["empblk0","empblk2","empblk3","empblk10"]' &&
-	jq_is '.[0]' '{"name":"empblk0","state":"enabled","mem_path":"dram:512","capacity_bytes":536870912,"dram_used_bytes":12582912}' &&
+	jq_is '.[0]' '{"name":"empblk0","state":"enabled","health":"ok","mem_path":"dram:512","capacity_bytes":536870912,"dram_used_bytes":12582912}' &&
 	jq_is '.[1].state' '"disabled"' &&
-	jq_is '.[2]' '{"name":"empblk3","state":"orphaned","mem_path":"dram:1024","capacity_bytes":1073741824,"dram_used_bytes":1536}' &&
-	jq_is '.[3]' '{"name":"empblk10","state":"disabled","mem_path":"","capacity_bytes":null,"dram_used_bytes":null}' &&
+	jq_is '.[2]' '{"name":"empblk3","state":"orphaned","health":"degraded","mem_path":"dram:1024","capacity_bytes":1073741824,"dram_used_bytes":1536}' &&
+	jq_is '.[3]' '{"name":"empblk10","state":"disabled","health":null,"mem_path":"","capacity_bytes":null,"dram_used_bytes":null}' &&
 	[ "$(wc -l <"$T/out")" -eq 1 ] || fail "compact JSON must be one line"
 }
 
@@ -352,7 +352,7 @@ t_show_json_enabled() {
 	jq_is '.name' '"empblk0"' &&
 	jq_is '.enabled' 'true' &&
 	jq_is '.config' '{"block_size":65536,"enable":1,"mem_path":"dram:512","queue_depth":128,"size_mb":0,"subblock_size":4096}' &&
-	jq_is '.stats | keys | length' '18' &&
+	jq_is '.stats | keys | length' '19' &&
 	jq_is '.stats.state' '"live"' &&
 	jq_is '.stats.dram_used_bytes' '12582912' &&
 	jq_is '.stats.reads' '5' &&
@@ -414,7 +414,12 @@ t_show_disabled() {
 t_show_orphaned() {
 	run -j show empblk3 && expect_rc 0 || return 1
 	jq_is '.enabled' 'false' && jq_is '.config' '{}' &&
-	jq_is '.stats.state' '"orphaned"' && jq_is '.capacity_bytes' '1073741824'
+	jq_is '.stats.state' '"orphaned"' && jq_is '.capacity_bytes' '1073741824' &&
+	jq_is '.stats.health' '"degraded"' || return 1
+	# a health other than ok is on the first line
+	run show empblk3 && expect_rc 0 || return 1
+	[[ $(sed -n 1p "$T/out") = "empblk3 (orphaned, degraded)" ]] ||
+		fail "bad first line: $(sed -n 1p "$T/out")"
 }
 
 t_show_missing() {
@@ -474,6 +479,11 @@ t_create_unsupported_feature() {
 	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout enable" >"$CFG/features"
 	run create empblk5 --mem-path dram:512 --placement sequential
 	expect_rc 1 && err_has "does not support --placement" || return 1
+	[ ! -e "$CFG/empblk5" ] || fail "directory created" || return 1
+	# a module older than replicas
+	echo "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement reconnect_delay loss_timeout enable" >"$CFG/features"
+	run create empblk5 --mem-path dram:512 --replicas 2
+	expect_rc 1 && err_has "does not support --replicas" || return 1
 	[ ! -e "$CFG/empblk5" ] || fail "directory created"
 }
 

@@ -1,0 +1,123 @@
+#!/bin/bash
+# Replicas: two devices keep each extent on a donor and on an SSD
+# (replicas 2, the SSD as a write-through copy; one of them behind a DRAM
+# cache, whose writebacks and block fetches go to the copies), and the
+# donor's target module is removed and loaded again in the middle of the
+# swap workload on that one. The devices see the new incarnation and give the donor
+# up; nothing is lost: the workload finishes with 0 mismatched words and
+# no OOM kill, the other device reads back every byte written before the
+# loss (lostscan: no unit lost, none wrong), and both go on serving from
+# their SSD copies, health "degraded" (sysfs, a change uevent, empctl
+# list and show), lost_bytes 0. Bad replicas settings are refused with
+# their reasons.
+# guests: 2
+# timeout: 1200
+# nvme: 64,64
+. "$EMP_REPO/tests/lib/guest.sh"
+
+T=/sys/kernel/config/emp_target/ports/p0
+emp_rxe_up eth0 rxe0
+
+case $EMP_ROLE in
+donor)
+	emp_target_up $T 128
+	emp_sync_wait swapping 600
+	emp_tap_check "the donor holds both devices' first copies" \
+		test "$(cat $T/bytes_in_use)" -gt $((64 << 20))
+	emp_target_restart $T 128
+	emp_sync_wait done 900
+	emp_tap_check "the devices' new sessions ended with them" emp_wait_for "[ \$(cat $T/sessions) = 0 ]" 30 1
+	echo 0 >$T/enable
+	rmdir $T
+	emp_tap_check "rmmod emp_rdma_target again" rmmod emp_rdma_target
+	;;
+compute)
+	emp_require_empctl
+	emp_nvme_wait 2
+	emp_modprobe_empblk
+	emp_sync_wait target-up 300
+	S=/sys/block/empblk0/emp
+	B=/sys/block/empblk0/backends
+	S1=/sys/block/empblk1/emp
+	B1=/sys/block/empblk1/backends
+	SCAN=$EMP_REPO/build/tests/lostscan
+	D="$EMP_PEER_IP:64:19675"
+	C=/sys/kernel/config/empblk/empblk9
+
+	# --- bad settings ---
+	emp_tap_check "replicas 3 and 0 refused with their message" \
+		bash -c "mkdir $C && ! echo 3 >$C/replicas 2>/dev/null && ! echo 0 >$C/replicas 2>/dev/null &&
+			dmesg | grep -q 'empblk9: replicas \"3\" must be 1..2' && rmdir $C"
+	emp_tap_check "replicas 2 over one backend refused" \
+		bash -c "! \"$EMPCTL\" create empblk9 --mem-path /dev/nvme0n1:64:0 --replicas 2 2>/tmp/err &&
+			grep -q 'replicas 2 needs at least 2 backends (donors and SSDs); mem_path has 1' /tmp/err &&
+			[ ! -e $C ]"
+	emp_tap_check "size_mb past what two copies give refused" \
+		bash -c "! \"$EMPCTL\" create empblk9 --mem-path '$D|/dev/nvme0n1:64:0' --replicas 2 --size 96 2>/tmp/err &&
+			grep -q 'size_mb 96 is larger than the 64 MiB the donors and SSDs give with replicas' /tmp/err"
+
+	# --- empblk1: data written before the loss ---
+	emp_tap_check "create empblk1: donor:64|ssd:64 --replicas 2, 64K subblocks" \
+		"$EMPCTL" create empblk1 --mem-path "$D|/dev/nvme1n1:64:0" \
+		--replicas 2 --block-size 64K --subblock-size 64K --reconnect-delay 1 ||
+		emp_fail "no empblk1 to test"
+	emp_tap_check "capacity is one copy's: 64 MiB" test "$(blockdev --getsize64 /dev/empblk1)" = $((64 << 20))
+	emp_tap_check "replicas reads 2, health ok" bash -c "[ \$(cat $S1/replicas) = 2 ] && [ \$(cat $S1/health) = ok ]"
+	head -c $((64 << 20)) /dev/urandom >/tmp/pat
+	emp_tap_check "64 MiB written" dd if=/tmp/pat of=/dev/empblk1 bs=1M oflag=direct status=none
+	emp_tap_check "a copy of all of it on each backend" \
+		bash -c "[ \$(cat $B1/0/used_bytes) = $((64 << 20)) ] && [ \$(cat $B1/1/used_bytes) = $((64 << 20)) ]"
+	emp_tap_check "all of it reads back" bash -c "$SCAN /dev/empblk1 /tmp/pat 65536 | grep -qx 'good 1024 lost 0 wrong 0'"
+
+	# --- empblk0: swap, with the donor restarted under it ---
+	emp_tap_check "create empblk0: dram:8|donor:64|ssd:64 --replicas 2, 64K blocks" \
+		"$EMPCTL" create empblk0 --mem-path "dram:8|$D|/dev/nvme0n1:64:0" \
+		--replicas 2 --block-size 64K --subblock-size 16K --reconnect-delay 1 ||
+		emp_fail "no empblk0 to test"
+	emp_tap_check "mkswap and swapon" bash -c "mkswap /dev/empblk0 >/dev/null && swapon /dev/empblk0"
+	udevadm monitor --kernel --property --subsystem-match=block >/tmp/uevents 2>&1 &
+	monitor=$!
+	(
+		# the donor restarts once swap-outs reach it
+		start=$EPOCHSECONDS
+		while (($(cat $B/0/used_bytes) < (8 << 20))) && ((EPOCHSECONDS - start < 600)); do sleep 1; done
+		emp_sync_post swapping
+	) &
+	poster=$!
+	# the workload runs on until the donor is given up, and after
+	emp_swap_until $S "[ \$(cat $S/backends_failed) != 0 ]" /tmp/mv.until
+	emp_swap_verify $S 48 2000 4242 /tmp/mv.until
+	wait $poster $emp_until_pid
+	emp_tap_check "swapoff" swapoff /dev/empblk0
+	dmesg | grep 'empblk[01]:' | sed 's/^/# /'
+	for s in $S $S1; do
+		n=${s#/sys/block/}
+		n=${n%/emp}
+		emp_tap_check "$n gave the donor up: health degraded, nothing lost" \
+			emp_wait_for "[ \$(cat $s/backends_failed) = 1 ] && [ \$(cat $s/health) = degraded ] && [ \$(cat $s/lost_bytes) = 0 ] && [ \$(cat $s/degraded_bytes) -gt 0 ]" 60 1
+		emp_tap_check "$n: the lost copy is logged, nothing lost" \
+			bash -c "dmesg | grep -q '$n: .* MiB lost a copy with a failed backend; served from the other copy, nothing lost' &&
+				! dmesg | grep -q '$n: .*data lost with a failed backend'"
+	done
+	emp_tap_check "no I/O failed" bash -c "[ \$(cat $S/lost_reads) = 0 ] && [ \$(cat $S1/lost_reads) = 0 ] && [ \$(cat $S/nospace_errors) = 0 ] && ! dmesg | grep -q 'I/O error, dev empblk'"
+	emp_tap_check "a change uevent said so" emp_wait_for "grep -q '^EMPBLK_HEALTH=degraded' /tmp/uevents" 10 1
+	kill $monitor 2>/dev/null
+	emp_tap_check "empctl list shows it" bash -c "\"$EMPCTL\" list | grep -Eq '^empblk0 +enabled +degraded '"
+	emp_tap_check "empctl show too" bash -c "\"$EMPCTL\" show empblk1 | head -n 1 | grep -qx 'empblk1 (enabled, degraded)'"
+	out=$($SCAN /dev/empblk1 /tmp/pat 65536); rc=$?
+	echo "# lostscan: $out"
+	emp_tap_check "empblk1 reads back everything written before the loss (exit $rc)" \
+		bash -c "[ $rc = 0 ] && grep -qx 'good 1024 lost 0 wrong 0' <<<'$out'"
+	head -c $((16 << 20)) /dev/urandom >/tmp/pat2
+	emp_tap_check "and takes new writes, to the SSD copy" \
+		bash -c "dd if=/tmp/pat2 of=/dev/empblk1 bs=1M oflag=direct status=none &&
+			dd if=/dev/empblk1 bs=1M count=16 iflag=direct status=none | cmp - /tmp/pat2"
+	emp_tap_check "destroy empblk0" "$EMPCTL" destroy empblk0
+	emp_tap_check "destroy empblk1" "$EMPCTL" destroy empblk1
+	emp_sync_post done
+	emp_tap_check "rmmod empblk" rmmod empblk
+	;;
+*) emp_skip "needs two guests" ;;
+esac
+emp_rxe_down rxe0
+emp_tap_done
