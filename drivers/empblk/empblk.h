@@ -60,6 +60,8 @@
  * request, to be run again once the backend is back or given up.
  */
 #define EMPBLK_STS_RETRY	((__force blk_status_t)0xfe)
+/* ... or at once: a read that failed runs again on another copy */
+#define EMPBLK_STS_AGAIN	((__force blk_status_t)0xfd)
 /* larger discards are done by the worker, where they may yield the CPU */
 #define EMPBLK_INLINE_DISCARD_MAX	SZ_1M
 

@@ -256,7 +256,7 @@ static int empblk_handle_rq(struct empblk_dev *dev, struct request *rq,
  * @rq: request
  * @sts: its status; EMPBLK_STS_RETRY requeues it instead, to run again
  *	in a second or when the donor it waits for is back (the reconnect
- *	kicks the requeue list)
+ *	kicks the requeue list); EMPBLK_STS_AGAIN, to run again at once
  */
 void empblk_complete_rq(struct empblk_dev *dev, struct request *rq,
 			blk_status_t sts)
@@ -307,14 +307,15 @@ void empblk_complete_rq_lost(struct empblk_dev *dev, struct request *rq,
 		t->ops->rq_end(t, rq);
 	}
 	/* a device being removed waits for no donor */
-	if (sts == EMPBLK_STS_RETRY &&
+	if ((sts == EMPBLK_STS_RETRY || sts == EMPBLK_STS_AGAIN) &&
 	    test_bit(EMPBLK_DEV_REMOVING, &dev->flags))
 		sts = BLK_STS_IOERR;
-	if (sts == EMPBLK_STS_RETRY) {
+	if (sts == EMPBLK_STS_RETRY || sts == EMPBLK_STS_AGAIN) {
 		/* a donor is reconnecting: run it again in a while */
 		empblk_stat_inc(dev, EMPBLK_STAT_RETRIED_REQUESTS);
 		blk_mq_requeue_request(rq, false);
-		blk_mq_delay_kick_requeue_list(rq->q, MSEC_PER_SEC);
+		blk_mq_delay_kick_requeue_list(rq->q, sts == EMPBLK_STS_AGAIN ?
+					       0 : MSEC_PER_SEC);
 		return;
 	}
 	if (sts == BLK_STS_OK)

@@ -329,9 +329,12 @@ static void empblk_stripe_put_rq(struct empblk_stripe *st,
 		return;
 	sts = (__force blk_status_t)READ_ONCE(sc->status);
 	if (sts == BLK_STS_OK && sc->use.pass + 1 < sc->passes) {
-		/* the next copies; members may sleep there, not here */
+		/*
+		 * The next copies; members may sleep there, not here. Not on
+		 * empblk_wq: its discards and salvage wait for our references.
+		 */
 		sc->use.pass++;
-		queue_work(empblk_wq, &sc->pass_work);
+		queue_work(empblk_submit_wq, &sc->pass_work);
 		return;
 	}
 	if (sts == BLK_STS_OK && rq_data_dir(rq) == WRITE)
@@ -342,10 +345,10 @@ static void empblk_stripe_put_rq(struct empblk_stripe *st,
 			sts = EMPBLK_STS_RETRY;
 		} else if (rq_data_dir(rq) != WRITE &&
 			   sc->tries + 1 < st->pl.copies) {
-			/* a read: again, from other copies */
+			/* a read: again at once, from other copies */
 			sc->avoid |= sc->backends;
 			sc->tries++;
-			sts = EMPBLK_STS_RETRY;
+			sts = EMPBLK_STS_AGAIN;
 		}
 	}
 	empblk_stripe_unref(st, &sc->refs);
@@ -547,11 +550,7 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 		sc->avoid = 0;
 		sc->tries = 0;
 	}
-	sc->st = st;
-	sc->rq = rq;
-	sc->use.refs = &sc->refs;
 	sc->use.pass = 0;
-	INIT_WORK(&sc->pass_work, empblk_stripe_pass_work);
 	sc->refs.nr = 0;
 	sc->refs.overflow = false;
 	sc->nlost = 0;
@@ -638,9 +637,6 @@ static int empblk_stripe_flush(struct empblk_tier *t, struct request *rq,
 	struct empblk_stcmd *sc = empblk_tier_pdu(t, rq);
 	unsigned int i;
 
-	sc->st = st;
-	sc->rq = rq;
-	sc->use.refs = &sc->refs;
 	sc->use.pass = 0;
 	sc->passes = 1;
 	sc->refs.nr = 0;
@@ -668,9 +664,12 @@ static void empblk_stripe_trim(struct empblk_stripe *st, u64 e, u64 k0,
 		return;
 	for (c = 0; c < st->pl.copies; c++) {
 		u32 v = empblk_place_copy(ev, c);
-		struct empblk_backend *be = &st->pl.be[empblk_place_backend(v)];
+		struct empblk_backend *be;
 
-		if (v && be->member->ops->trim)
+		if (!v)
+			continue;
+		be = &st->pl.be[empblk_place_backend(v)];
+		if (be->member->ops->trim)
 			be->member->ops->trim(be->member, be->idx,
 					      (empblk_place_ext(v) <<
 					       EMPBLK_EXT_SHIFT) +
@@ -991,9 +990,11 @@ static void empblk_stripe_announce(struct empblk_stripe *st)
 	char env[32];
 	char *envp[2];
 
+	if (test_bit(EMPBLK_DEV_REMOVING, &dev->flags))
+		return;
 	empblk_tiers_usage(dev->tier, &u);
 	health = empblk_health(&u);
-	if (health == st->announced)
+	if (!strcmp(health, st->announced))
 		return;
 	st->announced = health;
 	snprintf(env, sizeof(env), "EMPBLK_HEALTH=%s", health);
@@ -1131,9 +1132,21 @@ static void empblk_stripe_destroy(struct empblk_tier *t)
 	kfree(st);
 }
 
+static void empblk_stripe_init_request(struct empblk_tier *t,
+				       struct request *rq, void *pdu)
+{
+	struct empblk_stcmd *sc = pdu;
+
+	sc->st = to_stripe(t);
+	sc->rq = rq;
+	sc->use.refs = &sc->refs;
+	INIT_WORK(&sc->pass_work, empblk_stripe_pass_work);
+}
+
 static const struct empblk_tier_ops empblk_stripe_ops = {
 	.name		= "stripe",
 	.cmd_size	= sizeof(struct empblk_stcmd),
+	.init_request	= empblk_stripe_init_request,
 	.start		= empblk_stripe_start,
 	.stop		= empblk_stripe_stop,
 	.destroy	= empblk_stripe_destroy,

@@ -148,6 +148,11 @@ int empblk_tiers_validate(const struct empblk_params *p, const char *name)
 		       name, p->replicas, p->replicas, backends);
 		return -EINVAL;
 	}
+	if (empblk_has_stripes(p) && !given) {
+		pr_err("%s: replicas %u: the donors and SSDs give no whole row of %u extents with a copy on each of %u of them\n",
+		       name, p->replicas, backends, p->replicas);
+		return -EINVAL;
+	}
 	if (empblk_has_stripes(p) && p->size_mb > given) {
 		pr_err("%s: size_mb %llu is larger than the %llu MiB the donors and SSDs give%s\n",
 		       name, p->size_mb, given,

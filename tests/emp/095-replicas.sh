@@ -8,7 +8,8 @@
 # no OOM kill, the other device reads back every byte written before the
 # loss (lostscan: no unit lost, none wrong), and both go on serving from
 # their SSD copies, health "degraded" (sysfs, a change uevent, empctl
-# list and show), lost_bytes 0. Bad replicas settings are refused with
+# list and show), lost_bytes 0. Bad replicas settings (3, 0, one
+# backend, a size or backends too small for two copies) are refused with
 # their reasons.
 # guests: 2
 # timeout: 1200
@@ -55,6 +56,10 @@ compute)
 	emp_tap_check "size_mb past what two copies give refused" \
 		bash -c "! \"$EMPCTL\" create empblk9 --mem-path '$D|/dev/nvme0n1:64:0' --replicas 2 --size 96 2>/tmp/err &&
 			grep -q 'size_mb 96 is larger than the 64 MiB the donors and SSDs give with replicas' /tmp/err"
+
+	emp_tap_check "three backends of one extent each refused: no whole row for two copies" \
+		bash -c "! \"$EMPCTL\" create empblk9 --mem-path '$EMP_PEER_IP:2:19675|/dev/nvme0n1:2:0|/dev/nvme1n1:2:0' --replicas 2 2>/tmp/err &&
+			grep -q 'replicas 2: the donors and SSDs give no whole row of 3 extents with a copy on each of 2 of them' /tmp/err"
 
 	# --- empblk1: data written before the loss ---
 	emp_tap_check "create empblk1: donor:64|ssd:64 --replicas 2, 64K subblocks" \
