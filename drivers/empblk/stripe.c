@@ -24,10 +24,10 @@
  * goes to one live copy (a donor's before an SSD's); one that fails on a
  * backend still live runs again on the other copy. A write goes to every
  * live copy, in passes: a member serves one request at a time, so the
- * second copies go once the first are written, from empblk_wq. A page
- * I/O (the DRAM cache's) goes to every copy at once. A backend that fails
- * leaves its entries degraded, served by their other copy: nothing is
- * lost while one copy of each entry lives.
+ * second copies go once the first are written, from empblk_submit_wq. A
+ * page I/O (the DRAM cache's) goes to every copy at once. A backend that
+ * fails leaves its entries degraded, served by their other copy: nothing
+ * is lost while one copy of each entry lives.
  *
  * A discard unmaps the entries it covers whole, giving their extents back
  * (a donor chunk to its donor, an SSD extent discarded on the SSD), and
@@ -488,31 +488,48 @@ static bool empblk_stripe_lost(struct empblk_stripe *st,
 }
 
 /*
- * Where a piece of @rq, [@pos, +@len) in entry @ri of @sc->refs (value @ev,
- * live copies @live) goes: a read to one copy, a write to each, a pass
- * per copy. Notes the members and backends in @sc, the bytes in @bytes.
+ * Where @len bytes of entry @ri of @r (value @ev, live copies @live) go:
+ * a read to one copy (not on a backend in @avoid if it can), a write to
+ * each, a pass per copy. Notes each pass's copy in @r->use and member in
+ * @masks, and the bytes per backend in @bytes. Return: the passes taken.
  */
+static unsigned int empblk_stripe_route_copies(struct empblk_stripe *st,
+					       struct empblk_strefs *r,
+					       unsigned int ri, u64 ev,
+					       unsigned long live, bool write,
+					       u32 avoid, u64 len, u32 *masks,
+					       u32 *bytes)
+{
+	unsigned int c, p = 0;
+
+	for_each_set_bit(c, &live, EMPBLK_MAX_COPIES) {
+		u32 v = write ? empblk_place_copy(ev, c) :
+			empblk_stripe_read_copy(st, ev, live, avoid);
+		unsigned int b = empblk_place_backend(v);
+
+		r->use[p][ri] = v;
+		masks[p++] |= BIT(empblk_stripe_member(st, b));
+		bytes[b] += len;
+		if (!write)
+			break;
+	}
+	return p;
+}
+
+/* ... for a piece of a request: notes its backends and passes in @sc */
 static void empblk_stripe_route(struct empblk_stripe *st,
 				struct empblk_stcmd *sc, unsigned int ri,
 				u64 ev, unsigned long live, u64 len,
 				u32 *bytes)
 {
-	unsigned int c, p = 0;
+	unsigned int c, p;
 
-	for_each_set_bit(c, &live, EMPBLK_MAX_COPIES) {
-		u32 v = rq_data_dir(sc->rq) == WRITE ? empblk_place_copy(ev, c) :
-			empblk_stripe_read_copy(st, ev, live, sc->avoid);
-		unsigned int b = empblk_place_backend(v);
-
-		sc->refs.use[p][ri] = v;
-		sc->masks[p] |= BIT(empblk_stripe_member(st, b));
-		sc->backends |= BIT(b);
-		bytes[b] += len;
-		if (++p > sc->passes)
-			sc->passes = p;
-		if (rq_data_dir(sc->rq) != WRITE)
-			break;
-	}
+	p = empblk_stripe_route_copies(st, &sc->refs, ri, ev, live,
+				       rq_data_dir(sc->rq) == WRITE, sc->avoid,
+				       len, sc->masks, bytes);
+	sc->passes = max(sc->passes, p);
+	for (c = 0; c < p; c++)
+		sc->backends |= BIT(empblk_place_backend(sc->refs.use[c][ri]));
 }
 
 /* Forget where @rq was to go: its entries are referenced again. */
@@ -802,7 +819,7 @@ static int empblk_stpio_route(struct empblk_stpio *sp, u32 *masks,
 	for (i = 0; i < pio->nr_pages; ) {
 		u64 e, eoff, ev;
 		unsigned long live;
-		unsigned int ri, c, p = 0;
+		unsigned int ri;
 
 		ev = empblk_stripe_ref(st, &sp->refs,
 				       pio->pos + ((u64)i << PAGE_SHIFT),
@@ -840,17 +857,8 @@ static int empblk_stpio_route(struct empblk_stpio *sp, u32 *masks,
 			ret = -EIO;
 			goto out_unref;
 		}
-		for_each_set_bit(c, &live, EMPBLK_MAX_COPIES) {
-			u32 v = sp->write ? empblk_place_copy(ev, c) :
-				empblk_stripe_read_copy(st, ev, live, 0);
-			unsigned int b = empblk_place_backend(v);
-
-			sp->refs.use[p][ri] = v;
-			masks[p++] |= BIT(empblk_stripe_member(st, b));
-			bytes[b] += PAGE_SIZE;
-			if (!sp->write)
-				break;
-		}
+		empblk_stripe_route_copies(st, &sp->refs, ri, ev, live,
+					   sp->write, 0, PAGE_SIZE, masks, bytes);
 		i++;
 	}
 	return 0;
