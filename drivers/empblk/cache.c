@@ -249,7 +249,8 @@ static void empblk_cache_copy_rq(struct empblk_cache_tier *ct,
  * A writeback finished (or could not start); @ok: the block reached the
  * tier below. Process or softirq context (a completion, or the worker).
  */
-static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
+static void __empblk_cache_wb_end(struct empblk_wb *wb, bool ok,
+				  bool counted)
 {
 	struct empblk_cache *c = wb->cache;
 	struct empblk_cache_tier *ct = container_of(c, struct empblk_cache_tier,
@@ -257,8 +258,9 @@ static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 	struct empblk_dev *dev = ct->tier.dev;
 
 	/* first: once nr_wb is 0 the device may be freed under us */
-	empblk_stat_add(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
-			EMPBLK_STAT_CACHE_WRITEBACK_ERRORS, wb->nr);
+	if (counted)
+		empblk_stat_add(dev, ok ? EMPBLK_STAT_CACHE_WRITEBACKS :
+				EMPBLK_STAT_CACHE_WRITEBACK_ERRORS, wb->nr);
 	spin_lock_bh(&c->lock);
 	/* under the lock, as stop pauses writeback under it, then cancels */
 	if (empblk_cache_wb_done(c, wb, ok))
@@ -267,6 +269,11 @@ static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
 	if (!c->nr_wb && !c->nr_fill)
 		wake_up_all(&c->wb_idle);
 	spin_unlock_bh(&c->lock);
+}
+
+static void empblk_cache_wb_end(struct empblk_wb *wb, bool ok)
+{
+	__empblk_cache_wb_end(wb, ok, true);
 }
 
 static void empblk_cache_pio_end(struct empblk_pio *pio, bool ok)
@@ -390,7 +397,11 @@ static void empblk_cache_wb_work(struct work_struct *work)
 		empblk_cache_wb_pio(c, wb);
 		ret = next->ops->write_pages(next, wb->pio);
 		if (ret) {
-			empblk_cache_wb_end(wb, false);
+			/*
+			 * -EBUSY: its extent is being rebuilt or moved, no error; the
+			 * blocks stay dirty, and the next write kicks us again
+			 */
+			__empblk_cache_wb_end(wb, false, ret != -EBUSY);
 			break;
 		}
 		empblk_stat_inc(ct->tier.dev, EMPBLK_STAT_CACHE_WRITEBACK_IOS);

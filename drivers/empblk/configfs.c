@@ -5,10 +5,12 @@
  *   /sys/kernel/config/empblk/features     what this version understands
  *   /sys/kernel/config/empblk/empblkN/     mkdir to create, rmdir to free
  *       mem_path size_mb block_size subblock_size queue_depth poll_queues
- *       ack_timeout placement reconnect_delay loss_timeout replicas enable
+ *       ack_timeout placement reconnect_delay loss_timeout replicas
+ *       rebuild_rate_mb enable
  *
- * "enable" is the commit point. Every other attribute is immutable while
- * the device is enabled (EBUSY). All values are validated as they are
+ * "enable" is the commit point. Every other attribute but rebuild_rate_mb
+ * (which takes effect at once) is immutable while the device is enabled
+ * (EBUSY). All values are validated as they are
  * written and every rejection is logged with its reason.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -120,23 +122,40 @@ static ssize_t cfg_u32_show(struct config_item *item, char *page,
 	return ret;
 }
 
-static ssize_t cfg_u32_store(struct config_item *item, const char *page,
-			     size_t count, const char *attr, size_t off,
-			     int (*parse)(const char *page, u32 *val,
-					  const char *name))
+/*
+ * Store the u32 at byte @off of the parameters, parsed by @parse; @live:
+ * also in the enabled device's, which reads it as it runs (else the
+ * device must not be enabled).
+ */
+static ssize_t __cfg_u32_store(struct config_item *item, const char *page,
+			       size_t count, const char *attr, size_t off,
+			       int (*parse)(const char *page, u32 *val,
+					    const char *name), bool live)
 {
 	struct empblk_cfg *cfg = to_empblk_cfg(item);
 	u32 val;
 	int ret;
 
 	mutex_lock(&cfg->lock);
-	ret = cfg_check_mutable(cfg, attr);
+	ret = live ? 0 : cfg_check_mutable(cfg, attr);
 	if (!ret)
 		ret = parse(page, &val, cfg_name(cfg));
-	if (!ret)
+	if (!ret) {
 		*cfg_u32(item, off) = val;
+		if (cfg->dev)
+			WRITE_ONCE(*(u32 *)((char *)&cfg->dev->params + off),
+				   val);
+	}
 	mutex_unlock(&cfg->lock);
 	return ret ? ret : count;
+}
+
+static ssize_t cfg_u32_store(struct config_item *item, const char *page,
+			     size_t count, const char *attr, size_t off,
+			     int (*parse)(const char *page, u32 *val,
+					  const char *name))
+{
+	return __cfg_u32_store(item, page, count, attr, off, parse, false);
 }
 
 /*
@@ -234,6 +253,18 @@ static int parse_replicas(const char *page, u32 *val, const char *name)
 		pr_err("%s: replicas \"%.*s\" must be 1..%u (copies of each extent, on different donors or SSDs)\n",
 		       name, empblk_quote_len(page), page,
 		       EMPBLK_MAX_REPLICAS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_rebuild_rate_mb(const char *page, u32 *val,
+				 const char *name)
+{
+	if (kstrtou32(page, 10, val) || *val > EMPBLK_MAX_REBUILD_RATE_MB) {
+		pr_err("%s: rebuild_rate_mb \"%.*s\" must be 0..%u MiB/s (0: no cap)\n",
+		       name, empblk_quote_len(page), page,
+		       EMPBLK_MAX_REBUILD_RATE_MB);
 		return -EINVAL;
 	}
 	return 0;
@@ -358,6 +389,22 @@ EMPBLK_CFG_U32_ATTR(loss_timeout,
 		    offsetof(struct empblk_params, loss_timeout));
 EMPBLK_CFG_U32_ATTR(replicas, offsetof(struct empblk_params, replicas));
 
+/* the rebuild's rate cap: may change while the device runs */
+static ssize_t empblk_cfg_rebuild_rate_mb_show(struct config_item *item,
+					       char *page)
+{
+	return cfg_u32_show(item, page,
+			    offsetof(struct empblk_params, rebuild_rate_mb));
+}
+
+static ssize_t empblk_cfg_rebuild_rate_mb_store(struct config_item *item,
+						const char *page, size_t count)
+{
+	return __cfg_u32_store(item, page, count, "rebuild_rate_mb",
+			       offsetof(struct empblk_params, rebuild_rate_mb),
+			       parse_rebuild_rate_mb, true);
+}
+
 CONFIGFS_ATTR(empblk_cfg_, mem_path);
 CONFIGFS_ATTR(empblk_cfg_, size_mb);
 CONFIGFS_ATTR(empblk_cfg_, enable);
@@ -370,6 +417,7 @@ CONFIGFS_ATTR(empblk_cfg_, placement);
 CONFIGFS_ATTR(empblk_cfg_, reconnect_delay);
 CONFIGFS_ATTR(empblk_cfg_, loss_timeout);
 CONFIGFS_ATTR(empblk_cfg_, replicas);
+CONFIGFS_ATTR(empblk_cfg_, rebuild_rate_mb);
 
 static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_mem_path,
@@ -383,6 +431,7 @@ static struct configfs_attribute *empblk_cfg_attrs[] = {
 	&empblk_cfg_attr_loss_timeout,
 	&empblk_cfg_attr_placement,
 	&empblk_cfg_attr_replicas,
+	&empblk_cfg_attr_rebuild_rate_mb,
 	&empblk_cfg_attr_enable,
 	NULL,
 };
@@ -439,6 +488,7 @@ static struct empblk_cfg *empblk_cfg_alloc(const char *name)
 	cfg->params.reconnect_delay = EMPBLK_DEFAULT_RECONNECT_DELAY;
 	cfg->params.loss_timeout = EMPBLK_DEFAULT_LOSS_TIMEOUT;
 	cfg->params.replicas = 1;
+	cfg->params.rebuild_rate_mb = EMPBLK_DEFAULT_REBUILD_RATE_MB;
 	config_group_init_type_name(&cfg->group, name, &empblk_cfg_type);
 	return cfg;
 }
@@ -469,7 +519,7 @@ static ssize_t empblk_group_features_show(struct config_item *item,
 					  char *page)
 {
 	return sysfs_emit(page,
-			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement reconnect_delay loss_timeout replicas enable\n");
+			  "mem_path size_mb block_size subblock_size queue_depth poll_queues ack_timeout placement reconnect_delay loss_timeout replicas rebuild_rate_mb enable\n");
 }
 
 CONFIGFS_ATTR_RO(empblk_group_, features);

@@ -50,6 +50,9 @@
 #define EMPBLK_MAX_RECONNECT_DELAY	3600
 #define EMPBLK_MAX_LOSS_TIMEOUT		86400
 #define EMPBLK_MAX_REPLICAS		2
+/* MiB/s the rebuild of degraded extents copies at most (0: no cap) */
+#define EMPBLK_DEFAULT_REBUILD_RATE_MB	256
+#define EMPBLK_MAX_REBUILD_RATE_MB	1048576U
 /* keep-alive timeout (s) asked of donors: an admin message every half */
 #define EMPBLK_KATO_S			10
 
@@ -83,6 +86,9 @@
  *	meanwhile, before it is given up and its I/O fails; 0: at once
  * @replicas: copies of every extent, each on a different backend (1 or
  *	EMPBLK_MAX_REPLICAS)
+ * @rebuild_rate_mb: MiB/s the rebuild of extents that lost a copy copies
+ *	at most, 0 for no cap; the one value that may change while the
+ *	device is enabled (read with READ_ONCE())
  */
 struct empblk_params {
 	struct empblk_spec spec;
@@ -97,6 +103,7 @@ struct empblk_params {
 	u32 reconnect_delay;
 	u32 loss_timeout;
 	u32 replicas;
+	u32 rebuild_rate_mb;
 };
 
 /*

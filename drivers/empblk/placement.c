@@ -100,6 +100,7 @@ int empblk_place_init(struct empblk_place *pl, u64 capacity,
 	pl->sb_shift = sb_shift;
 	pl->lanes = lanes;
 	pl->copies = copies;
+	pl->frozen = U64_MAX;
 	pl->nr_entries = DIV_ROUND_UP_ULL(capacity, lanes * EMPBLK_EXT_SIZE) *
 			 lanes;
 	pl->map = kvcalloc(pl->nr_entries, sizeof(*pl->map), GFP_KERNEL);
@@ -175,7 +176,8 @@ int empblk_place_add_backend(struct empblk_place *pl,
  * @e: the entry
  *
  * Return: the entry's copies (see EMPBLK_PLACE_EXT_BITS), stable until
- * empblk_place_put(); or 0 when it is not mapped, and no reference is
+ * empblk_place_put(); or 0 when it is not mapped, EMPBLK_PLACE_FROZEN
+ * while it is being rebuilt (try again once it is), and no reference is
  * held.
  */
 u64 empblk_place_get(struct empblk_place *pl, u64 e)
@@ -183,8 +185,16 @@ u64 empblk_place_get(struct empblk_place *pl, u64 e)
 	u64 v;
 
 	atomic_inc(&pl->refs[e]);
-	/* order the increment before the load; pairs with unmap's smp_mb() */
+	/* order the increment before the loads; pairs with drain's smp_mb() */
 	smp_mb__after_atomic();
+	/*
+	 * Frozen, then the map: seen thawed, the entry is the one published
+	 * before (pairs with the releases in empblk_place_rebuild()).
+	 */
+	if (unlikely(smp_load_acquire(&pl->frozen) == e)) {
+		atomic_dec(&pl->refs[e]);
+		return EMPBLK_PLACE_FROZEN;
+	}
 	/* pairs with the release in empblk_place_map() */
 	v = smp_load_acquire(&pl->map[e]);
 	if (!v)
@@ -651,4 +661,96 @@ u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry)
 	}
 	WRITE_ONCE(pl->stuck, stuck);
 	return stuck;
+}
+
+/* The copy of entry value @ev to replace: on a failed backend, or none. */
+static int empblk_place_missing(const struct empblk_place *pl, u64 ev,
+				unsigned int live)
+{
+	unsigned int c;
+
+	for (c = 0; c < pl->copies; c++)
+		if (!(live & BIT(c)))
+			return c;
+	return -1;
+}
+
+/**
+ * empblk_place_rebuild() - give a degraded entry its missing copy
+ * @pl: the map
+ * @e: the entry
+ * @copy: copies the data of a live copy to the new one
+ * @ctx: @copy's
+ *
+ * Claims an extent on a backend other than those of the entry's copies
+ * (the one with most room), freezes the entry (new I/O to it gets
+ * EMPBLK_PLACE_FROZEN and is run again later; I/O under way ends first),
+ * has @copy fill it from a live copy, and publishes it in place of the
+ * copy that was lost, or was never made. Everything under the map's
+ * lock: no discard, salvage or other rebuild touches the entry
+ * meanwhile. Sleeps; the caller is in a NOIO scope, and @copy's I/O must
+ * not wait for the map's lock or for I/O to this entry.
+ *
+ * Return: 0 once the entry has a copy more; -EAGAIN when it is not
+ * degraded (any more); -ENODATA when it has no live copy to copy from
+ * (the salvage deals with it); -ENOSPC when no other backend has room;
+ * -EBUSY when
+ * none gave an extent and one is reconnecting; or @copy's error, with
+ * the entry as it was.
+ */
+int empblk_place_rebuild(struct empblk_place *pl, u64 e,
+			 empblk_place_copy_fn copy, void *ctx)
+{
+	unsigned long avoid = 0;
+	unsigned int live, c;
+	u32 from, to, old;
+	int slot, ret = -EAGAIN;
+	u64 ev, nv;
+
+	mutex_lock(&pl->lock);
+	ev = pl->map[e];
+	live = ev ? empblk_place_live(pl, ev) : 0;
+	if (!ev || !test_bit(e, pl->degraded_map))
+		goto out_unlock;
+	ret = -ENODATA;
+	if (!live)
+		goto out_unlock;
+	ret = -EAGAIN;
+	slot = empblk_place_missing(pl, ev, live);
+	if (slot < 0) {
+		/* its backends are all live: nothing is missing */
+		empblk_place_undegrade(pl, e);
+		goto out_unlock;
+	}
+	for (c = 0; c < pl->copies; c++)
+		if (empblk_place_copy(ev, c))
+			avoid |= BIT(empblk_place_backend(empblk_place_copy(ev, c)));
+	from = empblk_place_copy(ev, __ffs(live));
+	to = empblk_place_claim(pl, &ret, avoid, true);
+	if (!to)
+		goto out_unlock;
+
+	/* the I/O that saw it thawed ends first; pairs with get */
+	smp_store_release(&pl->frozen, e);
+	empblk_place_drain(pl, e);
+	ret = copy(ctx, from, to);
+	if (ret) {
+		empblk_place_release(pl, to);
+		goto out_thaw;
+	}
+	old = empblk_place_copy(ev, slot);
+	nv = (ev & ~((u64)U32_MAX << (32 * slot))) | ((u64)to << (32 * slot));
+	/* pairs with empblk_place_get() */
+	smp_store_release(&pl->map[e], nv);
+	if (old)
+		empblk_place_release(pl, old);
+	/* the new copy's backend may have failed as it was written */
+	if (empblk_place_live(pl, nv) == GENMASK(pl->copies - 1, 0))
+		empblk_place_undegrade(pl, e);
+out_thaw:
+	/* after the entry: I/O that sees it thawed sees the new copy */
+	smp_store_release(&pl->frozen, U64_MAX);
+out_unlock:
+	mutex_unlock(&pl->lock);
+	return ret;
 }

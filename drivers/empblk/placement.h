@@ -23,6 +23,8 @@
 #define EMPBLK_MAX_COPIES	2
 #define EMPBLK_PLACE_EXT_BITS	27
 #define EMPBLK_PLACE_EXT_MASK	(BIT(EMPBLK_PLACE_EXT_BITS) - 1)
+/* empblk_place_get() of an entry being rebuilt: no valid entry is this */
+#define EMPBLK_PLACE_FROZEN	U64_MAX
 /* pages of an extent: the bits of an entry's lost-page bitmap */
 #define EMPBLK_PLACE_EXT_PAGES	(EMPBLK_EXT_SIZE >> PAGE_SHIFT)
 
@@ -103,6 +105,8 @@ struct empblk_backend {
  * @degraded_map: per entry, a bit set while it has a copy on a live
  *	backend and fewer such copies than @copies (under @lock)
  * @degraded: bits set in @degraded_map
+ * @frozen: the entry being rebuilt (empblk_place_rebuild()): I/O keeps
+ *	off it; U64_MAX when none
  * @be: the backends
  */
 struct empblk_place {
@@ -120,6 +124,7 @@ struct empblk_place {
 	u64 stuck;
 	unsigned long *degraded_map;
 	u64 degraded;
+	u64 frozen;
 	struct empblk_backend be[EMPBLK_MAX_BACKENDS];
 };
 
@@ -163,6 +168,18 @@ unsigned int empblk_place_lost(struct empblk_place *pl, u64 e, u64 eoff,
 void empblk_place_found(struct empblk_place *pl, u64 e, u64 ev, u64 eoff,
 			u64 len);
 u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry);
+
+/**
+ * typedef empblk_place_copy_fn - copy an extent's data to another
+ * @ctx: the caller's
+ * @from: the copy read (see EMPBLK_PLACE_EXT_BITS)
+ * @to: the copy written
+ *
+ * Return: 0 once all of it is there, or a negative errno.
+ */
+typedef int (*empblk_place_copy_fn)(void *ctx, u32 from, u32 to);
+int empblk_place_rebuild(struct empblk_place *pl, u64 e,
+			 empblk_place_copy_fn copy, void *ctx);
 int empblk_placement_parse(const char *buf, enum empblk_placement *p);
 
 #endif /* EMPBLK_PLACEMENT_H */

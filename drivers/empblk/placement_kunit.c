@@ -7,7 +7,9 @@
  * backend that is only busy makes the salvage try again. With two copies,
  * each entry's are on different backends, and a failed backend leaves
  * them degraded, nothing lost, until the other fails too; with one live
- * backend left, a new entry gets one copy, degraded. The backends are
+ * backend left, a new entry gets one copy, degraded. A degraded entry is
+ * rebuilt onto a backend that holds no copy of it, frozen meanwhile, and
+ * only when there is room. The backends are
  * a stand-in member tier that counts what it is asked. Built into
  * empblk.ko only with EMPBLK_KUNIT=y (the debug-kernel lane).
  */
@@ -229,9 +231,13 @@ static void empblk_place_stuck_test(struct kunit *test)
 			2LL * EMPBLK_PLACE_EXT_PAGES);
 }
 
-/* A map of two copies per entry over three backends, in @test's memory. */
-static struct empblk_place *kp_replicated(struct kunit *test,
-					  struct kp_ctx *c)
+/*
+ * A map of two copies per entry over three backends of @ext extents each,
+ * in @test's memory.
+ */
+static struct empblk_place *kp_replicated_ext(struct kunit *test,
+					      struct kp_ctx *c,
+					      unsigned int ext)
 {
 	struct empblk_place *pl = kunit_kzalloc(test, sizeof(*pl), GFP_KERNEL);
 	unsigned int b;
@@ -242,10 +248,16 @@ static struct empblk_place *kp_replicated(struct kunit *test,
 						EMPBLK_PLACE_DISTRIBUTE), 0);
 	for (b = 0; b < 3; b++)
 		KUNIT_ASSERT_EQ(test, empblk_place_add_backend(pl, &c->m.tier, b,
-							       true, 2 *
+							       true, ext *
 							       EMPBLK_EXT_SIZE),
 				0);
 	return pl;
+}
+
+static struct empblk_place *kp_replicated(struct kunit *test,
+					  struct kp_ctx *c)
+{
+	return kp_replicated_ext(test, c, 2);
 }
 
 static void empblk_place_replicas_test(struct kunit *test)
@@ -317,9 +329,134 @@ static void empblk_place_replicas_test(struct kunit *test)
 	empblk_place_free(pl);
 }
 
+/* what the stand-in copy of empblk_place_rebuild() saw, and answers */
+struct kp_copy {
+	struct kunit *test;
+	struct empblk_place *pl;
+	u64 e;
+	int ret;
+	unsigned int calls;
+	u32 from;
+	u32 to;
+};
+
+static int kp_copy(void *ctx, u32 from, u32 to)
+{
+	struct kp_copy *k = ctx;
+
+	k->calls++;
+	k->from = from;
+	k->to = to;
+	/* frozen: no I/O gets the entry, and none holds it */
+	KUNIT_EXPECT_EQ(k->test, empblk_place_get(k->pl, k->e),
+			EMPBLK_PLACE_FROZEN);
+	KUNIT_EXPECT_EQ(k->test, atomic_read(&k->pl->refs[k->e]), 0);
+	return k->ret;
+}
+
+static void empblk_place_rebuild_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	struct empblk_place *pl = kp_replicated_ext(test, c, 3);
+	struct kp_copy k = { .test = test, .pl = pl };
+	unsigned int e, b0, b1, spare, live;
+	bool retry;
+	u64 moved, ev;
+
+	for (e = 0; e < 2; e++)
+		KUNIT_ASSERT_EQ(test, empblk_place_map(pl, e), 0);
+	/* whole: nothing to do, nothing copied */
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k),
+			-EAGAIN);
+	KUNIT_EXPECT_EQ(test, k.calls, 0U);
+	ev = pl->map[0];
+	b0 = empblk_place_backend(empblk_place_copy(ev, 0));
+	b1 = empblk_place_backend(empblk_place_copy(ev, 1));
+	spare = 3 - b0 - b1;
+	pl->be[b0].failed = true;
+	empblk_place_salvage(pl, &moved, &retry);
+	KUNIT_ASSERT_TRUE(test, test_bit(0, pl->degraded_map));
+	/* a copy that fails leaves the entry as it was, the extent given back */
+	k.e = 0;
+	k.ret = -EIO;
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k), -EIO);
+	KUNIT_EXPECT_EQ(test, k.calls, 1U);
+	KUNIT_EXPECT_EQ(test, pl->map[0], ev);
+	KUNIT_EXPECT_EQ(test, c->m.released[spare], 1U);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, pl->degraded_map));
+	KUNIT_EXPECT_EQ(test, pl->frozen, U64_MAX);
+	/* one that succeeds: from the live copy to the spare backend */
+	k.ret = 0;
+	live = pl->degraded;
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k), 0);
+	KUNIT_EXPECT_EQ(test, k.from, empblk_place_copy(ev, 1));
+	KUNIT_EXPECT_EQ(test, empblk_place_backend(k.to), spare);
+	/* in the lost copy's place, which goes back to its backend */
+	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[0], 0), k.to);
+	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[0], 1),
+			empblk_place_copy(ev, 1));
+	KUNIT_EXPECT_EQ(test, c->m.released[b0], 1U);
+	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 3U);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, pl->degraded_map));
+	KUNIT_EXPECT_EQ(test, pl->degraded, (u64)live - 1);
+	KUNIT_EXPECT_EQ(test, pl->frozen, U64_MAX);
+	KUNIT_EXPECT_EQ(test, empblk_place_get(pl, 0), pl->map[0]);
+	empblk_place_put(pl, 0);
+	/* an entry whose copies all failed is the salvage's, not ours */
+	pl->be[b1].failed = true;
+	pl->be[spare].failed = true;
+	__set_bit(0, pl->degraded_map);
+	k.calls = 0;
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k),
+			-ENODATA);
+	KUNIT_EXPECT_EQ(test, k.calls, 0U);
+	__clear_bit(0, pl->degraded_map);
+	pl->be[b1].failed = false;
+	pl->be[spare].failed = false;
+	for (e = 0; e < 2; e++)
+		empblk_place_unmap(pl, e);
+	empblk_place_free(pl);
+}
+
+/*
+ * An entry mapped with one copy (no second backend had room) is degraded
+ * from the start; its rebuild finds no room until some is freed, then
+ * adds the copy it never had.
+ */
+static void empblk_place_rebuild_room_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	struct empblk_place *pl = kp_replicated_ext(test, c, 1);
+	struct kp_copy k = { .test = test, .pl = pl, .e = 1 };
+	u32 only;
+
+	KUNIT_ASSERT_EQ(test, empblk_place_map(pl, 0), 0);
+	KUNIT_ASSERT_EQ(test, empblk_place_map(pl, 1), 0);
+	only = empblk_place_copy(pl->map[1], 0);
+	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[1], 1), 0U);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 1ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 1, kp_copy, &k),
+			-ENOSPC);
+	KUNIT_EXPECT_EQ(test, k.calls, 0U);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 1ULL);
+	/* a discard frees entry 0's extents: room */
+	empblk_place_unmap(pl, 0);
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 1, kp_copy, &k), 0);
+	KUNIT_EXPECT_EQ(test, k.from, only);
+	KUNIT_EXPECT_NE(test, empblk_place_backend(k.to),
+			empblk_place_backend(only));
+	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[1], 0), only);
+	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[1], 1), k.to);
+	KUNIT_EXPECT_EQ(test, pl->degraded, 0ULL);
+	empblk_place_unmap(pl, 1);
+	empblk_place_free(pl);
+}
+
 static struct kunit_case empblk_place_cases[] = {
 	KUNIT_CASE(empblk_place_salvage_test),
 	KUNIT_CASE(empblk_place_replicas_test),
+	KUNIT_CASE(empblk_place_rebuild_test),
+	KUNIT_CASE(empblk_place_rebuild_room_test),
 	KUNIT_CASE(empblk_place_found_test),
 	KUNIT_CASE(empblk_place_stuck_test),
 	{}

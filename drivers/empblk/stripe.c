@@ -51,124 +51,7 @@
 
 #include "empblk.h"
 #include "placement.h"
-
-/* entries one request or page I/O uses at most: two rows of lanes */
-#define EMPBLK_STRIPE_MAX_REFS	(2 * EMPBLK_MAX_BACKENDS)
-/* the remote tier and the SSD tier */
-#define EMPBLK_STRIPE_MAX_MEMBERS 2
-
-/**
- * struct empblk_stripe - the stripe set of a device
- * @tier: its tier interface; @tier.next is its first member
- * @pl: the placement map
- * @members: the remote tier (if any donor) first, then the SSD tier (if
- *	any SSD): a request goes to them in this order
- * @nr_members: entries in @members
- * @running: between ->start and ->stop: a failed backend is salvaged
- * @salvage_pending: bit b: backend b failed and the salvage worker has
- *	not moved its entries yet
- * @salvage_work: moves the entries of failed backends (empblk_wq)
- * @announced: the health last announced by a uevent ("ok" at first)
- */
-struct empblk_stripe {
-	struct empblk_tier tier;
-	struct empblk_place pl;
-	struct empblk_tier *members[EMPBLK_STRIPE_MAX_MEMBERS];
-	unsigned int nr_members;
-	bool running;
-	unsigned long salvage_pending;
-	struct delayed_work salvage_work;
-	const char *announced;
-};
-
-/**
- * struct empblk_strefs - the map entries an I/O holds references on
- * @nr: entries in @e
- * @overflow: one more was needed (a bug: see EMPBLK_STRIPE_MAX_REFS)
- * @e: the entries
- * @v: the value of each when it was referenced: where its copies are
- * @use: per pass, the copy of each entry the members serve then (0: none)
- */
-struct empblk_strefs {
-	unsigned int nr;
-	bool overflow;
-	u32 e[EMPBLK_STRIPE_MAX_REFS];
-	u64 v[EMPBLK_STRIPE_MAX_REFS];
-	u32 use[EMPBLK_MAX_COPIES][EMPBLK_STRIPE_MAX_REFS];
-};
-
-/**
- * struct empblk_stuse - what the members serve of an I/O now
- * @refs: its entries
- * @pass: the pass: the copies in @refs->use[@pass]
- */
-struct empblk_stuse {
-	const struct empblk_strefs *refs;
-	unsigned int pass;
-};
-
-/**
- * struct empblk_stcmd - the stripe set's per-request state
- * @st: the stripe set
- * @rq: the request
- * @pending: members still serving the request, plus one while it is
- *	being handed to them
- * @status: BLK_STS_OK, or the first error a member ended it with
- * @backends: bit b: it went to backend b
- * @passes: passes the request takes: the most live copies of an entry
- * @masks: per pass, bit i: it goes to member i then
- * @avoid: bit b: a read failed on backend b before; kept when requeued
- * @tries: reads run again on other copies so far; kept when requeued
- * @nlost: pages of a read that were lost (bits in @lost)
- * @lost: bit i: the request's i-th page was lost with a failed backend
- * @use: what the members serve in this pass
- * @pass_work: hands the next pass to the members
- * @refs: its map entries
- */
-struct empblk_stcmd {
-	struct empblk_stripe *st;
-	struct request *rq;
-	atomic_t pending;
-	int status;
-	u32 backends;
-	unsigned int passes;
-	u32 masks[EMPBLK_MAX_COPIES];
-	u32 avoid;
-	unsigned int tries;
-	unsigned int nlost;
-	DECLARE_BITMAP(lost, EMPBLK_MAX_RQ_PAGES);
-	struct empblk_stuse use;
-	struct work_struct pass_work;
-	struct empblk_strefs refs;
-};
-
-/**
- * struct empblk_stpio - the stripe set's state of one page I/O
- * @pio: the page I/O
- * @st: the stripe set
- * @pending: members still writing, plus one while they are started
- * @failed: one of them failed
- * @write: a write (else a read)
- * @refs: its map entries
- * @use: per pass (copy), what the members serve of it
- * @sub: per pass, the page I/O each member is given; their own state
- *	follows this struct in empblk_pio.tier_data
- */
-struct empblk_stpio {
-	struct empblk_pio *pio;
-	struct empblk_stripe *st;
-	atomic_t pending;
-	bool failed;
-	bool write;
-	struct empblk_strefs refs;
-	struct empblk_stuse use[EMPBLK_MAX_COPIES];
-	struct empblk_pio sub[EMPBLK_MAX_COPIES][EMPBLK_STRIPE_MAX_MEMBERS];
-};
-
-static struct empblk_stripe *to_stripe(struct empblk_tier *t)
-{
-	return container_of(t, struct empblk_stripe, tier);
-}
+#include "stripe.h"
 
 /* the index in @st->members of the member serving backend @b */
 static unsigned int empblk_stripe_member(struct empblk_stripe *st,
@@ -179,9 +62,9 @@ static unsigned int empblk_stripe_member(struct empblk_stripe *st,
 
 /*
  * The entry of device byte @pos, referenced once in @r: its value when
- * first referenced, or 0 when it is not mapped (then no reference is
- * held). *@ep is its index, *@eoff the byte's offset in its extent, *@ri
- * its index in @r.
+ * first referenced; or 0 when it is not mapped, EMPBLK_PLACE_FROZEN when
+ * it is being rebuilt (then no reference is held). *@ep is its index,
+ * *@eoff the byte's offset in its extent, *@ri its index in @r.
  */
 static u64 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
 			     u64 pos, u64 *ep, u64 *eoff, unsigned int *ri)
@@ -201,7 +84,7 @@ static u64 empblk_stripe_ref(struct empblk_stripe *st, struct empblk_strefs *r,
 		return 0;
 	}
 	ev = empblk_place_get(&st->pl, e);
-	if (ev) {
+	if (ev && ev != EMPBLK_PLACE_FROZEN) {
 		for (p = 0; p < EMPBLK_MAX_COPIES; p++)
 			r->use[p][r->nr] = 0;
 		*ri = r->nr;
@@ -263,6 +146,17 @@ static bool empblk_stripe_salvaging(struct empblk_stripe *st, u64 ev)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * An entry was mapped: if it got fewer copies than it should (too few
+ * backends with room), the rebuild adds them once there is room.
+ */
+static void empblk_stripe_mapped(struct empblk_stripe *st)
+{
+	if (READ_ONCE(st->pl.degraded) &&
+	    READ_ONCE(st->rb.state) == EMPBLK_REBUILD_IDLE)
+		empblk_rebuild_kick(st, 0);
 }
 
 /* Salvage now, unless the device is going away (nothing to save then). */
@@ -588,6 +482,12 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 			empblk_stripe_fail(st, rq, -E2BIG);
 			return 0;
 		}
+		if (unlikely(ev == EMPBLK_PLACE_FROZEN)) {
+			/* until the rebuild has copied it: it kicks us then */
+			empblk_stripe_unref(st, &sc->refs);
+			empblk_complete_rq(t->dev, rq, EMPBLK_STS_RETRY);
+			return 0;
+		}
 		if (!ev && write) {
 			int ret;
 
@@ -600,6 +500,7 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 				empblk_stripe_fail(st, rq, ret);
 				return 0;
 			}
+			empblk_stripe_mapped(st);
 			/* and reference everything again */
 			pos = start;
 			empblk_stripe_unroute(sc, bytes);
@@ -677,7 +578,8 @@ static void empblk_stripe_trim(struct empblk_stripe *st, u64 e, u64 k0,
 	u64 ev = empblk_place_get(&st->pl, e);
 	unsigned int c;
 
-	if (!ev)
+	/* being rebuilt: discards are advisory, and it copies whole extents */
+	if (!ev || ev == EMPBLK_PLACE_FROZEN)
 		return;
 	for (c = 0; c < st->pl.copies; c++) {
 		u32 v = empblk_place_copy(ev, c);
@@ -828,6 +730,11 @@ static int empblk_stpio_route(struct empblk_stpio *sp, u32 *masks,
 			ret = -E2BIG;
 			goto out_unref;
 		}
+		if (unlikely(ev == EMPBLK_PLACE_FROZEN)) {
+			/* being rebuilt: the layer tries again later */
+			ret = -EBUSY;
+			goto out_unref;
+		}
 		if (!ev && !sp->write) {
 			/* never written */
 			memzero_page(pio->pages[i++], 0, PAGE_SIZE);
@@ -839,6 +746,7 @@ static int empblk_stpio_route(struct empblk_stpio *sp, u32 *masks,
 			ret = empblk_place_map(&st->pl, e);
 			if (ret)
 				return ret;
+			empblk_stripe_mapped(st);
 			/* and reference everything again */
 			i = 0;
 			memset(masks, 0, EMPBLK_MAX_COPIES * sizeof(*masks));
@@ -869,6 +777,34 @@ out_unref:
 }
 
 /*
+ * The page I/O that member @i serves in pass @p of @sp, pointed at
+ * @sp->pio's pages and at its own state: the members' states follow
+ * struct empblk_stpio, pass by pass (empblk_stripe_pio_size()).
+ */
+static struct empblk_pio *empblk_stpio_sub(struct empblk_stpio *sp,
+					   unsigned int p, unsigned int i)
+{
+	struct empblk_stripe *st = sp->st;
+	struct empblk_pio *pio = sp->pio, *sub = &sp->sub[p][i];
+	char *data = (char *)sp + ALIGN(sizeof(*sp), sizeof(long));
+	unsigned int k;
+
+	for (k = 0; k < p * st->nr_members + i; k++) {
+		struct empblk_tier *m = st->members[k % st->nr_members];
+
+		data += ALIGN(m->ops->pio_size(m, pio->nr_pages),
+			      sizeof(long));
+	}
+	sub->pos = pio->pos;
+	sub->pages = pio->pages;
+	sub->nr_pages = pio->nr_pages;
+	sub->end_io = empblk_stpio_end;
+	sub->private = sp;
+	sub->tier_data = data;
+	return sub;
+}
+
+/*
  * Read or write a layer's pages (empblk_tier_ops.read_pages and
  * .write_pages): route them (empblk_stpio_route()), then give each member
  * holding some of them, in each pass, the page I/O; the last one to
@@ -879,7 +815,6 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 {
 	struct empblk_stripe *st = to_stripe(t);
 	struct empblk_stpio *sp = pio->tier_data;
-	char *data = (char *)sp + ALIGN(sizeof(*sp), sizeof(long));
 	u32 bytes[EMPBLK_MAX_BACKENDS] = { };
 	u32 masks[EMPBLK_MAX_COPIES] = { };
 	unsigned int i, p;
@@ -899,20 +834,14 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	for (p = 0; p < st->pl.copies; p++) {
 		sp->use[p].refs = &sp->refs;
 		sp->use[p].pass = p;
+		sp->use[p].raw = 0;
 		for (i = 0; i < st->nr_members; i++) {
 			struct empblk_tier *m = st->members[i];
-			struct empblk_pio *sub = &sp->sub[p][i];
+			struct empblk_pio *sub;
 
-			sub->pos = pio->pos;
-			sub->pages = pio->pages;
-			sub->nr_pages = pio->nr_pages;
-			sub->end_io = empblk_stpio_end;
-			sub->private = sp;
-			sub->tier_data = data;
-			data += ALIGN(m->ops->pio_size(m, pio->nr_pages),
-				      sizeof(long));
 			if (!(masks[p] & BIT(i)))
 				continue;
+			sub = empblk_stpio_sub(sp, p, i);
 			atomic_inc(&sp->pending);
 			ret = write ? m->ops->write_pages(m, sub) :
 				      m->ops->read_pages(m, sub);
@@ -939,6 +868,50 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 out_unref:
 	empblk_stripe_unref(st, &sp->refs);
 	return ret;
+}
+
+/**
+ * empblk_stripe_extent_io() - read or write a piece of one copy's extent
+ * @st: the stripe set
+ * @pio: the page I/O: @pio->pos is a byte offset in the extent, and its
+ *	tier_data the stripe set's state (->pio_size() bytes)
+ * @v: the copy (see EMPBLK_PLACE_EXT_BITS)
+ * @write: a write (else a read)
+ *
+ * For the rebuild, which holds the entry frozen (no I/O uses it) and
+ * references no map entry. May sleep; in a NOIO scope.
+ *
+ * Return: 0 once under way (@pio->end_io reports the outcome), or a
+ * negative errno with nothing under way.
+ */
+int empblk_stripe_extent_io(struct empblk_stripe *st, struct empblk_pio *pio,
+			    u32 v, bool write)
+{
+	struct empblk_stpio *sp = pio->tier_data;
+	struct empblk_backend *be = &st->pl.be[empblk_place_backend(v)];
+	unsigned int i = empblk_stripe_member(st, empblk_place_backend(v));
+	struct empblk_tier *m = st->members[i];
+	struct empblk_pio *sub;
+	int ret;
+
+	sp->pio = pio;
+	sp->st = st;
+	sp->failed = false;
+	sp->refs.nr = 0;
+	sp->refs.overflow = false;
+	sp->write = write;
+	sp->use[0].refs = &sp->refs;
+	sp->use[0].pass = 0;
+	sp->use[0].raw = v;
+	sub = empblk_stpio_sub(sp, 0, i);
+	atomic_set(&sp->pending, 2);
+	ret = write ? m->ops->write_pages(m, sub) : m->ops->read_pages(m, sub);
+	if (ret)
+		return ret;
+	atomic64_add((u64)pio->nr_pages << PAGE_SHIFT,
+		     write ? &be->write_bytes : &be->read_bytes);
+	empblk_stpio_put(sp);
+	return 0;
 }
 
 static int empblk_stripe_write_pages(struct empblk_tier *t,
@@ -986,11 +959,14 @@ static void empblk_stripe_abort(struct empblk_tier *t, const char *why)
 		empblk_tier_abort(st->members[i], why);
 }
 
-/*
- * Tell user space (a change uevent, EMPBLK_HEALTH=ok|degraded|lost) when
- * the device's health is other than it last said.
+/**
+ * empblk_stripe_announce() - tell user space the device's health
+ * @st: the stripe set
+ *
+ * A change uevent, EMPBLK_HEALTH=ok|degraded|lost, when the health is
+ * other than it last said. From the salvage and rebuild workers only.
  */
-static void empblk_stripe_announce(struct empblk_stripe *st)
+void empblk_stripe_announce(struct empblk_stripe *st)
 {
 	struct empblk_dev *dev = st->tier.dev;
 	struct empblk_usage u;
@@ -1050,6 +1026,9 @@ static void empblk_stripe_salvage_work(struct work_struct *work)
 	/* its allocations, too, must not wait for the writes held here */
 	empblk_stripe_announce(st);
 	memalloc_noio_restore(noio);
+	/* second copies for what lost one, where there is room */
+	if (READ_ONCE(st->pl.degraded))
+		empblk_rebuild_kick(st, 0);
 	if (retry) {
 		/* writes to what stayed wait (a backend reconnects) */
 		queue_delayed_work(empblk_wq, &st->salvage_work, HZ);
@@ -1119,6 +1098,7 @@ static void empblk_stripe_stop(struct empblk_tier *t)
 	WRITE_ONCE(st->running, false);
 	synchronize_rcu();
 	cancel_delayed_work_sync(&st->salvage_work);
+	empblk_rebuild_stop(st);
 }
 
 static void empblk_stripe_usage(struct empblk_tier *t, struct empblk_usage *u)
@@ -1130,12 +1110,15 @@ static void empblk_stripe_usage(struct empblk_tier *t, struct empblk_usage *u)
 		u->backends_failed += READ_ONCE(st->pl.be[b].failed);
 	u->lost_bytes = (u64)atomic64_read(&st->pl.lost_pages) << PAGE_SHIFT;
 	u->degraded_bytes = READ_ONCE(st->pl.degraded) << EMPBLK_EXT_SHIFT;
+	u->rebuild_state = empblk_rebuild_states[READ_ONCE(st->rb.state)];
+	u->rebuild_bytes = atomic64_read(&st->rb.bytes);
 }
 
 static void empblk_stripe_destroy(struct empblk_tier *t)
 {
 	struct empblk_stripe *st = to_stripe(t);
 
+	empblk_rebuild_free(st);
 	empblk_place_free(&st->pl);
 	kfree(st);
 }
@@ -1223,10 +1206,16 @@ bool empblk_stripe_locate(struct empblk_tier *member,
 	struct empblk_place *pl = &to_stripe(member->up)->pl;
 	const struct empblk_strefs *refs = use->refs;
 	const struct empblk_backend *be;
-	u64 eoff, e = empblk_place_entry(pl, pos, &eoff);
+	u64 eoff, e;
 	unsigned int i;
-	u32 v = 0;
+	u32 v = use->raw;
 
+	if (v) {
+		/* an extent addressed directly (empblk_stripe_extent_io()) */
+		eoff = pos;
+		goto found;
+	}
+	e = empblk_place_entry(pl, pos, &eoff);
 	for (i = 0; i < refs->nr; i++)
 		if (refs->e[i] == e) {
 			v = refs->use[use->pass][i];
@@ -1234,6 +1223,7 @@ bool empblk_stripe_locate(struct empblk_tier *member,
 		}
 	if (!v)
 		return false;
+found:
 	be = &pl->be[empblk_place_backend(v)];
 	if (be->member != member)
 		return false;
@@ -1333,6 +1323,9 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 	if (!ret && ssd)
 		ret = empblk_stripe_add_member(st, ssd, false, p->spec.nr_ssds,
 					       empblk_ssd_mb);
+	if (ret)
+		goto out_free_place;
+	ret = empblk_rebuild_init(st);
 	if (ret)
 		goto out_free_place;
 	return &st->tier;

@@ -111,6 +111,8 @@ EMPBLK_USAGE_ATTR(zero_pages, zero_pages, "%llu");
 EMPBLK_USAGE_ATTR(backends_failed, backends_failed, "%u");
 EMPBLK_USAGE_ATTR(lost_bytes, lost_bytes, "%llu");
 EMPBLK_USAGE_ATTR(degraded_bytes, degraded_bytes, "%llu");
+EMPBLK_USAGE_ATTR(rebuild_state, rebuild_state, "%s");
+EMPBLK_USAGE_ATTR(rebuild_bytes, rebuild_bytes, "%llu");
 
 /* "ok", "degraded" or "lost": see empblk_health() */
 static ssize_t health_show(struct device *d, struct device_attribute *attr,
@@ -239,6 +241,8 @@ static struct attribute *empblk_emp_attrs[] = {
 	&dev_attr_backends_failed.attr,
 	&dev_attr_lost_bytes.attr,
 	&dev_attr_degraded_bytes.attr,
+	&dev_attr_rebuild_state.attr,
+	&dev_attr_rebuild_bytes.attr,
 	&empblk_stat_attr_lost_reads.attr.attr,
 	&empblk_stat_attr_write_fences.attr.attr,
 	NULL,

@@ -12,6 +12,7 @@
 #include "cache_policy.h"
 #include "compat.h"
 #include "empblk.h"
+#include "stripe.h"
 
 /* donors or SSDs: a stripe set */
 static bool empblk_has_stripes(const struct empblk_params *p)
@@ -182,6 +183,12 @@ static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 		slots = 2 * empblk_cache_nr_wb(p->block_size) * p->replicas;
 		pio_pages = empblk_cache_pio_pages(p->block_size);
 	}
+	/* the rebuild's copying: one piece at a time */
+	if (p->replicas > 1) {
+		slots++;
+		pio_pages = max_t(unsigned int, pio_pages,
+				  EMPBLK_REBUILD_PAGES);
+	}
 	if (p->spec.nr_donors) {
 		remote = empblk_remote_tier_create(dev, slots, pio_pages);
 		if (IS_ERR(remote))
@@ -196,7 +203,7 @@ static struct empblk_tier *empblk_tiers_build_below(struct empblk_dev *dev)
 		}
 	}
 	below = empblk_stripe_tier_create(dev, remote, ssd);
-	if (IS_ERR(below) || !slots)
+	if (IS_ERR(below) || !empblk_wants_cache(p))
 		return below;
 	top = empblk_cache_tier_create(dev, p->spec.dram_mb, below);
 	if (IS_ERR(top))
@@ -305,6 +312,7 @@ void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u)
 {
 	memset(u, 0, sizeof(*u));
 	u->read_sinks = "none";
+	u->rebuild_state = empblk_rebuild_states[EMPBLK_REBUILD_IDLE];
 	for (; t; t = t->next)
 		if (t->ops->usage)
 			t->ops->usage(t, u);
@@ -315,14 +323,15 @@ void empblk_tiers_usage(struct empblk_tier *t, struct empblk_usage *u)
  * @u: their usage (empblk_tiers_usage())
  *
  * Return: "lost" while data that went with failed backends were not
- * written since; else "degraded" while a backend is failed or an extent
- * is short of a copy; else "ok".
+ * written since; else "degraded" while an extent is short of a copy
+ * (until the rebuild gives it one); else "ok": every extent has the
+ * copies it should, on live backends, whatever backends failed before.
  */
 const char *empblk_health(const struct empblk_usage *u)
 {
 	if (u->lost_bytes)
 		return "lost";
-	if (u->backends_failed || u->degraded_bytes)
+	if (u->degraded_bytes)
 		return "degraded";
 	return "ok";
 }

@@ -57,6 +57,9 @@ struct page;
  * @backends_failed: backends given up for good
  * @lost_bytes: data lost with failed backends and not written since
  * @degraded_bytes: device space with a copy lost and another left
+ * @rebuild_state: what the rebuild of that space does: "idle",
+ *	"running", "no-space" or "waiting"
+ * @rebuild_bytes: bytes the rebuild copied since the device started
  */
 struct empblk_usage {
 	u64 dram_budget;
@@ -73,6 +76,8 @@ struct empblk_usage {
 	u32 backends_failed;
 	u64 lost_bytes;
 	u64 degraded_bytes;
+	const char *rebuild_state;
+	u64 rebuild_bytes;
 };
 
 /**
