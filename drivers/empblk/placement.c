@@ -92,10 +92,13 @@ int empblk_place_init(struct empblk_place *pl, u64 capacity,
 		      unsigned int sb_shift, unsigned int lanes,
 		      unsigned int copies, enum empblk_placement policy)
 {
+	unsigned int c;
+
 	memset(pl, 0, sizeof(*pl));
 	if (WARN_ON_ONCE(!copies || copies > EMPBLK_MAX_COPIES))
 		return -EINVAL;
 	mutex_init(&pl->lock);
+	spin_lock_init(&pl->stale_lock);
 	pl->policy = policy;
 	pl->sb_shift = sb_shift;
 	pl->lanes = lanes;
@@ -108,11 +111,18 @@ int empblk_place_init(struct empblk_place *pl, u64 capacity,
 	/* allocated now, not when a backend fails and memory may be short */
 	pl->lost = kvcalloc(pl->nr_entries, sizeof(*pl->lost), GFP_KERNEL);
 	pl->degraded_map = bitmap_zalloc(pl->nr_entries, GFP_KERNEL);
-	if (!pl->map || !pl->refs || !pl->lost || !pl->degraded_map) {
-		empblk_place_free(pl);
-		return -ENOMEM;
+	if (!pl->map || !pl->refs || !pl->lost || !pl->degraded_map)
+		goto out_free;
+	for (c = 0; copies > 1 && c < copies; c++) {
+		pl->stale_map[c] = bitmap_zalloc(pl->nr_entries, GFP_KERNEL);
+		if (!pl->stale_map[c])
+			goto out_free;
 	}
 	return 0;
+
+out_free:
+	empblk_place_free(pl);
+	return -ENOMEM;
 }
 
 /**
@@ -133,6 +143,10 @@ void empblk_place_free(struct empblk_place *pl)
 	pl->lost = NULL;
 	bitmap_free(pl->degraded_map);
 	pl->degraded_map = NULL;
+	for (b = 0; b < EMPBLK_MAX_COPIES; b++) {
+		bitmap_free(pl->stale_map[b]);
+		pl->stale_map[b] = NULL;
+	}
 	kvfree(pl->map);
 	kvfree(pl->refs);
 	pl->map = NULL;
@@ -223,6 +237,104 @@ unsigned int empblk_place_live(const struct empblk_place *pl, u64 ev)
 			live |= BIT(c);
 	}
 	return live;
+}
+
+/**
+ * empblk_place_good() - the copies of an entry that hold its data
+ * @pl: the map
+ * @e: the entry
+ * @ev: its value (empblk_place_get())
+ *
+ * Any context; no lock.
+ *
+ * Return: bit c set for each copy c on a live backend that missed no
+ * write (not stale): the ones a read may use.
+ */
+unsigned int empblk_place_good(const struct empblk_place *pl, u64 e, u64 ev)
+{
+	unsigned int c, good = empblk_place_live(pl, ev);
+
+	for (c = 0; pl->stale_map[0] && c < pl->copies; c++)
+		if ((good & BIT(c)) && test_bit(e, pl->stale_map[c]))
+			good &= ~BIT(c);
+	return good;
+}
+
+/**
+ * empblk_place_ready() - which of some copies are on backends not busy
+ * @pl: the map
+ * @ev: an entry's value
+ * @copies: bit c for copy c
+ *
+ * Any context; no lock.
+ *
+ * Return: the bits of @copies whose backend is not reconnecting.
+ */
+unsigned int empblk_place_ready(const struct empblk_place *pl, u64 ev,
+				unsigned int copies)
+{
+	unsigned long mask = copies;
+	unsigned int c;
+
+	for_each_set_bit(c, &mask, EMPBLK_MAX_COPIES)
+		if (READ_ONCE(pl->be[empblk_place_backend(empblk_place_copy(ev, c))].busy))
+			copies &= ~BIT(c);
+	return copies;
+}
+
+/* Entry @e has fewer good copies than it should; true if it had not. */
+static bool empblk_place_degrade(struct empblk_place *pl, u64 e)
+{
+	if (test_and_set_bit(e, pl->degraded_map))
+		return false;
+	atomic64_inc(&pl->degraded);
+	return true;
+}
+
+/* Entry @e is no longer degraded (unmapped, moved, or whole again). */
+static void empblk_place_undegrade(struct empblk_place *pl, u64 e)
+{
+	if (test_and_clear_bit(e, pl->degraded_map))
+		atomic64_dec(&pl->degraded);
+}
+
+/**
+ * empblk_place_mark_stale() - copy @c of an entry misses a write
+ * @pl: the map (with replicas)
+ * @e: the entry, referenced by the caller
+ * @c: the copy, on a busy backend
+ *
+ * Called before the write goes to the other copies, under @pl->stale_lock
+ * with the choice of them: from now on no read uses copy @c, and the
+ * entry is degraded until the rebuild has copied a good copy over it
+ * (empblk_place_rebuild()). Any context but hard interrupts.
+ *
+ * Return: true if that made the entry degraded (it was not).
+ */
+bool empblk_place_mark_stale(struct empblk_place *pl, u64 e, unsigned int c)
+{
+	bool newly = false;
+
+	/* written once per entry, not by every write while it is away */
+	if (!test_bit(e, pl->stale_map[c]))
+		set_bit(e, pl->stale_map[c]);
+	if (!test_bit(e, pl->degraded_map))
+		newly = empblk_place_degrade(pl, e);
+	/*
+	 * The bits, set here or seen set, before the write that depends on
+	 * them, and before the caller reads whether the backend is back
+	 * (pairs with empblk_stripe_backend_busy())
+	 */
+	smp_mb();
+	return newly;
+}
+
+/* Copy @c of entry @e is good again, or gone (under the lock). */
+static void empblk_place_unstale(struct empblk_place *pl, u64 e,
+				 unsigned int c)
+{
+	if (pl->stale_map[c])
+		clear_bit(e, pl->stale_map[c]);
 }
 
 /**
@@ -359,12 +471,12 @@ static void empblk_place_release_all(struct empblk_place *pl, u64 ev)
  * An extent for each copy of entry @e, each on a different backend: the
  * first where the policy prefers, the others where there is most room.
  * Return: the entry's value; or 0 and *@err (see empblk_place_claim())
- * when the first copy finds no extent, or a later one none while a
- * backend is reconnecting (-EBUSY: the write waits for it), with nothing
- * claimed. A later copy that finds none otherwise is left out, and the
- * entry is degraded from the start (backends failed or are full, and too
- * few are left): a write does not fail for want of a second copy. Under
- * the map's lock; may sleep.
+ * when the first copy finds no extent, with nothing claimed. A later copy
+ * that finds none (backends failed, full or reconnecting, and too few
+ * are left) is left out, and the entry is degraded from the start: a
+ * write neither fails nor waits for want of a second copy, and the
+ * rebuild adds it once a backend has room. Under the map's lock; may
+ * sleep.
  */
 static u64 empblk_place_claim_copies(struct empblk_place *pl, u64 e, int *err)
 {
@@ -378,14 +490,8 @@ static u64 empblk_place_claim_copies(struct empblk_place *pl, u64 e, int *err)
 
 		if (!v && !c)
 			return 0;
-		if (!v && ret == -EBUSY) {
-			empblk_place_release_all(pl, ev);
-			*err = ret;
-			return 0;
-		}
 		if (!v) {
-			if (!__test_and_set_bit(e, pl->degraded_map))
-				WRITE_ONCE(pl->degraded, pl->degraded + 1);
+			empblk_place_degrade(pl, e);
 			break;
 		}
 		ev |= (u64)v << (32 * c);
@@ -438,13 +544,6 @@ static void empblk_place_drain(struct empblk_place *pl, u64 e)
 		usleep_range(50, 200);
 }
 
-/* Entry @e is no longer degraded (unmapped, or moved). Under the lock. */
-static void empblk_place_undegrade(struct empblk_place *pl, u64 e)
-{
-	if (__test_and_clear_bit(e, pl->degraded_map))
-		WRITE_ONCE(pl->degraded, pl->degraded - 1);
-}
-
 /**
  * empblk_place_unmap() - unmap an entry and give its extent back
  * @pl: the map
@@ -456,6 +555,7 @@ static void empblk_place_undegrade(struct empblk_place *pl, u64 e)
 void empblk_place_unmap(struct empblk_place *pl, u64 e)
 {
 	unsigned long *lb;
+	unsigned int c;
 	u64 ev;
 
 	mutex_lock(&pl->lock);
@@ -469,6 +569,8 @@ void empblk_place_unmap(struct empblk_place *pl, u64 e)
 	if (!empblk_place_live(pl, ev) && pl->stuck)
 		WRITE_ONCE(pl->stuck, pl->stuck - 1);
 	empblk_place_undegrade(pl, e);
+	for (c = 0; c < pl->copies; c++)
+		empblk_place_unstale(pl, e, c);
 	empblk_place_release_all(pl, ev);
 	/* discarded pages are not lost: nothing reads them any more */
 	lb = pl->lost[e];
@@ -593,11 +695,17 @@ static bool empblk_place_lose(struct empblk_place *pl, u64 e)
  * @moved: entries moved
  * @retry: set when an entry stayed for a reason that passes (a backend
  *	reconnecting, no memory now): call again in a while
+ * @kept: NULL, or entries that lost a copy with a failed backend since
+ *	the last pass and kept a good one
  *
- * An entry with a copy on a failed backend and another on a live one is
- * degraded (counted in @pl->degraded): nothing of it is lost, and its I/O
- * goes on to the live copy. Every page of an entry whose copies were all
- * on failed backends is marked lost (its data went with them). Once no
+ * An entry with a copy on a failed backend and a good one on a live one
+ * is degraded (counted in @pl->degraded): nothing of it is lost, and its
+ * I/O goes on to the good copy. Every page of an entry whose copies were all
+ * on failed backends is marked lost (its data went with them). So is
+ * every page of an entry whose only live copies are stale (they missed
+ * writes that went to the failed one): those copies stay, no longer
+ * stale, as the lost-page map now tells its good pages from its lost
+ * ones. Once no
  * I/O uses the entry (new I/O to a failed backend is refused or marked
  * lost at once, so none waits), it moves to extents of other backends,
  * chosen by the policy, and the old extents are released: writes to it
@@ -607,32 +715,64 @@ static bool empblk_place_lose(struct empblk_place *pl, u64 e)
  *
  * Return: the entries left on failed backends (also in @pl->stuck).
  */
-u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry)
+u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry,
+			 u64 *kept)
 {
 	u64 e, stuck = 0;
 
 	*moved = 0;
 	*retry = false;
+	if (kept)
+		*kept = 0;
 	for (e = 0; e < pl->nr_entries; e++) {
 		u64 ev = READ_ONCE(pl->map[e]), nv = 0;
-		unsigned int live;
+		unsigned int live, c;
 		int err = -ENOMEM;
 
 		cond_resched();
 		/* a peek without the lock: entries are many, failed ones few */
-		if (!ev || empblk_place_live(pl, ev) == GENMASK(pl->copies - 1, 0))
+		if (!ev || empblk_place_good(pl, e, ev) == GENMASK(pl->copies - 1, 0))
 			continue;
 		mutex_lock(&pl->lock);
 		ev = pl->map[e];
-		live = ev ? empblk_place_live(pl, ev) : 0;
+		/* a stale copy on a live backend holds older data: not live */
+		live = ev ? empblk_place_good(pl, e, ev) : 0;
 		if (!ev || live == GENMASK(pl->copies - 1, 0)) {
 			mutex_unlock(&pl->lock);
 			continue;
 		}
 		if (live) {
-			/* a copy is left: degraded, nothing lost */
-			if (!__test_and_set_bit(e, pl->degraded_map))
-				WRITE_ONCE(pl->degraded, pl->degraded + 1);
+			/* a good copy is left: degraded, nothing lost */
+			bool newly = empblk_place_degrade(pl, e);
+			unsigned int ok = empblk_place_live(pl, ev);
+
+			/* a stale copy on a failed backend is just lost now */
+			for (c = 0; c < pl->copies; c++)
+				if (!(ok & BIT(c)) && pl->stale_map[c] &&
+				    test_bit(e, pl->stale_map[c])) {
+					empblk_place_unstale(pl, e, c);
+					newly = true;
+				}
+			if (newly && kept)
+				(*kept)++;
+			mutex_unlock(&pl->lock);
+			continue;
+		}
+		if (empblk_place_live(pl, ev)) {
+			/*
+			 * Only stale copies left (the good one's backend
+			 * failed): every page is lost, and the lost-page map
+			 * says so from now on, page by page, so the stale
+			 * copies stay where they are, good again for writes.
+			 */
+			if (empblk_place_lose(pl, e)) {
+				for (c = 0; c < pl->copies; c++)
+					empblk_place_unstale(pl, e, c);
+				/* and short of the copy that failed */
+				empblk_place_degrade(pl, e);
+			} else {
+				*retry = true;
+			}
 			mutex_unlock(&pl->lock);
 			continue;
 		}
@@ -649,6 +789,8 @@ u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry)
 			nv = empblk_place_claim_copies(pl, e, &err);
 		}
 		if (nv) {
+			for (c = 0; c < pl->copies; c++)
+				empblk_place_unstale(pl, e, c);
 			/* after the lost bits; pairs with empblk_place_get() */
 			smp_store_release(&pl->map[e], nv);
 			empblk_place_release_all(pl, ev);
@@ -663,89 +805,133 @@ u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry)
 	return stuck;
 }
 
-/* The copy of entry value @ev to replace: on a failed backend, or none. */
-static int empblk_place_missing(const struct empblk_place *pl, u64 ev,
-				unsigned int live)
+/*
+ * The copy of entry @e (value @ev, good copies @good) to make good: one on
+ * a failed backend or none (*@fresh: a new extent is needed), else a
+ * stale one (resynced in place); -1 when every copy is good.
+ */
+static int empblk_place_missing(const struct empblk_place *pl, u64 e, u64 ev,
+				unsigned int good, bool *fresh)
+{
+	unsigned int c, live = empblk_place_live(pl, ev);
+
+	for (c = 0; c < pl->copies; c++)
+		if (!(live & BIT(c))) {
+			*fresh = true;
+			return c;
+		}
+	*fresh = false;
+	for (c = 0; c < pl->copies; c++)
+		if (!(good & BIT(c)))
+			return c;
+	return -1;
+}
+
+/*
+ * The copy of entry value @ev a rebuild reads, of those in @ready: an
+ * SSD's if any (a page read from a donor over iWARP is not supported).
+ */
+static u32 empblk_place_source(const struct empblk_place *pl, u64 ev,
+			       unsigned long ready)
 {
 	unsigned int c;
 
-	for (c = 0; c < pl->copies; c++)
-		if (!(live & BIT(c)))
-			return c;
-	return -1;
+	for_each_set_bit(c, &ready, EMPBLK_MAX_COPIES)
+		if (!pl->be[empblk_place_backend(empblk_place_copy(ev, c))].donor)
+			return empblk_place_copy(ev, c);
+	return empblk_place_copy(ev, __ffs(ready));
 }
 
 /**
  * empblk_place_rebuild() - give a degraded entry its missing copy
  * @pl: the map
  * @e: the entry
- * @copy: copies the data of a live copy to the new one
+ * @copy: copies the data of a good copy to another extent
  * @ctx: @copy's
  *
- * Claims an extent on a backend other than those of the entry's copies
- * (the one with most room), freezes the entry (new I/O to it gets
+ * A copy lost with a failed backend, or never made, is replaced: an
+ * extent is claimed on a backend other than those of the entry's copies
+ * (the one with most room). A stale copy (it missed writes while its
+ * backend reconnected) is copied over where it is, once its backend is
+ * back. Either way the entry is frozen (new I/O to it gets
  * EMPBLK_PLACE_FROZEN and is run again later; I/O under way ends first),
- * has @copy fill it from a live copy, and publishes it in place of the
- * copy that was lost, or was never made. Everything under the map's
- * lock: no discard, salvage or other rebuild touches the entry
- * meanwhile. Sleeps; the caller is in a NOIO scope, and @copy's I/O must
- * not wait for the map's lock or for I/O to this entry.
+ * @copy fills the copy from a good one, and the entry is published with
+ * it. Everything under the map's lock: no discard, salvage or other
+ * rebuild touches the entry meanwhile. Sleeps; the caller is in a NOIO
+ * scope, and @copy's I/O must not wait for the map's lock or for I/O to
+ * this entry.
  *
- * Return: 0 once the entry has a copy more; -EAGAIN when it is not
- * degraded (any more); -ENODATA when it has no live copy to copy from
+ * Return: 0 once the entry has a good copy more; -EAGAIN when it is not
+ * degraded (any more); -ENODATA when it has no good copy to copy from
  * (the salvage deals with it); -ENOSPC when no other backend has room;
- * -EBUSY when
- * none gave an extent and one is reconnecting; or @copy's error, with
- * the entry as it was.
+ * -EBUSY when none gave an extent and one is reconnecting, or the stale
+ * copy's backend, or every good copy's, is still reconnecting; or
+ * @copy's error, with the entry as it was.
  */
 int empblk_place_rebuild(struct empblk_place *pl, u64 e,
 			 empblk_place_copy_fn copy, void *ctx)
 {
+	unsigned int good, ready, c, all = GENMASK(pl->copies - 1, 0);
 	unsigned long avoid = 0;
-	unsigned int live, c;
 	u32 from, to, old;
 	int slot, ret = -EAGAIN;
+	bool fresh;
 	u64 ev, nv;
 
 	mutex_lock(&pl->lock);
 	ev = pl->map[e];
-	live = ev ? empblk_place_live(pl, ev) : 0;
+	good = ev ? empblk_place_good(pl, e, ev) : 0;
 	if (!ev || !test_bit(e, pl->degraded_map))
 		goto out_unlock;
 	ret = -ENODATA;
-	if (!live)
+	if (!good)
 		goto out_unlock;
 	ret = -EAGAIN;
-	slot = empblk_place_missing(pl, ev, live);
+	slot = empblk_place_missing(pl, e, ev, good, &fresh);
 	if (slot < 0) {
-		/* its backends are all live: nothing is missing */
+		/* every copy is good: nothing is missing */
 		empblk_place_undegrade(pl, e);
 		goto out_unlock;
 	}
-	for (c = 0; c < pl->copies; c++)
-		if (empblk_place_copy(ev, c))
-			avoid |= BIT(empblk_place_backend(empblk_place_copy(ev, c)));
-	from = empblk_place_copy(ev, __ffs(live));
-	to = empblk_place_claim(pl, &ret, avoid, true);
-	if (!to)
+	ret = -EBUSY;
+	ready = empblk_place_ready(pl, ev, good);
+	if (!ready)
 		goto out_unlock;
+	from = empblk_place_source(pl, ev, ready);
+	if (fresh) {
+		for (c = 0; c < pl->copies; c++)
+			if (empblk_place_copy(ev, c))
+				avoid |= BIT(empblk_place_backend(empblk_place_copy(ev, c)));
+		to = empblk_place_claim(pl, &ret, avoid, true);
+		if (!to)
+			goto out_unlock;
+	} else {
+		if (!empblk_place_ready(pl, ev, BIT(slot)))
+			goto out_unlock;
+		to = empblk_place_copy(ev, slot);
+	}
 
 	/* the I/O that saw it thawed ends first; pairs with get */
 	smp_store_release(&pl->frozen, e);
 	empblk_place_drain(pl, e);
 	ret = copy(ctx, from, to);
 	if (ret) {
-		empblk_place_release(pl, to);
+		if (fresh)
+			empblk_place_release(pl, to);
 		goto out_thaw;
 	}
+	/* good from now on: it holds what every write since left */
+	empblk_place_unstale(pl, e, slot);
 	old = empblk_place_copy(ev, slot);
 	nv = (ev & ~((u64)U32_MAX << (32 * slot))) | ((u64)to << (32 * slot));
-	/* pairs with empblk_place_get() */
-	smp_store_release(&pl->map[e], nv);
-	if (old)
-		empblk_place_release(pl, old);
-	/* the new copy's backend may have failed as it was written */
-	if (empblk_place_live(pl, nv) == GENMASK(pl->copies - 1, 0))
+	if (fresh) {
+		/* pairs with empblk_place_get() */
+		smp_store_release(&pl->map[e], nv);
+		if (old)
+			empblk_place_release(pl, old);
+	}
+	/* a backend may have failed, or a copy missed a write, meanwhile */
+	if (empblk_place_good(pl, e, nv) == all)
 		empblk_place_undegrade(pl, e);
 out_thaw:
 	/* after the entry: I/O that sees it thawed sees the new copy */

@@ -9,6 +9,7 @@
 #include <linux/atomic.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include "spec.h"
@@ -58,6 +59,8 @@ extern const char *const empblk_placement_names[EMPBLK_PLACE_NR];
  *	one of its extents is released
  * @failed: given up for good (a donor lost past its loss_timeout, or
  *	restarted): nothing new goes to it, and its copies are gone
+ * @busy: reconnecting: its I/O waits for it. With replicas, reads go to
+ *	other copies and writes skip it, marking its copies stale
  * @nr_ext: extents it offers
  * @used: extents holding an entry
  * @hint: where to look for a free extent next
@@ -72,6 +75,7 @@ struct empblk_backend {
 	bool donor;
 	bool full;
 	bool failed;
+	bool busy;
 	u64 nr_ext;
 	u64 used;
 	u64 hint;
@@ -102,9 +106,13 @@ struct empblk_backend {
  *	entry is unmapped
  * @lost_pages: bits set in @lost
  * @stuck: entries left on failed backends: no other one had room
- * @degraded_map: per entry, a bit set while it has a copy on a live
- *	backend and fewer such copies than @copies (under @lock)
+ * @degraded_map: per entry, a bit set while it has a good copy (on a
+ *	live backend, not stale) and fewer such copies than @copies
  * @degraded: bits set in @degraded_map
+ * @stale_lock: makes a write's choice of copies and its stale marks one
+ * @stale_map: per copy c, per entry, a bit set while copy c missed
+ *	writes (its backend was busy): never read, resynced by the rebuild;
+ *	NULL without replicas
  * @frozen: the entry being rebuilt (empblk_place_rebuild()): I/O keeps
  *	off it; U64_MAX when none
  * @be: the backends
@@ -123,7 +131,9 @@ struct empblk_place {
 	atomic64_t lost_pages;
 	u64 stuck;
 	unsigned long *degraded_map;
-	u64 degraded;
+	atomic64_t degraded;
+	spinlock_t stale_lock;	/* choosing copies and marking them stale */
+	unsigned long *stale_map[EMPBLK_MAX_COPIES];
 	u64 frozen;
 	struct empblk_backend be[EMPBLK_MAX_BACKENDS];
 };
@@ -160,6 +170,10 @@ int empblk_place_add_backend(struct empblk_place *pl,
 			     bool donor, u64 bytes);
 u64 empblk_place_get(struct empblk_place *pl, u64 e);
 unsigned int empblk_place_live(const struct empblk_place *pl, u64 ev);
+unsigned int empblk_place_good(const struct empblk_place *pl, u64 e, u64 ev);
+unsigned int empblk_place_ready(const struct empblk_place *pl, u64 ev,
+				unsigned int copies);
+bool empblk_place_mark_stale(struct empblk_place *pl, u64 e, unsigned int c);
 void empblk_place_put(struct empblk_place *pl, u64 e);
 int empblk_place_map(struct empblk_place *pl, u64 e);
 void empblk_place_unmap(struct empblk_place *pl, u64 e);
@@ -167,7 +181,8 @@ unsigned int empblk_place_lost(struct empblk_place *pl, u64 e, u64 eoff,
 			       u64 len, unsigned long *out, unsigned int bit);
 void empblk_place_found(struct empblk_place *pl, u64 e, u64 ev, u64 eoff,
 			u64 len);
-u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry);
+u64 empblk_place_salvage(struct empblk_place *pl, u64 *moved, bool *retry,
+			 u64 *kept);
 
 /**
  * typedef empblk_place_copy_fn - copy an extent's data to another

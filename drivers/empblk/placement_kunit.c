@@ -9,7 +9,10 @@
  * them degraded, nothing lost, until the other fails too; with one live
  * backend left, a new entry gets one copy, degraded. A degraded entry is
  * rebuilt onto a backend that holds no copy of it, frozen meanwhile, and
- * only when there is room. The backends are
+ * only when there is room; a copy that missed writes while its backend
+ * reconnected is stale, resynced in place once it is back; if the good
+ * one's backend fails, every page is lost and the stale copy stays,
+ * good again for writes. The backends are
  * a stand-in member tier that counts what it is asked. Built into
  * empblk.ko only with EMPBLK_KUNIT=y (the debug-kernel lane).
  */
@@ -135,7 +138,7 @@ static void empblk_place_salvage_test(struct kunit *test)
 	}
 	KUNIT_ASSERT_EQ(test, on0, 2U);
 	c->pl.be[0].failed = true;
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry, NULL), 0ULL);
 	KUNIT_EXPECT_EQ(test, moved, 2ULL);
 	KUNIT_EXPECT_FALSE(test, retry);
 	KUNIT_EXPECT_EQ(test, c->m.released[0], 2U);
@@ -158,7 +161,7 @@ static void empblk_place_salvage_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kp_backend(c->pl.map[4]), 1U);
 	KUNIT_EXPECT_EQ(test, kp_backend(c->pl.map[5]), 1U);
 	/* a second pass finds nothing to do */
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry, NULL), 0ULL);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
 }
 
@@ -178,7 +181,7 @@ static void empblk_place_found_test(struct kunit *test)
 		}
 	KUNIT_ASSERT_NE(test, e, UINT_MAX);
 	c->pl.be[0].failed = true;
-	empblk_place_salvage(&c->pl, &moved, &retry);
+	empblk_place_salvage(&c->pl, &moved, &retry, NULL);
 	KUNIT_ASSERT_EQ(test, moved, 1ULL);
 	/* a write that went to the failed backend finds nothing */
 	empblk_place_found(&c->pl, e, old, 0, PAGE_SIZE);
@@ -208,23 +211,23 @@ static void empblk_place_stuck_test(struct kunit *test)
 	c->m.full = 1;
 	c->m.claim_ret = -EBUSY;
 	c->pl.be[0].failed = true;
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 2ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry, NULL), 2ULL);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
 	KUNIT_EXPECT_TRUE(test, retry);
 	KUNIT_EXPECT_EQ(test, c->pl.stuck, 2ULL);
 	/* lost all the same, and counted once however often it is tried */
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 2ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry, NULL), 2ULL);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
 			2LL * EMPBLK_PLACE_EXT_PAGES);
 	/* full for good: stays, no retry */
 	c->m.claim_ret = -ENOSPC;
 	c->pl.be[1].full = false;
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 2ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry, NULL), 2ULL);
 	KUNIT_EXPECT_FALSE(test, retry);
 	/* room again: moved */
 	c->m.claim_ret = 0;
 	c->pl.be[1].full = false;
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(&c->pl, &moved, &retry, NULL), 0ULL);
 	KUNIT_EXPECT_EQ(test, moved, 2ULL);
 	KUNIT_EXPECT_EQ(test, c->pl.stuck, 0ULL);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&c->pl.lost_pages),
@@ -284,9 +287,9 @@ static void empblk_place_replicas_test(struct kunit *test)
 	b1 = empblk_place_backend(empblk_place_copy(pl->map[0], 1));
 	spare = 3 - b0 - b1;
 	pl->be[b0].failed = true;
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry), 0ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry, NULL), 0ULL);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 2LL);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages), 0LL);
 	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 2U);
 	/*
@@ -295,14 +298,14 @@ static void empblk_place_replicas_test(struct kunit *test)
 	 * entry) keep a copy there, degraded.
 	 */
 	pl->be[b1].failed = true;
-	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry), 1ULL);
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry, NULL), 1ULL);
 	KUNIT_EXPECT_EQ(test, moved, 0ULL);
 	KUNIT_EXPECT_FALSE(test, retry);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages),
 			(s64)EMPBLK_PLACE_EXT_PAGES);
 	KUNIT_EXPECT_EQ(test, kp_lost_in(pl, 0), EMPBLK_PLACE_EXT_PAGES);
 	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 0U);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 2ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 2LL);
 	for (e = 1; e < 3; e++) {
 		KUNIT_EXPECT_EQ(test, kp_lost_in(pl, e), 0U);
 		KUNIT_EXPECT_NE(test, empblk_place_live(pl, pl->map[e]), 0U);
@@ -312,7 +315,7 @@ static void empblk_place_replicas_test(struct kunit *test)
 		empblk_place_unmap(pl, e);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages), 0LL);
 	KUNIT_EXPECT_EQ(test, pl->stuck, 0ULL);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 0LL);
 	KUNIT_EXPECT_EQ(test, pl->be[0].used + pl->be[1].used + pl->be[2].used,
 			0ULL);
 	KUNIT_EXPECT_EQ(test, pl->be[spare].used, 0ULL);
@@ -323,9 +326,9 @@ static void empblk_place_replicas_test(struct kunit *test)
 			spare);
 	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[0], 1), 0U);
 	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 1U);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 1ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 1LL);
 	empblk_place_unmap(pl, 0);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 0LL);
 	empblk_place_free(pl);
 }
 
@@ -374,7 +377,7 @@ static void empblk_place_rebuild_test(struct kunit *test)
 	b1 = empblk_place_backend(empblk_place_copy(ev, 1));
 	spare = 3 - b0 - b1;
 	pl->be[b0].failed = true;
-	empblk_place_salvage(pl, &moved, &retry);
+	empblk_place_salvage(pl, &moved, &retry, NULL);
 	KUNIT_ASSERT_TRUE(test, test_bit(0, pl->degraded_map));
 	/* a copy that fails leaves the entry as it was, the extent given back */
 	k.e = 0;
@@ -387,7 +390,7 @@ static void empblk_place_rebuild_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pl->frozen, U64_MAX);
 	/* one that succeeds: from the live copy to the spare backend */
 	k.ret = 0;
-	live = pl->degraded;
+	live = atomic64_read(&pl->degraded);
 	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k), 0);
 	KUNIT_EXPECT_EQ(test, k.from, empblk_place_copy(ev, 1));
 	KUNIT_EXPECT_EQ(test, empblk_place_backend(k.to), spare);
@@ -398,7 +401,7 @@ static void empblk_place_rebuild_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, c->m.released[b0], 1U);
 	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, pl->map[0]), 3U);
 	KUNIT_EXPECT_FALSE(test, test_bit(0, pl->degraded_map));
-	KUNIT_EXPECT_EQ(test, pl->degraded, (u64)live - 1);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), (s64)live - 1);
 	KUNIT_EXPECT_EQ(test, pl->frozen, U64_MAX);
 	KUNIT_EXPECT_EQ(test, empblk_place_get(pl, 0), pl->map[0]);
 	empblk_place_put(pl, 0);
@@ -434,11 +437,11 @@ static void empblk_place_rebuild_room_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, empblk_place_map(pl, 1), 0);
 	only = empblk_place_copy(pl->map[1], 0);
 	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[1], 1), 0U);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 1ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 1LL);
 	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 1, kp_copy, &k),
 			-ENOSPC);
 	KUNIT_EXPECT_EQ(test, k.calls, 0U);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 1ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 1LL);
 	/* a discard frees entry 0's extents: room */
 	empblk_place_unmap(pl, 0);
 	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 1, kp_copy, &k), 0);
@@ -447,8 +450,82 @@ static void empblk_place_rebuild_room_test(struct kunit *test)
 			empblk_place_backend(only));
 	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[1], 0), only);
 	KUNIT_EXPECT_EQ(test, empblk_place_copy(pl->map[1], 1), k.to);
-	KUNIT_EXPECT_EQ(test, pl->degraded, 0ULL);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 0LL);
 	empblk_place_unmap(pl, 1);
+	empblk_place_free(pl);
+}
+
+/*
+ * A copy on a reconnecting backend misses a write: stale, never read. The
+ * rebuild waits for the backend, then copies the good copy over it where
+ * it is. A stale copy is no copy when the good one's backend fails: lost.
+ */
+static void empblk_place_stale_test(struct kunit *test)
+{
+	struct kp_ctx *c = test->priv;
+	struct empblk_place *pl = kp_replicated_ext(test, c, 3);
+	struct kp_copy k = { .test = test, .pl = pl, .e = 0 };
+	unsigned int b0, b1, released;
+	u64 ev, moved, kept;
+	bool retry;
+
+	KUNIT_ASSERT_EQ(test, empblk_place_map(pl, 0), 0);
+	ev = pl->map[0];
+	b0 = empblk_place_backend(empblk_place_copy(ev, 0));
+	b1 = empblk_place_backend(empblk_place_copy(ev, 1));
+	pl->be[b1].busy = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_ready(pl, ev, 3), 1U);
+	KUNIT_EXPECT_TRUE(test, empblk_place_mark_stale(pl, 0, 1));
+	KUNIT_EXPECT_EQ(test, empblk_place_good(pl, 0, ev), 1U);
+	KUNIT_EXPECT_EQ(test, empblk_place_live(pl, ev), 3U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 1LL);
+	/* its backend still reconnects: nothing to do yet */
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k), -EBUSY);
+	KUNIT_EXPECT_EQ(test, k.calls, 0U);
+	/* back: the good copy goes over the stale one, in place */
+	pl->be[b1].busy = false;
+	released = c->m.released[b0] + c->m.released[b1];
+	KUNIT_EXPECT_EQ(test, empblk_place_rebuild(pl, 0, kp_copy, &k), 0);
+	KUNIT_EXPECT_EQ(test, k.from, empblk_place_copy(ev, 0));
+	KUNIT_EXPECT_EQ(test, k.to, empblk_place_copy(ev, 1));
+	KUNIT_EXPECT_EQ(test, pl->map[0], ev);
+	KUNIT_EXPECT_EQ(test, c->m.released[b0] + c->m.released[b1], released);
+	KUNIT_EXPECT_EQ(test, empblk_place_good(pl, 0, ev), 3U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 0LL);
+	/* stale, and the stale copy's backend fails: one copy lost, counted once */
+	KUNIT_EXPECT_TRUE(test, empblk_place_mark_stale(pl, 0, 1));
+	KUNIT_EXPECT_FALSE(test, empblk_place_mark_stale(pl, 0, 1));
+	pl->be[b1].failed = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry, &kept),
+			0ULL);
+	KUNIT_EXPECT_EQ(test, kept, 1ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, pl->stale_map[1]));
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 1LL);
+	empblk_place_salvage(pl, &moved, &retry, &kept);
+	KUNIT_EXPECT_EQ(test, kept, 0ULL);
+	pl->be[b1].failed = false;
+	/*
+	 * Stale again, and the good copy's backend fails: every page lost;
+	 * the stale copy stays, good again for writes, the entry short of
+	 * the failed copy
+	 */
+	empblk_place_mark_stale(pl, 0, 1);
+	pl->be[b0].failed = true;
+	KUNIT_EXPECT_EQ(test, empblk_place_salvage(pl, &moved, &retry, &kept),
+			0ULL);
+	KUNIT_EXPECT_EQ(test, moved, 0ULL);
+	KUNIT_EXPECT_EQ(test, kept, 0ULL);
+	KUNIT_EXPECT_FALSE(test, retry);
+	KUNIT_EXPECT_EQ(test, pl->map[0], ev);
+	KUNIT_EXPECT_EQ(test, kp_lost_in(pl, 0), EMPBLK_PLACE_EXT_PAGES);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->lost_pages),
+			(s64)EMPBLK_PLACE_EXT_PAGES);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, pl->stale_map[1]));
+	KUNIT_EXPECT_EQ(test, empblk_place_good(pl, 0, ev), 2U);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&pl->degraded), 1LL);
+	pl->be[b0].failed = false;
+	empblk_place_unmap(pl, 0);
 	empblk_place_free(pl);
 }
 
@@ -457,6 +534,7 @@ static struct kunit_case empblk_place_cases[] = {
 	KUNIT_CASE(empblk_place_replicas_test),
 	KUNIT_CASE(empblk_place_rebuild_test),
 	KUNIT_CASE(empblk_place_rebuild_room_test),
+	KUNIT_CASE(empblk_place_stale_test),
 	KUNIT_CASE(empblk_place_found_test),
 	KUNIT_CASE(empblk_place_stuck_test),
 	{}

@@ -21,6 +21,10 @@
  * is allocated on the way: the worker runs in a NOIO scope, as swap may
  * be waiting on the device.
  *
+ * A copy that missed writes while its backend reconnected (stale: see
+ * empblk_place_mark_stale()) is resynced the same way once the backend is
+ * back, in place: the good copy is copied over it.
+ *
  * The rate is capped at the device's rebuild_rate_mb (MiB/s, 0: no cap),
  * so that swap keeps the bandwidth it needs. With no backend to take a
  * copy, the worker waits (state "no-space") and looks again every few
@@ -86,6 +90,28 @@ static int empblk_rebuild_copy(void *ctx, u32 from, u32 to)
 	return ret;
 }
 
+/* Say why the rebuild waits: @err, of the last entry it looked at. */
+static void empblk_rebuild_log_wait(const char *name, int err)
+{
+	switch (err) {
+	case -EBUSY:
+		pr_info("%s: rebuild waits for a backend that is reconnecting\n",
+			name);
+		break;
+	case -ENODATA:
+		/* no good copy: lost, the salvage's, which logs it */
+		break;
+	case -EOPNOTSUPP:
+		pr_warn("%s: rebuild waits: a copy on a donor reached over iWARP cannot be read for it (not supported yet)\n",
+			name);
+		break;
+	default:
+		pr_warn_ratelimited("%s: rebuild paused: copying an extent failed (%d); trying again in a second\n",
+				    name, err);
+		break;
+	}
+}
+
 /*
  * Enter state @state, logging what an operator should know of it: @left
  * MiB were degraded when the run began, @err failed it.
@@ -100,12 +126,12 @@ static void empblk_rebuild_set_state(struct empblk_stripe *st,
 	if (state == was)
 		return;
 	WRITE_ONCE(rb->state, state);
+	if (was == EMPBLK_REBUILD_IDLE) {
+		rb->started = jiffies;
+		rb->run_bytes = 0;
+	}
 	switch (state) {
 	case EMPBLK_REBUILD_RUNNING:
-		if (was == EMPBLK_REBUILD_IDLE) {
-			rb->started = jiffies;
-			rb->run_bytes = 0;
-		}
 		if (was != EMPBLK_REBUILD_WAITING)
 			pr_info("%s: rebuilding the second copy of %llu MiB\n",
 				name, left);
@@ -115,8 +141,7 @@ static void empblk_rebuild_set_state(struct empblk_stripe *st,
 			name, left);
 		break;
 	case EMPBLK_REBUILD_WAITING:
-		pr_warn_ratelimited("%s: rebuild paused: copying an extent failed (%d); trying again in a second\n",
-				    name, err);
+		empblk_rebuild_log_wait(name, err);
 		break;
 	case EMPBLK_REBUILD_IDLE:
 		if (rb->run_bytes)
@@ -125,6 +150,8 @@ static void empblk_rebuild_set_state(struct empblk_stripe *st,
 				jiffies_to_msecs(jiffies - rb->started));
 		break;
 	}
+	/* degraded or whole again: say so (a copy went stale, say) */
+	empblk_stripe_announce(st);
 }
 
 /* How long to wait after copying an extent in @elapsed, for the rate cap. */
@@ -171,10 +198,9 @@ static void empblk_rebuild_work(struct work_struct *work)
 		return;
 	noio = memalloc_noio_save();
 	e = empblk_rebuild_find(st);
-	left = READ_ONCE(st->pl.degraded) << (EMPBLK_EXT_SHIFT - 20);
+	left = atomic64_read(&st->pl.degraded) << (EMPBLK_EXT_SHIFT - 20);
 	if (e >= st->pl.nr_entries) {
 		empblk_rebuild_set_state(st, EMPBLK_REBUILD_IDLE, 0, 0);
-		empblk_stripe_announce(st);
 		memalloc_noio_restore(noio);
 		return;
 	}
@@ -182,29 +208,31 @@ static void empblk_rebuild_work(struct work_struct *work)
 	ret = empblk_place_rebuild(&st->pl, e, empblk_rebuild_copy, st);
 	/* what it held back runs now: on the new copy, or as it was */
 	blk_mq_kick_requeue_list(dev->disk->queue);
-	switch (ret) {
-	case 0:
+	if (!ret) {
+		rb->misses = 0;
+		rb->no_space = false;
 		empblk_rebuild_set_state(st, EMPBLK_REBUILD_RUNNING, left, 0);
 		atomic64_add(EMPBLK_EXT_SIZE, &rb->bytes);
 		rb->run_bytes += EMPBLK_EXT_SIZE;
 		delay = empblk_rebuild_throttle(st, jiffies - t0);
-		break;
-	case -EAGAIN:
-		/* whole again (a discard, a salvage): the next one */
-		break;
-	case -ENODATA:
-		/* no live copy left: the salvage's, which runs meanwhile */
-		delay = EMPBLK_REBUILD_WAIT_DELAY;
-		break;
-	case -ENOSPC:
-		empblk_rebuild_set_state(st, EMPBLK_REBUILD_NO_SPACE, left,
-					 ret);
-		delay = EMPBLK_REBUILD_NO_SPACE_DELAY;
-		break;
-	default:
-		empblk_rebuild_set_state(st, EMPBLK_REBUILD_WAITING, left, ret);
-		delay = EMPBLK_REBUILD_WAIT_DELAY;
-		break;
+	} else if (ret != -EAGAIN) {
+		/*
+		 * Not now (no room, a backend reconnecting or failing, no
+		 * good copy left: the salvage's): on to the next entry, which
+		 * may do, until every degraded one was looked at; then a
+		 * pause.
+		 */
+		rb->no_space |= ret == -ENOSPC;
+		if (++rb->misses >= atomic64_read(&st->pl.degraded)) {
+			empblk_rebuild_set_state(st, rb->no_space ?
+						 EMPBLK_REBUILD_NO_SPACE :
+						 EMPBLK_REBUILD_WAITING,
+						 left, ret);
+			delay = rb->no_space ? EMPBLK_REBUILD_NO_SPACE_DELAY :
+					       EMPBLK_REBUILD_WAIT_DELAY;
+			rb->misses = 0;
+			rb->no_space = false;
+		}
 	}
 	memalloc_noio_restore(noio);
 	cond_resched();
@@ -214,15 +242,23 @@ static void empblk_rebuild_work(struct work_struct *work)
 /**
  * empblk_rebuild_kick() - look for degraded entries to rebuild
  * @st: the stripe set
- * @delay: in jiffies
+ * @now: even if the rebuild waits (a backend is back, a salvage moved
+ *	entries); else only if it is not waiting already
  *
- * Any context. Nothing once the device is being removed.
+ * Any context but hard interrupts. Nothing once the device is stopping.
  */
-void empblk_rebuild_kick(struct empblk_stripe *st, unsigned long delay)
+void empblk_rebuild_kick(struct empblk_stripe *st, bool now)
 {
+	/* ->stop waits for us (synchronize_rcu()) before it cancels the work */
+	rcu_read_lock();
 	if (READ_ONCE(st->running) &&
-	    !test_bit(EMPBLK_DEV_REMOVING, &st->tier.dev->flags))
-		mod_delayed_work(empblk_wq, &st->rb.work, delay);
+	    !test_bit(EMPBLK_DEV_REMOVING, &st->tier.dev->flags)) {
+		if (now)
+			mod_delayed_work(empblk_wq, &st->rb.work, 0);
+		else
+			queue_delayed_work(empblk_wq, &st->rb.work, 0);
+	}
+	rcu_read_unlock();
 }
 
 /**

@@ -98,10 +98,14 @@ void empblk_donor_lost(struct empblk_donor *d, const char *why)
 	}
 	if (test_and_set_bit(EMPBLK_DONOR_RECONNECTING, &d->flags))
 		goto out;
+	/* with replicas, its I/O goes to the other copies meanwhile */
+	empblk_stripe_backend_busy(&d->r->tier, d->idx, true);
 	d->lost_at = jiffies;
-	pr_warn("%s: donor %pISpc lost (%s): its I/O is held while it reconnects, for up to %u s\n",
+	pr_warn("%s: donor %pISpc lost (%s): %s while it reconnects, for up to %u s\n",
 		empblk_rq_name(d->dev), &d->spec.addr, why,
-		d->dev->params.loss_timeout);
+		d->dev->params.replicas > 1 ?
+		"I/O goes to the other copies, and its copies miss writes," :
+		"its I/O is held", d->dev->params.loss_timeout);
 	queue_delayed_work(empblk_conn_wq, &d->reconnect_work, 0);
 out:
 	rcu_read_unlock();
@@ -888,6 +892,7 @@ static void empblk_donor_reconnect_work(struct work_struct *work)
 		/* the new queues are in place before anyone sees the flag go */
 		smp_mb__before_atomic();
 		clear_bit(EMPBLK_DONOR_RECONNECTING, &d->flags);
+		empblk_stripe_backend_busy(&d->r->tier, d->idx, false);
 		mutex_unlock(&d->admin_lock);
 		empblk_stat_inc(d->dev, EMPBLK_STAT_DONOR_RECONNECTS);
 		pr_info("%s: donor %pISpc reconnected after %u s, its memory as it was\n",

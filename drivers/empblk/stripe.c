@@ -27,7 +27,12 @@
  * second copies go once the first are written, from empblk_submit_wq. A
  * page I/O (the DRAM cache's) goes to every copy at once. A backend that
  * fails leaves its entries degraded, served by their other copy: nothing
- * is lost while one copy of each entry lives.
+ * is lost while one copy of each entry lives. While a backend reconnects,
+ * reads go to the other copies and writes skip its copies, marking them
+ * stale (empblk_place_mark_stale()): no read uses a stale copy, and the
+ * rebuild (rebuild.c) copies a good copy over it once the backend is
+ * back. A request that a backend began to reconnect under runs again at
+ * once, once, on the other copies.
  *
  * A discard unmaps the entries it covers whole, giving their extents back
  * (a donor chunk to its donor, an SSD extent discarded on the SSD), and
@@ -134,6 +139,75 @@ static bool empblk_stripe_any_failed(struct empblk_stripe *st,
 	return false;
 }
 
+/* One of the backends in @mask is reconnecting. */
+static bool empblk_stripe_any_busy(struct empblk_stripe *st,
+				   unsigned long mask)
+{
+	unsigned int b;
+
+	for_each_set_bit(b, &mask, EMPBLK_MAX_BACKENDS)
+		if (READ_ONCE(st->pl.be[b].busy))
+			return true;
+	return false;
+}
+
+/*
+ * The copies of entry @e (value @ev) an I/O goes to. A read: its good
+ * copies, those on backends not reconnecting if any is. A write: every
+ * live copy; with replicas, those on a reconnecting backend are skipped
+ * and marked stale while a good copy is on a backend that is not (else
+ * the write waits for the backends, in the members). 0 when no copy is
+ * good: the entry's data went with failed backends.
+ */
+static unsigned int empblk_stripe_copies(struct empblk_stripe *st, u64 e,
+					 u64 ev, bool write)
+{
+	struct empblk_place *pl = &st->pl;
+	unsigned int good = empblk_place_good(pl, e, ev), live, ready;
+	unsigned long busy;
+	bool kick = false;
+	unsigned int c;
+
+	if (!good || pl->copies < 2)
+		return good;
+	if (!write) {
+		ready = empblk_place_ready(pl, ev, good);
+		return ready ? ready : good;
+	}
+	live = empblk_place_live(pl, ev);
+	busy = live & ~empblk_place_ready(pl, ev, live);
+	if (!busy)
+		return live;
+	/*
+	 * Decided and marked under the lock, so that two writes seeing
+	 * different backends busy (they come and go) never leave every copy
+	 * stale: the second finds the first's copy stale, and waits.
+	 */
+	spin_lock_bh(&pl->stale_lock);
+	good = empblk_place_good(pl, e, ev);
+	ready = empblk_place_ready(pl, ev, good);
+	busy = live & ~empblk_place_ready(pl, ev, live);
+	if (!good || !ready || !busy) {
+		spin_unlock_bh(&pl->stale_lock);
+		return good ? live : 0;
+	}
+	for_each_set_bit(c, &busy, EMPBLK_MAX_COPIES) {
+		struct empblk_backend *be =
+			&pl->be[empblk_place_backend(empblk_place_copy(ev, c))];
+
+		/*
+		 * Newly degraded: the rebuild says so (a uevent), and waits.
+		 * Back already: its return saw no stale copy, maybe.
+		 */
+		kick |= empblk_place_mark_stale(pl, e, c) ||
+			!READ_ONCE(be->busy);
+	}
+	spin_unlock_bh(&pl->stale_lock);
+	if (kick)
+		empblk_rebuild_kick(st, false);
+	return live & ~busy;
+}
+
 /* Whether the salvage worker is still to move entry value @ev's extents. */
 static bool empblk_stripe_salvaging(struct empblk_stripe *st, u64 ev)
 {
@@ -154,9 +228,8 @@ static bool empblk_stripe_salvaging(struct empblk_stripe *st, u64 ev)
  */
 static void empblk_stripe_mapped(struct empblk_stripe *st)
 {
-	if (READ_ONCE(st->pl.degraded) &&
-	    READ_ONCE(st->rb.state) == EMPBLK_REBUILD_IDLE)
-		empblk_rebuild_kick(st, 0);
+	if (atomic64_read(&st->pl.degraded))
+		empblk_rebuild_kick(st, false);
 }
 
 /* Salvage now, unless the device is going away (nothing to save then). */
@@ -164,6 +237,21 @@ static void empblk_stripe_salvage(struct empblk_stripe *st)
 {
 	if (!test_bit(EMPBLK_DEV_REMOVING, &st->tier.dev->flags))
 		mod_delayed_work(empblk_wq, &st->salvage_work, 0);
+}
+
+/*
+ * Entry value @ev has no good copy but a live one (stale: its good copy's
+ * backend failed after the salvage looked at the entry): its data are
+ * lost, and the salvage, kicked here, is to mark them so, page by page,
+ * which makes the stale copies good again for writes. Return: whether it
+ * is so.
+ */
+static bool empblk_stripe_unsalvaged(struct empblk_stripe *st, u64 ev)
+{
+	if (!empblk_place_live(&st->pl, ev))
+		return false;
+	empblk_stripe_salvage(st);
+	return true;
 }
 
 /*
@@ -233,7 +321,14 @@ static void empblk_stripe_put_rq(struct empblk_stripe *st,
 	}
 	if (sts == BLK_STS_OK && rq_data_dir(rq) == WRITE)
 		empblk_stripe_found(st, rq, &sc->refs);
-	if (sts != BLK_STS_OK && sts != EMPBLK_STS_RETRY) {
+	if (sts == EMPBLK_STS_RETRY && !sc->rerouted &&
+	    st->pl.copies > 1 && empblk_stripe_any_busy(st, sc->backends)) {
+		/* a backend reconnects: once at once, to the other copies */
+		sc->rerouted = true;
+		sts = EMPBLK_STS_AGAIN;
+	}
+	if (sts != BLK_STS_OK && sts != EMPBLK_STS_RETRY &&
+	    sts != EMPBLK_STS_AGAIN) {
 		if (empblk_stripe_any_failed(st, sc->backends)) {
 			/* failed by a backend that failed meanwhile: again */
 			sts = EMPBLK_STS_RETRY;
@@ -366,10 +461,12 @@ static bool empblk_stripe_lost(struct empblk_stripe *st,
 	if (rq_data_dir(rq) != WRITE) {
 		bitmap_set(sc->lost, empblk_rq_page(rq, pos), len >> PAGE_SHIFT);
 		sc->nlost += len >> PAGE_SHIFT;
+		empblk_stripe_unsalvaged(st, ev);
 		return false;
 	}
 	empblk_stripe_unref(st, &sc->refs);
-	if (empblk_stripe_salvaging(st, ev)) {
+	if (empblk_stripe_salvaging(st, ev) ||
+	    empblk_stripe_unsalvaged(st, ev)) {
 		empblk_complete_rq(dev, rq, EMPBLK_STS_RETRY);
 		return true;
 	}
@@ -460,6 +557,7 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 		rq->rq_flags |= RQF_DONTPREP;
 		sc->avoid = 0;
 		sc->tries = 0;
+		sc->rerouted = false;
 	}
 	sc->use.pass = 0;
 	sc->refs.nr = 0;
@@ -506,7 +604,7 @@ static int empblk_stripe_rw(struct empblk_tier *t, struct request *rq,
 			empblk_stripe_unroute(sc, bytes);
 			continue;
 		}
-		live = ev ? empblk_place_live(&st->pl, ev) : 0;
+		live = ev ? empblk_stripe_copies(st, e, ev, write) : 0;
 		if (!ev) {
 			/* never written: zeroes */
 			bitmap_set(holes, empblk_rq_page(rq, pos),
@@ -753,11 +851,13 @@ static int empblk_stpio_route(struct empblk_stpio *sp, u32 *masks,
 			memset(bytes, 0, EMPBLK_MAX_BACKENDS * sizeof(*bytes));
 			continue;
 		}
-		live = empblk_place_live(&st->pl, ev);
+		live = empblk_stripe_copies(st, e, ev, sp->write);
 		if (!live) {
 			/* the cache writes back again once the entry moved */
-			ret = !sp->write ? -EIO :
-			      empblk_stripe_salvaging(st, ev) ? -EBUSY : -ENOSPC;
+			bool wait = empblk_stripe_salvaging(st, ev) ||
+				    empblk_stripe_unsalvaged(st, ev);
+
+			ret = !sp->write ? -EIO : wait ? -EBUSY : -ENOSPC;
 			goto out_unref;
 		}
 		if (!sp->write && empblk_place_lost(&st->pl, e, eoff, PAGE_SIZE,
@@ -976,15 +1076,19 @@ void empblk_stripe_announce(struct empblk_stripe *st)
 
 	if (test_bit(EMPBLK_DEV_REMOVING, &dev->flags))
 		return;
+	/* the salvage and the rebuild both announce */
+	mutex_lock(&st->announce_lock);
 	empblk_tiers_usage(dev->tier, &u);
 	health = empblk_health(&u);
-	if (!strcmp(health, st->announced))
-		return;
-	st->announced = health;
-	snprintf(env, sizeof(env), "EMPBLK_HEALTH=%s", health);
-	envp[0] = env;
-	envp[1] = NULL;
-	kobject_uevent_env(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE, envp);
+	if (strcmp(health, st->announced)) {
+		st->announced = health;
+		snprintf(env, sizeof(env), "EMPBLK_HEALTH=%s", health);
+		envp[0] = env;
+		envp[1] = NULL;
+		kobject_uevent_env(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE,
+				   envp);
+	}
+	mutex_unlock(&st->announce_lock);
 }
 
 /*
@@ -999,8 +1103,7 @@ static void empblk_stripe_salvage_work(struct work_struct *work)
 						salvage_work);
 	struct empblk_dev *dev = st->tier.dev;
 	s64 lost = atomic64_read(&st->pl.lost_pages);
-	s64 degraded = READ_ONCE(st->pl.degraded);
-	u64 moved, stuck;
+	u64 moved, stuck, kept;
 	unsigned long todo = 0;
 	unsigned int noio, b;
 	bool retry;
@@ -1011,24 +1114,22 @@ static void empblk_stripe_salvage_work(struct work_struct *work)
 		    empblk_stripe_be_failed(st, b))
 			todo |= BIT(b);
 	noio = memalloc_noio_save();
-	stuck = empblk_place_salvage(&st->pl, &moved, &retry);
+	stuck = empblk_place_salvage(&st->pl, &moved, &retry, &kept);
 	/* each fewer if writes or discards took some meanwhile */
 	lost = atomic64_read(&st->pl.lost_pages) - lost;
 	if (lost > 0 || moved)
 		pr_warn("%s: %lld MiB of data lost with a failed backend; %llu extents moved to other backends, %llu left for lack of room; reads of lost pages fail until they are written again\n",
 			dev->disk->disk_name, max(lost, 0LL) >> (20 - PAGE_SHIFT),
 			moved, stuck);
-	degraded = (s64)READ_ONCE(st->pl.degraded) - degraded;
-	if (degraded > 0)
-		pr_warn("%s: %lld MiB lost a copy with a failed backend; served from the other copy, nothing lost\n",
-			dev->disk->disk_name,
-			degraded << (EMPBLK_EXT_SHIFT - 20));
+	if (kept)
+		pr_warn("%s: %llu MiB lost a copy with a failed backend; served from the other copy, nothing lost\n",
+			dev->disk->disk_name, kept << (EMPBLK_EXT_SHIFT - 20));
 	/* its allocations, too, must not wait for the writes held here */
 	empblk_stripe_announce(st);
 	memalloc_noio_restore(noio);
 	/* second copies for what lost one, where there is room */
-	if (READ_ONCE(st->pl.degraded))
-		empblk_rebuild_kick(st, 0);
+	if (atomic64_read(&st->pl.degraded))
+		empblk_rebuild_kick(st, true);
 	if (retry) {
 		/* writes to what stayed wait (a backend reconnects) */
 		queue_delayed_work(empblk_wq, &st->salvage_work, HZ);
@@ -1078,6 +1179,33 @@ void empblk_stripe_backend_failed(struct empblk_tier *member,
 	rcu_read_unlock();
 }
 
+/**
+ * empblk_stripe_backend_busy() - a member's backend reconnects, or is back
+ * @member: a member of a stripe set
+ * @idx: the backend's index in @member
+ * @busy: reconnecting (its I/O is held), or back
+ *
+ * Any context. With replicas, reads go to the other copies meanwhile and
+ * writes skip it, marking its copies stale; once it is back the rebuild
+ * copies good data over them.
+ */
+void empblk_stripe_backend_busy(struct empblk_tier *member, unsigned int idx,
+				bool busy)
+{
+	struct empblk_stripe *st = to_stripe(member->up);
+	unsigned int b;
+
+	for (b = 0; b < st->pl.nr_backends; b++)
+		if (st->pl.be[b].member == member && st->pl.be[b].idx == idx)
+			WRITE_ONCE(st->pl.be[b].busy, busy);
+	if (busy)
+		return;
+	/* back before the count; pairs with empblk_place_mark_stale() */
+	smp_mb();
+	if (atomic64_read(&st->pl.degraded))
+		empblk_rebuild_kick(st, true);
+}
+
 static int empblk_stripe_start(struct empblk_tier *t)
 {
 	struct empblk_stripe *st = to_stripe(t);
@@ -1109,7 +1237,7 @@ static void empblk_stripe_usage(struct empblk_tier *t, struct empblk_usage *u)
 	for (b = 0; b < st->pl.nr_backends; b++)
 		u->backends_failed += READ_ONCE(st->pl.be[b].failed);
 	u->lost_bytes = (u64)atomic64_read(&st->pl.lost_pages) << PAGE_SHIFT;
-	u->degraded_bytes = READ_ONCE(st->pl.degraded) << EMPBLK_EXT_SHIFT;
+	u->degraded_bytes = atomic64_read(&st->pl.degraded) << EMPBLK_EXT_SHIFT;
 	u->rebuild_state = empblk_rebuild_states[READ_ONCE(st->rb.state)];
 	u->rebuild_bytes = atomic64_read(&st->rb.bytes);
 }
@@ -1308,6 +1436,7 @@ struct empblk_tier *empblk_stripe_tier_create(struct empblk_dev *dev,
 	st->tier.ops = &empblk_stripe_ops;
 	st->tier.dev = dev;
 	st->announced = "ok";
+	mutex_init(&st->announce_lock);
 	INIT_DELAYED_WORK(&st->salvage_work, empblk_stripe_salvage_work);
 	st->tier.next = remote ? remote : ssd;
 	ret = empblk_place_init(&st->pl, size_mb << 20,

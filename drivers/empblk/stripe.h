@@ -22,8 +22,8 @@
  * @EMPBLK_REBUILD_IDLE: no entry is degraded
  * @EMPBLK_REBUILD_RUNNING: copying degraded entries
  * @EMPBLK_REBUILD_NO_SPACE: no backend has room for a new copy
- * @EMPBLK_REBUILD_WAITING: a copy failed (a backend reconnecting, an
- *	I/O error): tried again in a second
+ * @EMPBLK_REBUILD_WAITING: a backend it needs is reconnecting, or a copy
+ *	failed (an I/O error): tried again in a second
  * @EMPBLK_REBUILD_NR: the number of states
  */
 enum empblk_rebuild_state {
@@ -46,6 +46,8 @@ enum empblk_rebuild_state {
  * @bytes: bytes copied to new copies since the device started
  * @started: jiffies when the current run of rebuilds began
  * @run_bytes: bytes it copied so far
+ * @misses: entries looked at in a row that could not be rebuilt now
+ * @no_space: one of them for want of room
  */
 struct empblk_rebuild {
 	struct delayed_work work;
@@ -58,6 +60,8 @@ struct empblk_rebuild {
 	atomic64_t bytes;
 	unsigned long started;
 	u64 run_bytes;
+	u64 misses;
+	bool no_space;
 };
 
 /* entries one request or page I/O uses at most: two rows of lanes */
@@ -76,6 +80,7 @@ struct empblk_rebuild {
  * @salvage_pending: bit b: backend b failed and the salvage worker has
  *	not moved its entries yet
  * @salvage_work: moves the entries of failed backends (empblk_wq)
+ * @announce_lock: serialises announcing the health
  * @announced: the health last announced by a uevent ("ok" at first)
  * @rb: the rebuild of degraded entries (rebuild.c)
  */
@@ -87,6 +92,7 @@ struct empblk_stripe {
 	bool running;
 	unsigned long salvage_pending;
 	struct delayed_work salvage_work;
+	struct mutex announce_lock;	/* announcing the health */
 	const char *announced;
 	struct empblk_rebuild rb;
 };
@@ -133,6 +139,8 @@ struct empblk_stuse {
  * @masks: per pass, bit i: it goes to member i then
  * @avoid: bit b: a read failed on backend b before; kept when requeued
  * @tries: reads run again on other copies so far; kept when requeued
+ * @rerouted: it ran again at once, without a backend that began to
+ *	reconnect under it; kept when requeued
  * @nlost: pages of a read that were lost (bits in @lost)
  * @lost: bit i: the request's i-th page was lost with a failed backend
  * @use: what the members serve in this pass
@@ -149,6 +157,7 @@ struct empblk_stcmd {
 	u32 masks[EMPBLK_MAX_COPIES];
 	u32 avoid;
 	unsigned int tries;
+	bool rerouted;
 	unsigned int nlost;
 	DECLARE_BITMAP(lost, EMPBLK_MAX_RQ_PAGES);
 	struct empblk_stuse use;
@@ -192,7 +201,7 @@ int empblk_stripe_extent_io(struct empblk_stripe *st, struct empblk_pio *pio,
 /* rebuild.c */
 int empblk_rebuild_init(struct empblk_stripe *st);
 void empblk_rebuild_free(struct empblk_stripe *st);
-void empblk_rebuild_kick(struct empblk_stripe *st, unsigned long delay);
+void empblk_rebuild_kick(struct empblk_stripe *st, bool now);
 void empblk_rebuild_stop(struct empblk_stripe *st);
 extern const char *const empblk_rebuild_states[EMPBLK_REBUILD_NR];
 

@@ -345,5 +345,7 @@ bool empblk_stripe_locate(struct empblk_tier *member,
 struct empblk_place *empblk_stripe_place(struct empblk_tier *top);
 void empblk_stripe_backend_failed(struct empblk_tier *member,
 				  unsigned int idx);
+void empblk_stripe_backend_busy(struct empblk_tier *member, unsigned int idx,
+				bool busy);
 
 #endif /* EMPBLK_TIER_H */

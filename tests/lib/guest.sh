@@ -147,6 +147,23 @@ emp_tap_check() {
 	return "$rc"
 }
 
+# emp_kill_me: this guest's machine dies here, for the tests of a lost
+# donor. Its part ends as emp_tap_done would end it (the plan, and its
+# status and kernel log written as the init writes them), then the host
+# kills its QEMU outright (SIGKILL: no shutdown, not a packet more).
+emp_kill_me() {
+	local rc=0
+	((_emp_tap_planned)) || echo "1..$_emp_tap_n"
+	((_emp_tap_failed == 0)) || rc=1
+	dmesg >"$EMP_RESULTS/dmesg.txt" 2>&1
+	echo "$rc" >"$EMP_RESULTS/status.tmp" && mv "$EMP_RESULTS/status.tmp" "$EMP_RESULTS/status"
+	sync
+	sleep 1	# output.txt's tee writes the plan
+	echo "$EMP_ROLE" >"$EMP_SHARED/.kill.$EMP_ROLE"
+	sleep 60
+	emp_fail "emp_kill_me: the host did not kill this guest"
+}
+
 # emp_tap_done: print the plan if none was printed, exit 1 if any failed.
 emp_tap_done() {
 	((_emp_tap_planned)) || echo "1..$_emp_tap_n"

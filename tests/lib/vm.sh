@@ -853,19 +853,27 @@ vm_run_test() {
 
 	# Wait for all guests. If one dies without writing a status (crash),
 	# stop the others after a short grace period instead of letting them
-	# wait for their peer until the timeout.
+	# wait for their peer until the timeout. A guest that asks for it
+	# (emp_kill_me: SHARED/.kill.ROLE, its status written) has its QEMU
+	# killed outright, as a machine dies.
 	local -A done_at=()
 	local r alive crashed_at=0 grace=${EMP_PEER_GRACE:-15}
 	while :; do
 		alive=0
 		for r in "${roles[@]}"; do
 			[[ -n ${done_at[$r]:-} ]] && continue
+			if [[ -e $outdir/shared/.kill.$r ]]; then
+				rm -f "$outdir/shared/.kill.$r"
+				echo "killed on its request" >"$outdir/$r/killed_on_request"
+				pkill -KILL -P "${pid_of[$r]}" 2>/dev/null || true
+			fi
 			if kill -0 "${pid_of[$r]}" 2>/dev/null; then
 				alive=$((alive + 1))
 				continue
 			fi
 			local rc=0
-			wait "${pid_of[$r]}" || rc=$?
+			# (quiet: a guest killed on its request died of SIGKILL)
+			wait "${pid_of[$r]}" 2>/dev/null || rc=$?
 			vm_forget_pid "${pid_of[$r]}"
 			echo "$rc" >"$outdir/$r/qemu.rc"
 			done_at[$r]=$(vm_now_ms)
