@@ -54,7 +54,7 @@ empctl:
 
 # Userspace helpers the guest tests run (from the host's root over 9p).
 test-progs: $(BUILD)/tests/memverify $(BUILD)/tests/empprobe $(BUILD)/tests/wrdiscard \
-	$(BUILD)/tests/lostscan $(BUILD)/tests/xcpu
+	$(BUILD)/tests/lostscan $(BUILD)/tests/xcpu $(BUILD)/tests/ethhub
 
 # a userspace client of the wire protocol (librdmacm, libibverbs)
 $(BUILD)/tests/empprobe: tests/src/empprobe.c include/emp/emp-proto.h

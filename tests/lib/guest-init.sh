@@ -139,7 +139,7 @@ log "ready after ${boot}s: kernel $EMP_KVER, role $EMP_ROLE, test $EMP_TEST"
 echo "emp: starting test $EMP_TEST (role $EMP_ROLE)" >/dev/kmsg
 
 export EMP_RESULTS=/emp-results EMPCTL=$EMP_REPO/build/empctl
-export EMP_ROLE EMP_SELF_IP EMP_PEER_IP EMP_SHARED EMP_KVER EMP_REPO EMP_TEST
+export EMP_ROLE EMP_SELF_IP EMP_PEER_IP EMP_PEER2_IP EMP_SHARED EMP_KVER EMP_REPO EMP_TEST
 
 # Run the test; its output goes to output.txt and the console. The test is
 # waited for by pid (not through the pipe), so a background process it left

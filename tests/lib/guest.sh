@@ -4,10 +4,14 @@
 #   . "$EMP_REPO/tests/lib/guest.sh"
 #
 # The harness exports (see tests/README.md):
-#   EMP_ROLE       single | donor | compute
-#   EMP_SELF_IP    this guest's address on eth0 (10.77.0.1 donor/single, .2 compute)
-#   EMP_PEER_IP    the other guest's address (two-guest tests only)
-#   EMP_SHARED     directory shared by both guests (/emp-shared), empty if one guest
+#   EMP_ROLE       single | donor | compute, and donor2 in three-guest tests
+#   EMP_SELF_IP    this guest's address on eth0 (10.77.0.1 donor/single, .2
+#                  compute, .3 donor2)
+#   EMP_PEER_IP    the other guest's address: the compute guest's for the
+#                  donors, the donor's for the compute guest
+#   EMP_PEER2_IP   donor2's address (10.77.0.3; the compute guest of a
+#                  three-guest test only)
+#   EMP_SHARED     directory shared by the guests (/emp-shared), empty if one guest
 #   EMP_RESULTS    per-guest results directory on the host (/emp-results)
 #   EMP_KVER       kernel release under test
 #   EMP_REPO       repository root (host path, visible read-only in the guest)
@@ -256,7 +260,12 @@ emp_target_up() {
 	echo "$EMP_SELF_IP" >"$1/addr"
 	echo "$2" >"$1/budget_mb"
 	echo 1 >"$1/enable" || emp_fail "cannot enable the port"
-	emp_sync_post target-up
+	# the second donor of a three-guest test says so apart
+	if [[ $EMP_ROLE == donor2 ]]; then
+		emp_sync_post target-up-donor2
+	else
+		emp_sync_post target-up
+	fi
 }
 
 # emp_target_restart PORT_DIR BUDGET_MB: a new incarnation of the donor's

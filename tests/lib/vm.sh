@@ -37,6 +37,8 @@ EMP_TCG_THREAD=${EMP_TCG_THREAD:-single}
 EMP_NET_DONOR_IP=10.77.0.1
 EMP_NET_COMPUTE_IP=10.77.0.2
 EMP_NET_PREFIX=24
+# three-guest tests: the second donor, on the same link (a hub)
+EMP_NET_DONOR2_IP=10.77.0.3
 
 # Kernel-log patterns and the fault-injection exemption, shared with the
 # guest side.
@@ -805,6 +807,7 @@ vm_run_test() {
 		pid_of[single]=$_vm_last_pid
 	else
 		roles=(donor compute)
+		((guests == 3)) && roles=(donor donor2 compute)
 		ports=$(vm_pick_ports) || { vm_diag "no free UDP ports"; return 1; }
 		read -r pa pb <<<"$ports"
 		mkdir -p "$outdir/donor" "$outdir/compute" "$outdir/shared"
@@ -837,6 +840,23 @@ vm_run_test() {
 			;;
 		*) vm_diag "EMP_NET_LINK=${EMP_NET_LINK}: want unix or udp"; return 1 ;;
 		esac
+		# Three guests: a second donor, and the three on one link
+		# through a hub on the host (build/tests/ethhub), so that the
+		# compute guest reaches both donors through one RDMA device
+		local hub=
+		if ((guests == 3)); then
+			[[ -n $sockdir ]] || { vm_diag "three guests need EMP_NET_LINK=unix"; return 1; }
+			mkdir -p "$outdir/donor2"
+			vm_write_env "$outdir/donor2" "${common[@]}" EMP_ROLE=donor2 \
+				"EMP_SELF_IP=$EMP_NET_DONOR2_IP" "EMP_PEER_IP=$EMP_NET_COMPUTE_IP" \
+				"EMP_NET_PREFIX=$EMP_NET_PREFIX" EMP_HOSTNAME=emp-donor2 EMP_SHARED=/emp-shared EMP_NVME=
+			printf 'export EMP_PEER2_IP=%q\n' "$EMP_NET_DONOR2_IP" >>"$outdir/compute/emp.env"
+			"$EMP_REPO/build/tests/ethhub" "$sockdir" 3 2>"$outdir/hub.log" &
+			hub=$!
+			nd_donor="dgram,id=n0,local.type=unix,local.path=$sockdir/g0,remote.type=unix,remote.path=$sockdir/h0"
+			nd_compute="dgram,id=n0,local.type=unix,local.path=$sockdir/g1,remote.type=unix,remote.path=$sockdir/h1"
+			echo "unix datagram links to a hub: $sockdir (guest I: gI, hub: hI)" >"$outdir/ports"
+		fi
 		# the emulated NVMe disks: the compute guest's (empblk's) only
 		vm_nvme_args "$outdir/compute" "$nvme" || { [[ -z $sockdir ]] || rm -rf "$sockdir"; return 1; }
 		vm_net_dump_args "$outdir/donor"
@@ -844,6 +864,13 @@ vm_run_test() {
 			-netdev "$nd_donor" "${_vm_dump[@]}" \
 			-device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01
 		pid_of[donor]=$_vm_last_pid
+		if ((guests == 3)); then
+			vm_net_dump_args "$outdir/donor2"
+			vm_start_guest donor2 "$outdir/donor2" "$outdir/shared" "$mem" "$tmo" \
+				-netdev "dgram,id=n0,local.type=unix,local.path=$sockdir/g2,remote.type=unix,remote.path=$sockdir/h2" \
+				"${_vm_dump[@]}" -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:03
+			pid_of[donor2]=$_vm_last_pid
+		fi
 		vm_net_dump_args "$outdir/compute"
 		vm_start_guest compute "$outdir/compute" "$outdir/shared" "$mem" "$tmo" \
 			-netdev "$nd_compute" "${_vm_dump[@]}" \
@@ -894,6 +921,10 @@ vm_run_test() {
 		fi
 		sleep 0.2
 	done
+	if [[ -n ${hub:-} ]]; then
+		kill "$hub" 2>/dev/null
+		wait "$hub" 2>/dev/null
+	fi
 	[[ -n ${sockdir:-} ]] && rm -rf "$sockdir"
 	vm_nvme_remove
 	printf '%s\n' "${roles[@]}" >"$outdir/roles"
