@@ -876,6 +876,18 @@ out_unref:
 	return ret;
 }
 
+/* A page I/O's stripe-set state, fresh: nothing referenced, routed or failed. */
+static void empblk_stpio_init(struct empblk_stpio *sp, struct empblk_stripe *st,
+			      struct empblk_pio *pio, bool write)
+{
+	sp->pio = pio;
+	sp->st = st;
+	sp->failed = false;
+	sp->refs.nr = 0;
+	sp->refs.overflow = false;
+	sp->write = write;
+}
+
 /*
  * The page I/O that member @i serves in pass @p of @sp, pointed at
  * @sp->pio's pages and at its own state: the members' states follow
@@ -920,12 +932,7 @@ static int empblk_stripe_pages(struct empblk_tier *t, struct empblk_pio *pio,
 	unsigned int i, p;
 	int ret = 0;
 
-	sp->pio = pio;
-	sp->st = st;
-	sp->failed = false;
-	sp->refs.nr = 0;
-	sp->refs.overflow = false;
-	sp->write = write;
+	empblk_stpio_init(sp, st, pio, write);
 	ret = empblk_stpio_route(sp, masks, bytes);
 	if (ret)
 		return ret;
@@ -994,12 +1001,7 @@ int empblk_stripe_extent_io(struct empblk_stripe *st, struct empblk_pio *pio,
 	struct empblk_pio *sub;
 	int ret;
 
-	sp->pio = pio;
-	sp->st = st;
-	sp->failed = false;
-	sp->refs.nr = 0;
-	sp->refs.overflow = false;
-	sp->write = write;
+	empblk_stpio_init(sp, st, pio, write);
 	sp->use[0].refs = &sp->refs;
 	sp->use[0].pass = 0;
 	sp->use[0].raw = v;
