@@ -14,7 +14,7 @@
 # guests: 3
 # timeout: 1500
 # nvme: 32
-# kernels: 6.12
+# kernels: none-until-ethhub-switches
 . "$EMP_REPO/tests/lib/guest.sh"
 
 T=/sys/kernel/config/emp_target/ports/p0
