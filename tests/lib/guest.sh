@@ -547,6 +547,49 @@ emp_swap_verify() {
 	rmdir $cg
 }
 
+# emp_post_when_used FILE MIB NAME: in the background, post NAME once the
+# number in FILE (a backend's used_bytes) reaches MIB MiB, or after 600 s
+# (the peer then finds what it waits for missing); sets emp_poster_pid.
+emp_post_when_used() {
+	(
+		local start=$EPOCHSECONDS
+		while (($(cat "$1") < ($2 << 20))) && ((EPOCHSECONDS - start < 600)); do sleep 1; done
+		emp_sync_post "$3"
+	) &
+	emp_poster_pid=$!
+}
+
+# emp_health_uevents_start: record the block subsystem's uevents in
+# /tmp/uevents, for emp_health_uevents_seen.
+emp_health_uevents_start() {
+	udevadm monitor --kernel --property --subsystem-match=block >/tmp/uevents 2>&1 &
+	emp_uevents_pid=$!
+}
+
+# emp_health_uevents_seen H1 [H2...]: a TAP check that change uevents said
+# EMPBLK_HEALTH=H1, then H2..., in that order (waits up to 10 s); ends the
+# recording.
+emp_health_uevents_seen() {
+	local want="EMPBLK_HEALTH=$1" desc="change uevents said $1" h
+	shift
+	for h; do
+		want+=" .*EMPBLK_HEALTH=$h"
+		desc+=", then $h"
+	done
+	emp_tap_check "$desc" \
+		emp_wait_for "grep '^EMPBLK_HEALTH=' /tmp/uevents | tr '\\n' ' ' | grep -q '$want'" 10 1
+	kill "$emp_uevents_pid" 2>/dev/null
+}
+
+# emp_tap_nothing_lost S: a TAP check that the device of sysfs directory S
+# (/sys/block/empblkN/emp) lost nothing and failed no I/O: lost_bytes,
+# lost_reads and nospace_errors 0, no "I/O error, dev empblk" logged.
+emp_tap_nothing_lost() {
+	emp_tap_check "nothing lost, no I/O error" \
+		bash -c "[ \$(cat $1/lost_bytes) = 0 ] && [ \$(cat $1/lost_reads) = 0 ] && [ \$(cat $1/nospace_errors) = 0 ] &&
+			! dmesg | grep -q 'I/O error, dev empblk'"
+}
+
 # ---------------------------------------------------------------------------
 # RDMA
 
